@@ -1,0 +1,2 @@
+"""Append-only interaction log, metrics, trends, dashboard.
+Not built yet: see the analytics issue."""

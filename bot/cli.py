@@ -1,0 +1,220 @@
+"""The `supportbot` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core import SupportBotError, get_settings, session_scope
+from knowledge import repository as repo
+from knowledge.formats import WRITERS
+
+app = typer.Typer(help="Self-learning customer-support chatbot.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+DEMO_KB = Path(__file__).resolve().parent.parent / "data" / "demo_kb.yaml"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _database() -> str:
+    from migrations import upgrade
+
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    return url
+
+
+def _knowledge_base():
+    from knowledge.service import KnowledgeBase
+
+    return KnowledgeBase(get_settings())
+
+
+@kb_app.command("import")
+def kb_import(
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON, YAML, Markdown or Rasa files.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv|json|yaml|markdown|rasa")] = None,
+    language: Annotated[Optional[str], typer.Option(help="Language for files that lack one.")] = None,
+    author: Annotated[str, typer.Option(help="Recorded as the author of the change.")] = "import",
+) -> None:
+    """Import files: each is one transaction; a bad file is rejected with every problem listed."""
+    from knowledge.importer import import_file
+
+    url = _database()
+    for path in files:
+        with session_scope(url) as session:
+            report = import_file(path, session=session, fmt=fmt, language=language, author=author,
+                                 max_bytes=get_settings().max_import_bytes)
+        typer.echo(str(report))
+
+
+@kb_app.command("export")
+def kb_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv|json|yaml|markdown|rasa")] = "yaml",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only entries with this status.")] = None,
+) -> None:
+    """Export the knowledge base (all entries, or one status)."""
+    if fmt not in WRITERS:
+        _fail(f"unknown format {fmt!r}; use one of {', '.join(WRITERS)}")
+    with session_scope(_database()) as session:
+        entries = repo.list_entries(session=session, status=status, limit=10**9)
+        text = WRITERS[fmt](entries)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(entries)} entries written to {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@kb_app.command("list")
+def kb_list(
+    status: Annotated[Optional[str], typer.Option()] = None,
+    language: Annotated[Optional[str], typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List entries, one a line."""
+    with session_scope(_database()) as session:
+        for e in repo.list_entries(session=session, status=status, language=language,
+                                   limit=limit, offset=offset):
+            typer.echo(f"{e.id:>6}  {e.language:<5} {e.status.value:<9} {e.category.value:<13} "
+                       f"{e.key[:40]:<40}  {e.questions[0].text[:60]}")
+
+
+@kb_app.command("show")
+def kb_show(ref: Annotated[str, typer.Argument(help="Entry id or key.")]) -> None:
+    """Show one entry with its questions, provenance and version history."""
+    with session_scope(_database()) as session:
+        e = repo.get_entry(ref, session=session)
+        typer.echo(f"#{e.id} {e.key}  [{e.language}, {e.category.value}, {e.topic or '-'}, "
+                   f"{e.status.value}, v{e.version}]")
+        typer.echo(f"source: {e.source.value} {e.source_ref}".rstrip()
+                   + (f" (ticket {e.ticket_id})" if e.ticket_id else ""))
+        typer.echo(f"created {e.created_at:%Y-%m-%d %H:%M} by {e.created_by or '-'}; "
+                   f"updated {e.updated_at:%Y-%m-%d %H:%M} by {e.updated_by or '-'}; "
+                   f"review by {e.review_by or '-'}")
+        typer.echo("questions:")
+        for q in e.questions:
+            typer.echo(f"  - {q.text}")
+        typer.echo(f"answer:\n  {e.answer}")
+        typer.echo("history:")
+        for v in repo.versions_of(e.id, session=session):
+            typer.echo(f"  v{v.version} {v.changed_at:%Y-%m-%d %H:%M} {v.changed_by or '-'}: {v.reason}")
+
+
+@kb_app.command("search")
+def kb_search(
+    question: Annotated[str, typer.Argument()],
+    language: Annotated[Optional[str], typer.Option(help="Prefer entries in this language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ask the knowledge base a question and see the decision."""
+    _database()
+    kb = _knowledge_base()
+    decision = kb.search(question, language=language)
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps(asdict(decision), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{decision.kind.value.upper()}  (best score {decision.score:.3f}, "
+               f"{decision.latency_ms:.0f} ms)")
+    for c in decision.candidates:
+        typer.echo(f"  {c.score:.3f}  #{c.entry_id} {c.key}: {c.matched_question}")
+    if decision.entry:
+        typer.echo(f"\n{decision.entry.answer}")
+
+
+@kb_app.command("reindex")
+def kb_reindex() -> None:
+    """Rebuild the search index from the database."""
+    _database()
+    version = _knowledge_base().reindex()
+    typer.echo(f"index rebuilt at KB version {version}")
+
+
+@kb_app.command("calibrate")
+def kb_calibrate(
+    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.5,
+                      help="Acceptable share of wrong answers.")] = None,
+) -> None:
+    """Choose the answer/clarify thresholds by cross-validation on the KB's own questions."""
+    _database()
+    report = _knowledge_base().calibrate(target_wrong_rate=target)
+    t = report.thresholds
+    typer.echo(f"answer >= {t.answer:.3f} (margin {t.margin:.2f}), clarify >= {t.clarify:.3f}\n"
+               f"expected: {report.expected_answer_rate:.1%} of answerable questions answered "
+               f"correctly, {report.expected_wrong_rate:.1%} wrong answers "
+               f"({report.in_scope_probes} + {report.out_of_scope_probes} probes)")
+
+
+@kb_app.command("stats")
+def kb_stats() -> None:
+    """Counts by status, language and category; reviews overdue."""
+    with session_scope(_database()) as session:
+        typer.echo(json.dumps(repo.stats(session=session), indent=2))
+
+
+@app.command("eval")
+def eval_command(
+    kb: Annotated[Path, typer.Option("--kb", exists=True, dir_okay=False,
+                                     help="JSON Lines {text, label}: each label is an entry.")],
+    queries: Annotated[Path, typer.Option("--queries", exists=True, dir_okay=False,
+                                          help="JSON Lines {text, label}; label 'oos' must escalate.")],
+    embedder: Annotated[Optional[str], typer.Option(help="Defaults to the configured embedder.")] = None,
+    hybrid: Annotated[bool, typer.Option(help="Fuse BM25 with dense retrieval.")] = True,
+    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.5)] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Measure answer/clarify/escalate quality on labelled questions."""
+    from knowledge.evaluation import evaluate
+
+    report = evaluate(kb, queries, embedder=embedder or get_settings().embedder, hybrid=hybrid,
+                      target_wrong_rate=target)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+        return
+    for name, value in report.as_dict().items():
+        typer.echo(f"{name:>20}: {value}")
+
+
+@app.command("run")
+def run(
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Start the product on this machine: database, demo knowledge base, web app."""
+    from bot.server import serve
+
+    serve(host=host, port=port, demo_kb=DEMO_KB)
+
+
+def main() -> None:
+    """Entry point: expected errors become one red line, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except SupportBotError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click's own usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,18 @@
+"""Settings, database engine and session scope, clock: the ground every package stands on."""
+
+from core.clock import utcnow
+from core.db import Base, dispose_all, get_engine, session_scope
+from core.errors import SupportBotError
+from core.settings import LANGUAGES, Settings, get_settings
+
+__all__ = [
+    "LANGUAGES",
+    "Base",
+    "Settings",
+    "SupportBotError",
+    "dispose_all",
+    "get_engine",
+    "get_settings",
+    "session_scope",
+    "utcnow",
+]

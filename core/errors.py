@@ -1,0 +1,5 @@
+"""Root of every error the product raises on purpose."""
+
+
+class SupportBotError(Exception):
+    """An expected failure with a message fit for the user who caused it."""

@@ -1,0 +1,62 @@
+"""The one settings object. Every value can come from the environment
+(prefix ``SUPPORTBOT_``) or from a ``.env`` file in the working directory."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LANGUAGES = ("it", "en", "other")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    var_dir: Path = Field(Path("var"), description="Where the SQLite file and the index live.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in var_dir.")
+
+    # Embedding model: "minilm" (bundled English model), "use-multilingual" (bundled
+    # multilingual USE), "hashing" (deterministic, for tests only), or any
+    # sentence-transformers model name or local path.
+    embedder: str = "use-multilingual"
+    index_dir: Path | None = Field(None, description="Defaults to var_dir/index.")
+    # Above this many question variants the FAISS index becomes IVF (approximate).
+    approximate_index_threshold: int = 200_000
+    ivf_nprobe: int = 24
+    # How often a search checks the database for KB changes made by other processes.
+    index_sync_interval_s: float = 0.2
+    hybrid_lexical: bool = True
+    lexical_weight: float = 0.3
+
+    # Decision thresholds; `supportbot kb calibrate` writes better ones into the DB.
+    answer_threshold: float = 0.70
+    answer_margin: float = 0.03
+    clarify_threshold: float = 0.55
+    calibration_target_wrong_rate: float = 0.05
+    # Share of questions assumed to have no answer in the KB, when weighing wrong answers.
+    calibration_oos_share: float = 0.2
+
+    max_question_chars: int = 1000
+    max_import_bytes: int = 20_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'supportbot.db').resolve()}"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.var_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,129 @@
+"""Tables of the knowledge base.
+
+An entry is one answer with many question variants. Every change to an entry's
+content is copied into `entry_versions`; every change that affects the search
+index is appended to `kb_changes`, whose highest `seq` is the KB version that the
+FAISS sidecar records.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import Base, utcnow
+
+
+class Category(enum.StrEnum):
+    PRE_PURCHASE = "pre_purchase"
+    POST_PURCHASE = "post_purchase"
+    GENERAL = "general"
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class Source(enum.StrEnum):
+    IMPORTED = "imported"
+    OPERATOR = "operator"  # learned from an operator's answer to a ticket
+    MANUAL = "manual"  # written in the console or the API
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as plain strings: readable in SQL and free of PostgreSQL enum migrations.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Entry(Base):
+    __tablename__ = "kb_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    answer: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), index=True)
+    category: Mapped[Category] = mapped_column(_enum(Category), default=Category.GENERAL)
+    topic: Mapped[str] = mapped_column(String(80), default="")
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.PUBLISHED, index=True)
+    source: Mapped[Source] = mapped_column(_enum(Source), default=Source.IMPORTED)
+    source_ref: Mapped[str] = mapped_column(String(300), default="")
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Question.id"
+    )
+
+
+class Question(Base):
+    """A question variant; its id is the vector id in the FAISS index."""
+
+    __tablename__ = "kb_questions"
+    __table_args__ = (UniqueConstraint("entry_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # sha1 of the normalised text: duplicate detection without indexing long strings
+    fingerprint: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="questions")
+
+
+class EntryVersion(Base):
+    """A snapshot of an entry after each change: who, when, why, and the content."""
+
+    __tablename__ = "kb_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(200), default="")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class KBChange(Base):
+    """Append-only feed of index-relevant changes; replicas replay it to stay in sync."""
+
+    __tablename__ = "kb_changes"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KBSetting(Base):
+    """Values computed by the product itself, such as calibrated thresholds."""
+
+    __tablename__ = "kb_settings"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

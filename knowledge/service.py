@@ -1,0 +1,330 @@
+"""The knowledge base as a service: keeps the search index in step with the database
+and turns a question into a decision (answer, clarify, escalate).
+
+Construction is cheap; `warm_up()` loads the model and the index. All methods are
+blocking and thread-safe: async callers run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from core import Settings, session_scope
+from knowledge import repository as repo
+from knowledge.calibration import CalibrationReport, choose_thresholds, collect_probes
+from knowledge.embedders import Embedder, make_embedder
+from knowledge.lexical import LexicalIndex
+from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide, score_entries
+from knowledge.text import validate_question
+from knowledge.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+SEARCH_K = 64
+SAVE_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: int
+    key: str
+    score: float
+    matched_question: str
+    answer: str
+    language: str
+    category: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: DecisionKind
+    question: str
+    candidates: tuple[Candidate, ...]  # answer: 1; clarify: 2-3; escalate: what was considered
+    language: str | None
+    latency_ms: float
+    kb_version: int
+
+    @property
+    def entry(self) -> Candidate | None:
+        return self.candidates[0] if self.kind is DecisionKind.ANSWER else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+def thresholds_setting_name(embedder_name: str) -> str:
+    return f"thresholds:{embedder_name}"
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.url = settings.resolved_database_url
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.index_dir = settings.resolved_index_dir
+        self._lock = threading.RLock()
+        self._index: VectorIndex | None = None
+        self._lexical = LexicalIndex()
+        self._version = -1
+        self._entry_of = np.full(0, -1, dtype=np.int64)
+        self._language: dict[int, str] = {}
+        self._variants: dict[int, list[int]] = {}
+        self._centroids: dict[int, np.ndarray] = {}
+        self._thresholds: Thresholds | None = None
+        self._last_check = 0.0
+        self._last_save = 0.0
+        self._dirty = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+        self.sync(force=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dirty and self._index is not None:
+                self._save()
+
+    # -- index maintenance ------------------------------------------------------------------
+    def sync(self, force: bool = False) -> int:
+        """Apply every change recorded since the index's version; returns the KB version."""
+        now = time.monotonic()
+        if not force and now - self._last_check < self.settings.index_sync_interval_s:
+            return self._version
+        with self._lock:
+            self._last_check = now
+            if self._index is None:
+                self._load_or_rebuild()
+            with session_scope(self.url) as session:
+                version = repo.kb_version(session=session)
+                if version == self._version:
+                    return version
+                changed = repo.changed_since(self._version, session=session)
+                rows = repo.searchable_variants(session=session, entry_ids=changed)
+            self._apply(changed, rows)
+            self._version = version
+            self._thresholds = None
+            self._dirty = True
+            if time.monotonic() - self._last_save > SAVE_EVERY_S:
+                self._save()
+            return version
+
+    def reindex(self) -> int:
+        """Rebuild the index from the database, re-embedding every published question."""
+        with self._lock:
+            self._rebuild()
+            return self._version
+
+    def _load_or_rebuild(self) -> None:
+        options = self._index_options()
+        loaded = VectorIndex.load(
+            self.index_dir, model=self.embedder.name, dimension=self.embedder.dimension, **options
+        )
+        if loaded is None:
+            self._rebuild()
+            return
+        self._index, meta = loaded
+        with session_scope(self.url) as session:
+            if meta.kb_version > repo.kb_version(session=session):
+                log.warning("index is newer than the database (restored backup?): rebuilding")
+                self._rebuild()
+                return
+            rows = repo.searchable_variants(session=session)
+            changed = repo.changed_since(meta.kb_version, session=session)
+        # Vectors of entries unchanged since the index was saved are still valid; `sync`
+        # re-embeds the changed ones. Ids no longer in the database are dropped now.
+        in_index = set(self._index.ids().tolist())
+        self._index.remove(np.array(list(in_index - {r[0] for r in rows}), dtype=np.int64))
+        stable = [r for r in rows if r[1] not in changed]
+        if any(r[0] not in in_index for r in stable):
+            log.warning("index lacks questions it should hold: rebuilding")
+            self._rebuild()
+            return
+        self._reset_maps(stable)
+        self._version = meta.kb_version
+
+    def _rebuild(self) -> None:
+        with session_scope(self.url) as session:
+            version = repo.kb_version(session=session)
+            rows = repo.searchable_variants(session=session)
+        vectors = self.embedder.embed_many([r[2] for r in rows])
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self._index = VectorIndex.build(
+            ids, vectors, dimension=self.embedder.dimension, **self._index_options()
+        )
+        self._reset_maps(rows, vectors)
+        self._version = version
+        self._save()
+        log.info("index rebuilt: %d questions, KB version %d", len(ids), version)
+
+    def _index_options(self) -> dict:
+        return {
+            "approximate_threshold": self.settings.approximate_index_threshold,
+            "nprobe": self.settings.ivf_nprobe,
+        }
+
+    def _reset_maps(self, rows, vectors: np.ndarray | None = None) -> None:
+        """Rebuild the id maps and centroids; vectors come from `vectors` or the index."""
+        self._entry_of = np.full(0, -1, dtype=np.int64)
+        self._language, self._variants, self._centroids = {}, {}, {}
+        self._map_rows(rows)
+        position = {r[0]: i for i, r in enumerate(rows)} if vectors is not None else None
+        for entry_id, variant_ids in self._variants.items():
+            if len(variant_ids) > 1:
+                if position is None:
+                    self._set_centroid(entry_id, self._index.vectors_of(variant_ids))
+                else:
+                    self._set_centroid(entry_id, vectors[[position[v] for v in variant_ids]])
+        self._rebuild_lexical(rows)
+
+    def _map_rows(self, rows) -> None:
+        if rows:
+            top = max(r[0] for r in rows)
+            if top >= len(self._entry_of):
+                grown = np.full(max(top + 1, 2 * len(self._entry_of)), -1, dtype=np.int64)
+                grown[: len(self._entry_of)] = self._entry_of
+                self._entry_of = grown
+        for variant_id, entry_id, _text, language in rows:
+            self._entry_of[variant_id] = entry_id
+            self._language[entry_id] = language
+            self._variants.setdefault(entry_id, []).append(variant_id)
+
+    def _set_centroid(self, entry_id: int, vectors: np.ndarray) -> None:
+        centroid = vectors.mean(axis=0)
+        self._centroids[entry_id] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+
+    def _apply(self, changed: set[int], rows) -> None:
+        """Replace the vectors of the changed entries with their current published questions."""
+        old = [v for e in changed for v in self._variants.pop(e, [])]
+        self._index.remove(np.array(old, dtype=np.int64))
+        if len(old):
+            self._entry_of[np.array(old)] = -1
+        for entry_id in changed:
+            self._language.pop(entry_id, None)
+            self._centroids.pop(entry_id, None)
+        if rows:
+            vectors = self.embedder.embed_many([r[2] for r in rows])
+            self._index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
+            self._map_rows(rows)
+            for entry_id in {r[1] for r in rows}:
+                if len(self._variants[entry_id]) > 1:
+                    self._set_centroid(entry_id, self._index.vectors_of(self._variants[entry_id]))
+        if self.settings.hybrid_lexical:
+            with session_scope(self.url) as session:
+                self._rebuild_lexical(repo.searchable_variants(session=session))
+
+    def _rebuild_lexical(self, rows) -> None:
+        if self.settings.hybrid_lexical:
+            self._lexical.build([r[0] for r in rows], [r[2] for r in rows])
+
+    def _save(self) -> None:
+        self._index.save(self.index_dir, model=self.embedder.name, kb_version=self._version)
+        self._last_save, self._dirty = time.monotonic(), False
+
+    # -- thresholds -----------------------------------------------------------------------
+    def thresholds(self) -> Thresholds:
+        if self._thresholds is None:
+            with session_scope(self.url) as session:
+                stored = repo.get_setting(thresholds_setting_name(self.embedder.name), session=session)
+            if stored:
+                self._thresholds = Thresholds(**stored)
+            else:
+                s = self.settings
+                self._thresholds = Thresholds(s.answer_threshold, s.answer_margin, s.clarify_threshold)
+        return self._thresholds
+
+    # -- search ---------------------------------------------------------------------------
+    def search(self, question: str, *, language: str | None = None) -> Decision:
+        started = time.perf_counter()
+        text = validate_question(question, self.settings.max_question_chars)
+        version = self.sync()
+        vector = self.embedder.embed(text)
+        with self._lock:
+            scored = self._score(text, vector, language)
+        kind, chosen = decide(scored, self.thresholds())
+        candidates = self._load_candidates(chosen)
+        latency = (time.perf_counter() - started) * 1000
+        return Decision(kind, text, candidates, language, latency, version)
+
+    def _score(self, text: str, vector: np.ndarray, language: str | None) -> list[ScoredEntry]:
+        scores, ids = self._index.search(vector[None, :], SEARCH_K)
+        allowed = self._allowed_languages(language)
+        entry_of = self._entry_of
+
+        def owner(variant_id: int) -> int:
+            entry_id = int(entry_of[variant_id]) if 0 <= variant_id < len(entry_of) else -1
+            if allowed is not None and self._language.get(entry_id) not in allowed:
+                return -1
+            return entry_id
+
+        def centroid_similarity(entry_id: int) -> float | None:
+            centroid = self._centroids.get(entry_id)
+            return None if centroid is None else float(centroid @ vector)
+
+        lexical = self._lexical.search(text, SEARCH_K) if self.settings.hybrid_lexical else None
+        hits = zip(ids[0].tolist(), scores[0].tolist())
+        return score_entries(hits, owner, centroid_similarity, lexical, self.settings.lexical_weight)
+
+    def _allowed_languages(self, language: str | None) -> set[str] | None:
+        """Answer in the customer's language when the KB has it; else in any language."""
+        if not language or language not in self._language.values():
+            return None
+        return {language, "other"}
+
+    def _load_candidates(self, chosen: list[ScoredEntry]) -> tuple[Candidate, ...]:
+        if not chosen:
+            return ()
+        with session_scope(self.url) as session:
+            entries = repo.entries_by_id([c.entry_id for c in chosen], session=session)
+            texts = repo.question_texts([c.variant_id for c in chosen], session=session)
+            return tuple(
+                Candidate(
+                    entry_id=c.entry_id,
+                    key=entries[c.entry_id].key,
+                    score=round(c.score, 4),
+                    matched_question=texts.get(c.variant_id, ""),
+                    answer=entries[c.entry_id].answer,
+                    language=entries[c.entry_id].language,
+                    category=entries[c.entry_id].category.value,
+                    topic=entries[c.entry_id].topic,
+                )
+                for c in chosen
+                if c.entry_id in entries
+            )
+
+    # -- calibration ----------------------------------------------------------------------
+    def calibrate(self, *, target_wrong_rate: float | None = None, oos_share: float | None = None,
+                  max_variants: int = 200_000) -> CalibrationReport:
+        """Cross-validate on the KB's own questions and store the thresholds it picks."""
+        self.sync(force=True)
+        with session_scope(self.url) as session:
+            rows = repo.searchable_variants(session=session)
+        if len(rows) > max_variants:  # a random sample of entries keeps this minutes, not hours
+            rng = np.random.default_rng(0)
+            entries = np.unique([r[1] for r in rows])
+            keep = set(rng.choice(entries, max(3, len(entries) * max_variants // len(rows)),
+                                  replace=False).tolist())
+            rows = [r for r in rows if r[1] in keep]
+        with self._lock:
+            vectors = self._index.vectors_of([r[0] for r in rows]) if rows else np.zeros((0, 1))
+        probes = collect_probes(
+            np.array([r[1] for r in rows]), vectors, [r[2] for r in rows],
+            lexical_weight=self.settings.lexical_weight if self.settings.hybrid_lexical else 0.0,
+        )
+        report = choose_thresholds(
+            probes,
+            target_wrong_rate=target_wrong_rate or self.settings.calibration_target_wrong_rate,
+            oos_share=oos_share if oos_share is not None else self.settings.calibration_oos_share,
+        )
+        with session_scope(self.url) as session:
+            repo.put_setting(thresholds_setting_name(self.embedder.name),
+                             asdict(report.thresholds), session=session)
+        self._thresholds = report.thresholds
+        return report
