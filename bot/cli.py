@@ -180,7 +180,7 @@ def eval_command(
     """Measure answer/clarify/escalate quality on labelled questions."""
     from knowledge.evaluation import evaluate
 
-    report = evaluate(kb, queries, embedder=embedder or get_settings().embedder, hybrid=hybrid,
+    report = evaluate(kb, queries, embedder=embedder or get_settings().resolved_embedder, hybrid=hybrid,
                       target_wrong_rate=target)
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
@@ -201,20 +201,9 @@ def run(
 
 
 def main() -> None:
-    """Entry point: expected errors become one red line, never a traceback."""
+    """Entry point: expected errors become one red line and exit code 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: click reports usage errors and exits with their code
     except SupportBotError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -41,8 +41,12 @@ def serve(*, host: str | None, port: int | None, demo_kb: Path) -> None:
             log.info("empty knowledge base: loading the demo shop's FAQ")
             print(import_file(demo_kb, session=session, author="demo"))
     kb = KnowledgeBase(settings)
-    log.info("loading the %s embedder and the index", settings.embedder)
+    log.info("loading the %s embedder and the index", settings.resolved_embedder)
     kb.warm_up()
+    if not kb.is_calibrated():
+        report = kb.calibrate()
+        log.info("thresholds calibrated on the KB: answer >= %.3f, clarify >= %.3f",
+                 report.thresholds.answer, report.thresholds.clarify)
     from bot.app import create_app
 
     print(f"\n  Knowledge-base search:  http://{host}:{port}/\n"

@@ -204,8 +204,10 @@ def _record(entry: Entry, *, session: Session, by: str, reason: str) -> None:
 def get_entry(ref: int | str, *, session: Session) -> Entry:
     """By numeric id or by key."""
     query = select(Entry).options(selectinload(Entry.questions))
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        entry = session.scalar(query.where(Entry.id == int(ref)))
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) < 19:
+        ref = int(ref)  # an id; anything else (keys, huge or non-ASCII numbers) is a key
+    if isinstance(ref, int):
+        entry = session.scalar(query.where(Entry.id == ref)) if 0 < ref < 2**63 else None
     else:
         entry = session.scalar(query.where(Entry.key == ref))
     if entry is None:
@@ -233,6 +235,8 @@ def list_entries(
     offset: int = 0,
 ) -> list[Entry]:
     query = select(Entry).options(selectinload(Entry.questions)).order_by(Entry.id)
+    if status and status not in {s.value for s in Status}:
+        raise InvalidEntry(f"unknown status {status!r} (use one of {_values(Status)})")
     if status:
         query = query.where(Entry.status == Status(status))
     if language:

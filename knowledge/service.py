@@ -67,7 +67,7 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.url = settings.resolved_database_url
-        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder = embedder or make_embedder(settings.resolved_embedder)
         self.index_dir = settings.resolved_index_dir
         self._lock = threading.RLock()
         self._index: VectorIndex | None = None
@@ -229,6 +229,9 @@ class KnowledgeBase:
         self._last_save, self._dirty = time.monotonic(), False
 
     # -- thresholds -----------------------------------------------------------------------
+    def is_calibrated(self) -> bool:
+        return self.thresholds().source == "calibrated"
+
     def thresholds(self) -> Thresholds:
         if self._thresholds is None:
             with session_scope(self.url) as session:

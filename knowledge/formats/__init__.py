@@ -44,13 +44,15 @@ def detect_format(path: Path, data: bytes | None = None) -> str:
 def read_file(
     path: Path, *, fmt: str | None = None, default_language: str | None = None, max_bytes: int
 ) -> Parsed:
+    if not path.is_file():
+        raise ImportRejected(str(path), ["cannot read the file: no such file, or it is a directory"])
     try:
         size = path.stat().st_size
+        data = path.read_bytes() if size <= max_bytes else b""
     except OSError as exc:
         raise ImportRejected(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
     if size > max_bytes:
         raise ImportRejected(str(path), [f"the file is {size} bytes; the limit is {max_bytes}"])
-    data = path.read_bytes()
     fmt = fmt or detect_format(path, data)
     if fmt not in READERS:
         raise ImportRejected(str(path), [f"unknown format {fmt!r}; use one of {', '.join(READERS)}"])

@@ -26,10 +26,11 @@ class Parsed:
 def decode(data: bytes) -> tuple[str, str | None]:
     """UTF-8 text (a BOM is dropped) or the line of the first invalid byte."""
     try:
-        return data.decode("utf-8-sig"), None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return "", f"line {line}: the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None  # Windows and old Mac endings
 
 
 def parse_date(value: object) -> date | None:

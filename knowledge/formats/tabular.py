@@ -14,11 +14,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def read(text: str, default_language: str | None) -> Parsed:
     parsed = Parsed()
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    # Only the delimiter is guessed (from the header line); quoting is always standard CSV,
+    # which a sniffer reading a sample can get wrong.
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header_line.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ("answer",) if c not in header]
     if not ({"question", "questions"} & set(header)):
@@ -31,8 +31,9 @@ def read(text: str, default_language: str | None) -> Parsed:
     reader.fieldnames = header
     grouped: dict[str, tuple[int, dict]] = {}
     try:
+        line_after = reader.line_num  # a row starts on the line after the previous row ends
         for row in reader:
-            line = reader.line_num
+            line, line_after = line_after + 1, reader.line_num
             if None in row:
                 parsed.problem(line, "the row has more cells than the header")
                 continue

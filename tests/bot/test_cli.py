@@ -1,0 +1,161 @@
+"""The `supportbot` command, run as a subprocess the way an operator runs it."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_KB, ROOT
+
+SUPPORTBOT = Path(sys.executable).parent / "supportbot"
+
+
+def run(var_dir, *args, input=None):
+    env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var_dir), "SUPPORTBOT_EMBEDDER": "hashing",
+           "SUPPORTBOT_DATABASE_URL": "", "NO_COLOR": "1"}
+    command = [str(SUPPORTBOT)] if SUPPORTBOT.exists() else [sys.executable, "-m", "bot.cli"]
+    return subprocess.run(command + list(args), env=env, cwd=var_dir, capture_output=True,
+                          text=True, timeout=120, input=input)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def fails(result, *words):
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
+    message = (result.stderr + result.stdout).lower()
+    for word in words:
+        assert word.lower() in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("cli")
+    out = ok(run(var_dir, "kb", "import", str(DEMO_KB)))
+    assert "148 created, 0 updated, 0 unchanged" in out
+    return var_dir
+
+
+def test_reimport_is_unchanged(demo_dir):
+    assert "0 created, 0 updated, 148 unchanged" in ok(run(demo_dir, "kb", "import", str(DEMO_KB)))
+
+
+def test_list(demo_dir):
+    lines = ok(run(demo_dir, "kb", "list", "--limit", "200")).splitlines()
+    assert len(lines) == 148
+    assert any("en-shipping-cost" in line for line in lines)
+    it_lines = ok(run(demo_dir, "kb", "list", "--language", "it", "--limit", "3")).splitlines()
+    assert len(it_lines) == 3 and all(" it " in line for line in it_lines)
+
+
+def test_show(demo_dir):
+    out = ok(run(demo_dir, "kb", "show", "en-shipping-cost"))
+    assert "en-shipping-cost" in out and "How much is shipping?" in out
+    assert "history:" in out and "v1" in out and "imported from demo_kb.yaml" in out
+
+
+def test_search_json(demo_dir):
+    out = ok(run(demo_dir, "kb", "search", "How much is shipping?", "--json"))
+    body = json.loads(out)
+    assert body["kind"] == "answer" and body["candidates"][0]["key"] == "en-shipping-cost"
+    text = ok(run(demo_dir, "kb", "search", "Quanto costa la spedizione?", "--language", "it"))
+    assert text.startswith("ANSWER") and "it-shipping-cost" in text
+
+
+def test_export_csv(demo_dir, tmp_path):
+    out = ok(run(demo_dir, "kb", "export", "--format", "csv"))
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 148
+    assert {"key", "language", "questions", "answer"} <= set(rows[0])
+    target = tmp_path / "kb.json"
+    assert "148 entries written" in ok(run(demo_dir, "kb", "export", "--format", "json", "-o", str(target)))
+    assert len(json.loads(target.read_text())["entries"]) == 148
+
+
+def test_stats(demo_dir):
+    stats = json.loads(ok(run(demo_dir, "kb", "stats")))
+    assert stats["entries"] == 148 and stats["by_language"]["it"] >= 60
+
+
+def test_reindex(demo_dir):
+    assert "index rebuilt" in ok(run(demo_dir, "kb", "reindex"))
+
+
+def test_import_nonexistent_file(tmp_path):
+    fails(run(tmp_path, "kb", "import", str(tmp_path / "missing.csv")), "error", "missing.csv")
+
+
+def test_import_invalid_utf8(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"language,questions,answer\nen,q?,a\nen,q2?,caf\xe9\n")
+    fails(run(tmp_path, "kb", "import", str(path)), "line 3", "utf-8", "nothing imported")
+    stats = json.loads(ok(run(tmp_path, "kb", "stats")))
+    assert stats["entries"] == 0
+
+
+def test_import_bad_rows_lists_problems(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("language,questions,answer\nen,q?,a\nxx,q2?,b\n")
+    fails(run(tmp_path, "kb", "import", str(path)), "line 3", "unknown language")
+
+
+def test_show_unknown(demo_dir):
+    fails(run(demo_dir, "kb", "show", "999999"), "999999")
+    fails(run(demo_dir, "kb", "show", "no-such-key"), "no-such-key")
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_search_empty(demo_dir, question):
+    fails(run(demo_dir, "kb", "search", question), "empty")
+
+
+def test_search_too_long(demo_dir):
+    fails(run(demo_dir, "kb", "search", "a" * 1500), "too long")
+
+
+def test_export_unknown_format(demo_dir):
+    result = run(demo_dir, "kb", "export", "--format", "xml")
+    assert "unknown format" in result.stderr
+    fails(result, "unknown format")
+
+
+def test_eval_missing_file(tmp_path):
+    fails(run(tmp_path, "eval", "--kb", "missing.jsonl", "--queries", "missing.jsonl"), "missing.jsonl")
+
+
+def test_eval_malformed_file(tmp_path):
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text('{"text": "a", "label": "x"}\nnot json\n')
+    fails(run(tmp_path, "eval", "--kb", str(kb), "--queries", str(kb)), "line 2")
+
+
+def test_unknown_command(tmp_path):
+    fails(run(tmp_path, "kb", "frobnicate"), "frobnicate")
+
+
+def test_option_out_of_range(tmp_path):
+    fails(run(tmp_path, "kb", "list", "--limit", "0"), "limit")
+
+
+def test_list_unknown_status(demo_dir):
+    fails(run(demo_dir, "kb", "list", "--status", "bogus"), "status")
+
+
+def test_show_huge_number(demo_dir):
+    fails(run(demo_dir, "kb", "show", "99999999999999999999999"), "no knowledge-base entry")
+
+
+def test_import_directory(tmp_path):
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    fails(run(tmp_path, "kb", "import", str(folder)), "folder.csv")

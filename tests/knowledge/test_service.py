@@ -1,0 +1,293 @@
+import json
+
+import numpy as np
+import pytest
+
+from core import session_scope
+from knowledge import repository as repo
+from knowledge.embedders import HashingEmbedder, make_embedder
+from knowledge.errors import InvalidQuestion
+from knowledge.importer import import_file
+from knowledge.scoring import DecisionKind
+from knowledge.service import KnowledgeBase
+from knowledge.vector_index import INDEX_FILE, SIDECAR_FILE
+
+from tests.conftest import DEMO_KB
+
+ENTRIES = [
+    ("Shipping is free over EUR 59.", ("How much does shipping cost?", "What are the delivery charges?",
+                                       "Is shipping free?")),
+    ("Returns are free within 30 days.", ("How do I return an item?", "Can I send back my order?",
+                                          "What is your return policy?")),
+    ("Pay by card, PayPal or bank transfer.", ("Which payment methods do you accept?",
+                                               "Can I pay with PayPal?")),
+    ("We are open Monday to Friday, 9 to 18.", ("What are your opening hours?",
+                                                "When is customer service available?")),
+]
+
+
+@pytest.fixture
+def populated(add_entry):
+    return [add_entry(answer, *questions, key=f"e{i}") for i, (answer, questions) in enumerate(ENTRIES)]
+
+
+def _no_rebuild(kb, monkeypatch):
+    def fail():
+        raise AssertionError("unexpected full rebuild")
+    monkeypatch.setattr(kb, "_rebuild", fail)
+
+
+def test_identical_question_is_answered(kb, populated):
+    kb.warm_up()
+    for entry_id, (answer, questions) in zip(populated, ENTRIES):
+        for question in questions:
+            decision = kb.search(question)
+            assert decision.kind is DecisionKind.ANSWER, (question, decision)
+            assert decision.entry.entry_id == entry_id and decision.entry.answer == answer
+            assert decision.entry.matched_question == question
+
+
+def test_decision_fields(kb, populated):
+    decision = kb.search("  How much does\tshipping cost?  ")
+    assert decision.question == "How much does shipping cost?"
+    assert decision.kb_version >= len(populated)
+    assert decision.latency_ms >= 0 and decision.score == decision.candidates[0].score
+    c = decision.candidates[0]
+    assert (c.key, c.language, c.category) == ("e0", "en", "general")
+
+
+def test_gibberish_escalates(kb, populated):
+    for question in ("qzxv wplk jjjr", "xkcd zzzz bbbb qqqq", "Ωμέγα ψψψ"):
+        decision = kb.search(question)
+        assert decision.kind is DecisionKind.ESCALATE, decision
+        assert decision.entry is None
+
+
+def test_empty_kb_escalates(kb):
+    kb.warm_up()
+    decision = kb.search("How much does shipping cost?")
+    assert decision.kind is DecisionKind.ESCALATE and decision.candidates == ()
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01\u200b", None, 42])
+def test_invalid_questions(kb, question):
+    with pytest.raises(InvalidQuestion):
+        kb.search(question)
+
+
+def test_too_long_question(kb, settings):
+    kb.search("a" * settings.max_question_chars)
+    with pytest.raises(InvalidQuestion, match="too long"):
+        kb.search("a" * (settings.max_question_chars + 1))
+
+
+def test_odd_characters_do_not_crash(kb, populated):
+    for question in ("How much \ud800 shipping?", "shipping 🚚📦?", "<script>alert(1)</script>",
+                     "'; DROP TABLE kb_entries; --", "ship\x00ping\x07 cost"):
+        decision = kb.search(question)
+        assert decision.kind in set(DecisionKind)
+
+
+def test_new_entry_found_after_sync(kb, populated, add_entry):
+    kb.warm_up()
+    assert kb.search("Do you sell gift vouchers?").kind is DecisionKind.ESCALATE
+    new_id = add_entry("Yes, from 25 euros.", "Do you sell gift vouchers?", "Can I buy a gift card?")
+    decision = kb.search("Do you sell gift vouchers?")
+    assert decision.kind is DecisionKind.ANSWER and decision.entry.entry_id == new_id
+
+
+def test_retired_entry_is_no_longer_answered(kb, populated, database_url):
+    kb.warm_up()
+    assert kb.search("Can I pay with PayPal?").entry.entry_id == populated[2]
+    with session_scope(database_url) as s:
+        assert repo.update_entry(repo.get_entry(populated[2], session=s), session=s, by="t",
+                                 reason="retire", status="retired")
+    kb.sync(force=True)
+    decision = kb.search("Can I pay with PayPal?")
+    assert all(c.entry_id != populated[2] for c in decision.candidates)
+    assert decision.kind is not DecisionKind.ANSWER or decision.entry.entry_id != populated[2]
+
+
+def test_updated_answer_and_removed_question(kb, populated, database_url):
+    kb.warm_up()
+    with session_scope(database_url) as s:
+        e = repo.get_entry(populated[0], session=s)
+        repo.update_entry(e, session=s, by="t", reason="r", answer="Shipping now costs EUR 3.",
+                          remove_questions=("Is shipping free?",),
+                          add_questions=("What does postage cost?",))
+    d = kb.search("What does postage cost?")
+    assert d.kind is DecisionKind.ANSWER and d.entry.answer == "Shipping now costs EUR 3."
+    with session_scope(database_url) as s:
+        variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
+    assert set(kb._index.ids().tolist()) == variant_ids
+
+
+def test_two_replicas_stay_in_sync_without_rebuild(settings, populated, database_url, add_entry,
+                                                    monkeypatch):
+    a = KnowledgeBase(settings, HashingEmbedder())
+    b = KnowledgeBase(settings, HashingEmbedder())
+    a.warm_up()
+    b.warm_up()
+    _no_rebuild(b, monkeypatch)
+    new_id = add_entry("We ship to Switzerland too.", "Do you ship to Switzerland?",
+                       "Can I order from Zurich?")
+    with session_scope(database_url) as s:
+        repo.update_entry(repo.get_entry(populated[1], session=s), session=s, by="t", reason="r",
+                          status="retired")
+    b.sync(force=True)
+    d = b.search("Do you ship to Switzerland?")
+    assert d.kind is DecisionKind.ANSWER and d.entry.entry_id == new_id
+    assert all(c.entry_id != populated[1] for c in b.search("How do I return an item?").candidates)
+    assert a.search("Can I order from Zurich?").entry.entry_id == new_id
+
+
+def test_index_persisted_and_reused_on_restart(settings, populated, monkeypatch):
+    first = KnowledgeBase(settings, HashingEmbedder())
+    first.warm_up()
+    first.close()
+    index_dir = settings.resolved_index_dir
+    sidecar = json.loads((index_dir / SIDECAR_FILE).read_text())
+    with session_scope(settings.resolved_database_url) as s:
+        assert sidecar["kb_version"] == repo.kb_version(session=s)
+        assert sidecar["count"] == len(repo.searchable_variants(session=s))
+    assert sidecar["model"] == HashingEmbedder().name
+
+    second = KnowledgeBase(settings, HashingEmbedder())
+    _no_rebuild(second, monkeypatch)
+    second.warm_up()
+    assert second.search("Can I pay with PayPal?").entry.entry_id == populated[2]
+
+
+def test_stale_index_catches_up(settings, populated, add_entry, database_url, monkeypatch):
+    first = KnowledgeBase(settings, HashingEmbedder())
+    first.warm_up()
+    first.close()
+    saved_version = json.loads((settings.resolved_index_dir / SIDECAR_FILE).read_text())["kb_version"]
+    new_id = add_entry("Yes, gift wrapping is free.", "Do you offer gift wrapping?",
+                       "Can you wrap my present?")
+    with session_scope(database_url) as s:
+        repo.update_entry(repo.get_entry(populated[0], session=s), session=s, by="t", reason="r",
+                          answer="Shipping costs EUR 4.", remove_questions=("Is shipping free?",))
+        repo.update_entry(repo.get_entry(populated[3], session=s), session=s, by="t", reason="r",
+                          status="retired")
+    second = KnowledgeBase(settings, HashingEmbedder())
+    _no_rebuild(second, monkeypatch)
+    version = second.sync(force=True)
+    assert version > saved_version
+    assert second.search("Can you wrap my present?").entry.entry_id == new_id
+    assert second.search("How much does shipping cost?").entry.answer == "Shipping costs EUR 4."
+    assert all(c.entry_id != populated[3] for c in second.search("What are your opening hours?").candidates)
+    with session_scope(database_url) as s:
+        variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
+    assert set(second._index.ids().tolist()) == variant_ids
+    second.close()
+    assert json.loads((settings.resolved_index_dir / SIDECAR_FILE).read_text())["kb_version"] == version
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "other_model"])
+def test_corrupt_index_is_rebuilt(settings, populated, damage):
+    first = KnowledgeBase(settings, HashingEmbedder())
+    first.warm_up()
+    first.close()
+    index_file = settings.resolved_index_dir / INDEX_FILE
+    sidecar = settings.resolved_index_dir / SIDECAR_FILE
+    if damage == "garbage":
+        index_file.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif damage == "empty":
+        index_file.write_bytes(b"")
+    else:
+        sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "model": "another"}))
+    second = KnowledgeBase(settings, HashingEmbedder())
+    second.warm_up()
+    with session_scope(settings.resolved_database_url) as s:
+        variants = repo.searchable_variants(session=s)
+    assert sorted(second._index.ids().tolist()) == sorted(r[0] for r in variants)
+    for entry_id, (_answer, questions) in zip(populated, ENTRIES):
+        assert second.search(questions[0]).entry.entry_id == entry_id
+    assert json.loads(sidecar.read_text())["model"] == HashingEmbedder().name
+
+
+def test_index_newer_than_database_is_rebuilt(settings, populated, tmp_path, database_url):
+    first = KnowledgeBase(settings, HashingEmbedder())
+    first.warm_up()
+    sidecar = settings.resolved_index_dir / SIDECAR_FILE
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "kb_version": meta["kb_version"] + 100}))
+    second = KnowledgeBase(settings, HashingEmbedder())
+    second.warm_up()
+    assert second.search("Can I pay with PayPal?").entry.entry_id == populated[2]
+
+
+def test_language_preference(kb, add_entry):
+    it_id = add_entry("Sì, spediamo in tutta Europa.", "Spedite in Europa? Europe shipping",
+                      language="it")
+    en_id = add_entry("Yes, we ship all over Europe.", "Spedite in Europa? Europe shipping",
+                      language="en")
+    assert kb.search("Spedite in Europa? Europe shipping", language="it").candidates[0].entry_id == it_id
+    assert kb.search("Spedite in Europa? Europe shipping", language="en").candidates[0].entry_id == en_id
+    both = {c.entry_id for c in kb.search("Spedite in Europa? Europe shipping").candidates}
+    assert both == {it_id, en_id}
+    # a language the KB lacks falls back to any language
+    assert kb.search("Spedite in Europa? Europe shipping", language="other").candidates
+
+
+def test_language_filter_keeps_other(kb, add_entry):
+    other_id = add_entry("Our VAT number is IT0123.", "VAT number?", language="other")
+    add_entry("Risposta italiana.", "Domanda italiana?", language="it")
+    d = kb.search("VAT number?", language="it")
+    assert d.kind is DecisionKind.ANSWER and d.entry.entry_id == other_id
+
+
+def test_reindex_and_calibrate_store_thresholds(kb, database_url):
+    with session_scope(database_url) as s:
+        import_file(DEMO_KB, session=s)
+    kb.warm_up()
+    with session_scope(database_url) as s:
+        version = repo.kb_version(session=s)
+    assert kb.reindex() == version
+    report = kb.calibrate(target_wrong_rate=0.05)
+    t = report.thresholds
+    assert t.source == "calibrated" and t.clarify <= t.answer
+    assert report.expected_wrong_rate <= 0.05
+    assert kb.thresholds() == t
+    fresh = KnowledgeBase(kb.settings, HashingEmbedder())
+    assert fresh.thresholds() == t  # stored in the database
+    d = kb.search("Quanto costa la spedizione?", language="it")
+    assert d.kind is DecisionKind.ANSWER and d.entry.key == "it-shipping-cost"
+
+
+def test_make_embedder_hashing():
+    e = make_embedder("hashing-64")
+    assert e.dimension == 64 and e.name == "hashing-64"
+    v = e.embed_many(["hello world", ""])
+    assert v.shape == (2, 64) and np.allclose(np.linalg.norm(v, axis=1), 1.0)
+    assert np.array_equal(e.embed("abc"), HashingEmbedder(64).embed("abc"))
+
+
+def test_service_on_ivf_index(tmp_path, database_url, monkeypatch):
+    """Above approximate_index_threshold the service runs on IVF: search, updates, restart."""
+    from core import Settings
+
+    settings = Settings(var_dir=tmp_path, database_url=database_url, embedder="hashing",
+                        index_sync_interval_s=0, approximate_index_threshold=300)
+    with session_scope(database_url) as s:
+        import_file(DEMO_KB, session=s)
+    kb = KnowledgeBase(settings, HashingEmbedder())
+    kb.warm_up()
+    assert kb._index.kind == "ivf"
+    d = kb.search("Quanto costa la spedizione?", language="it")
+    assert d.kind is DecisionKind.ANSWER and d.entry.key == "it-shipping-cost"
+    with session_scope(database_url) as s:
+        e = repo.get_entry("en-shipping-cost", session=s)
+        repo.update_entry(e, session=s, by="t", reason="r", status="retired")
+    kb.sync(force=True)
+    assert all(c.key != "en-shipping-cost" for c in kb.search("How much is shipping?").candidates)
+    kb.close()
+    again = KnowledgeBase(settings, HashingEmbedder())
+    _no_rebuild(again, monkeypatch)
+    again.warm_up()
+    assert again._index.kind == "ivf"
+    assert again.search("Quanto costa la spedizione?", language="it").entry.key == "it-shipping-cost"
+    with session_scope(database_url) as s:
+        variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
+    assert set(again._index.ids().tolist()) == variant_ids
