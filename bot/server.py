@@ -29,6 +29,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def serve(*, host: str | None, port: int | None, demo_kb: Path) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     if not _port_free(host, port):
