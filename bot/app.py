@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
+from bot.action_endpoint import action_router
+from bot.assistant import Assistant
+from bot.web.routes import STATIC, web_router
 from knowledge.api import router as knowledge_router
-from knowledge.service import KnowledgeBase
-
-STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(knowledge_base: KnowledgeBase) -> FastAPI:
+def create_app(assistant: Assistant) -> FastAPI:
+    knowledge_base = assistant.kb
     app = FastAPI(title="supportbot", version="0.1.0")
     app.state.knowledge_base = knowledge_base
+    app.state.assistant = assistant
     app.include_router(knowledge_router)
+    app.include_router(action_router(assistant))
+    app.include_router(web_router(assistant.settings))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
         return {"status": "ok", "kb_version": knowledge_base.sync()}
-
-    @app.get("/", include_in_schema=False)
-    def home() -> FileResponse:
-        return FileResponse(STATIC / "kb_search.html")
 
     return app

@@ -193,11 +193,24 @@ def eval_command(
 def run(
     host: Annotated[Optional[str], typer.Option()] = None,
     port: Annotated[Optional[int], typer.Option(min=1, max=65535)] = None,
+    rasa_port: Annotated[Optional[int], typer.Option(min=1, max=65535)] = None,
 ) -> None:
-    """Start the product on this machine: database, demo knowledge base, web app."""
+    """Start the product: database, demo knowledge base, Rasa server, web app and chat."""
     from bot.server import serve
 
-    serve(host=host, port=port, demo_kb=DEMO_KB)
+    serve(host=host, port=port, rasa_port=rasa_port, demo_kb=DEMO_KB)
+
+
+@app.command("chat")
+def chat(
+    url: Annotated[Optional[str], typer.Option(help="Rasa server; defaults to the configured one.")] = None,
+    sender: Annotated[Optional[str], typer.Option(help="Conversation id (default: a new one).")] = None,
+) -> None:
+    """Talk to the running bot from the terminal (empty line or Ctrl-D ends)."""
+    from bot.terminal_chat import chat_loop
+
+    settings = get_settings()
+    chat_loop(url or f"http://{settings.host}:{settings.rasa_port}", sender)
 
 
 def main() -> None:

@@ -1,14 +1,18 @@
-"""`supportbot run`: prepare the embedded defaults and serve the web app."""
+"""`supportbot run`: prepare the embedded defaults, then serve the app (web pages, API,
+Rasa's action endpoint) and the Rasa server, until Ctrl-C stops both."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import threading
 from pathlib import Path
 
 import uvicorn
 
-from core import SupportBotError, get_settings, session_scope
+from bot.assistant import Assistant
+from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable
+from core import Settings, SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
 from knowledge.importer import import_file
 from knowledge.service import KnowledgeBase
@@ -17,7 +21,7 @@ from migrations import upgrade
 log = logging.getLogger("supportbot")
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -27,13 +31,8 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(*, host: str | None, port: int | None, demo_kb: Path) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    settings = get_settings()
-    host, port = host or settings.host, port or settings.port
-    if not _port_free(host, port):
-        raise SupportBotError(f"port {port} on {host} is busy; stop what uses it or pass --port")
+def prepare(settings: Settings, demo_kb: Path) -> Assistant:
+    """Migrate, load the demo FAQ into an empty KB, warm the model and index, calibrate."""
     url = settings.resolved_database_url
     upgrade(url)
     with session_scope(url) as session:
@@ -48,11 +47,55 @@ def serve(*, host: str | None, port: int | None, demo_kb: Path) -> None:
         report = kb.calibrate()
         log.info("thresholds calibrated on the KB: answer >= %.3f, clarify >= %.3f",
                  report.thresholds.answer, report.thresholds.clarify)
+    assistant = Assistant(settings, kb)
+    assistant.warm_up()
+    return assistant
+
+
+def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb: Path) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    rasa_port = rasa_port or settings.rasa_port
+    for name, number in (("app", port), ("Rasa", rasa_port)):
+        if not port_free(host, number):
+            raise SupportBotError(f"port {number} on {host} (for the {name}) is busy; stop what "
+                                  f"uses it or pass --{'port' if name == 'app' else 'rasa-port'}")
+    rasa_executable(settings)  # fail now, not after minutes of preparation
+    trained: dict[str, Path] = {}
+    training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
+    training.start()  # Rasa trains while the embedder loads
+    assistant = prepare(settings, demo_kb)
+    training.join()
+    if "model" not in trained:
+        raise SupportBotError("the Rasa model could not be trained; see the messages above")
+    rasa = RasaServer(settings, model=trained["model"], port=rasa_port, host=host,
+                      action_url=f"http://{host}:{port}/webhook",
+                      log_path=settings.var_dir.resolve() / "rasa.log",
+                      tracker_db=settings.var_dir.resolve() / "rasa-tracker.db")
     from bot.app import create_app
 
-    print(f"\n  Knowledge-base search:  http://{host}:{port}/\n"
-          f"  API docs:               http://{host}:{port}/docs\n  Ctrl-C stops.\n", flush=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(assistant), host=host, port=port,
+                                           log_level="warning"))
+    rasa.start()
+    threading.Thread(target=_announce, args=(rasa, settings, host, port), daemon=True).start()
     try:
-        uvicorn.run(create_app(kb), host=host, port=port, log_level="warning")
+        server.run()  # returns on Ctrl-C or SIGTERM
     finally:
-        kb.close()
+        log.info("stopping the Rasa server")
+        rasa.stop()
+        assistant.kb.close()
+
+
+def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> None:
+    try:
+        rasa.wait_ready(settings.rasa_start_timeout_s)
+    except SupportBotError as exc:
+        log.error("%s", exc)
+        return
+    print(f"\n  Shop with the chat:     http://{host}:{port}/\n"
+          f"  Knowledge-base search:  http://{host}:{port}/kb\n"
+          f"  API docs:               http://{host}:{port}/docs\n"
+          f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"
+          f"  Ctrl-C stops everything.\n", flush=True)

@@ -48,6 +48,23 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # -- conversation (Rasa) --------------------------------------------------------------
+    rasa_port: int = 5005
+    # What the browser uses to reach Rasa; empty means http://<host>:<rasa_port>.
+    public_rasa_url: str = ""
+    # The Python 3.10 virtualenv that holds Rasa 3.6 (created by `make setup`).
+    rasa_venv: Path = Path(".venv-rasa")
+    # Where trained Rasa models are cached by the hash of the project files.
+    rasa_model_dir: Path | None = Field(None, description="Defaults to var_dir/rasa-models.")
+    rasa_start_timeout_s: float = 180.0
+    # Messages one conversation may send (limits' notation); Redis storage for replicas.
+    chat_rate_limit: str = "20/minute"
+    rate_limit_storage: str = "memory://"
+    support_email: str = "assistenza@bottega-aurora.example"
+    shop_name: str = "Bottega Aurora"
+    # Promised first response of a person; the escalation issue turns this into SLA policies.
+    sla_first_response_minutes: int = 240
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -65,6 +82,14 @@ class Settings(BaseSettings):
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir or self.var_dir / "index"
+
+    @property
+    def resolved_rasa_model_dir(self) -> Path:
+        return self.rasa_model_dir or self.var_dir / "rasa-models"
+
+    @property
+    def resolved_public_rasa_url(self) -> str:
+        return self.public_rasa_url or f"http://{self.host}:{self.rasa_port}"
 
 
 @lru_cache

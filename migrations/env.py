@@ -4,7 +4,9 @@ from alembic import context
 
 from core import get_engine
 from core.db import Base
-import knowledge.models  # noqa: F401  (registers the tables for autogenerate)
+import analytics.models  # noqa: F401  (registers the tables for autogenerate)
+import escalation.models  # noqa: F401
+import knowledge.models  # noqa: F401
 
 config = context.config
 

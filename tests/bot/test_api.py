@@ -2,6 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
+from bot.assistant import Assistant
 from core import session_scope
 from knowledge import repository as repo
 
@@ -14,7 +15,7 @@ def client(kb, add_entry):
               key="it-ship", language="it", category="pre_purchase")
     add_entry("Returns are free.", "How do I return an item?", key="en-return",
               category="post_purchase")
-    with TestClient(create_app(kb), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Assistant(kb.settings, kb)), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -22,6 +23,7 @@ def test_healthz_and_home(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["kb_version"] >= 3
     assert client.get("/").status_code == 200
+    assert client.get("/kb").status_code == 200
 
 
 def test_search_answer(client):

@@ -1,0 +1,57 @@
+"""The append-only interaction log. Rows are written once and never changed:
+metrics and trends are computed from it, so an edit would rewrite history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import Base, utcnow
+
+
+class EventKind(enum.StrEnum):
+    CONVERSATION_START = "conversation_start"
+    MESSAGE = "message"  # a customer question and the bot's decision
+    CHOICE = "choice"  # the customer picked one of the clarify buttons
+    FEEDBACK = "feedback"  # thumbs up/down on an answer
+    HANDOFF = "handoff"  # the customer asked for a person
+    ESCALATION = "escalation"  # a ticket was opened (or joined) for the conversation
+    RATE_LIMITED = "rate_limited"
+    INVALID = "invalid"  # a message the bot could not search (empty, too long)
+    ERROR = "error"  # the bot failed to handle a message
+
+
+class InteractionEvent(Base):
+    __tablename__ = "interaction_events"
+    __table_args__ = (Index("ix_interaction_events_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    page: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Raised when code tries to change a logged interaction."""
+
+
+@event.listens_for(InteractionEvent, "before_update")
+def _refuse_update(_mapper, _connection, target: InteractionEvent) -> None:
+    raise AppendOnlyViolation(f"interaction event {target.id} is append-only")
+
+
+@event.listens_for(InteractionEvent, "before_delete")
+def _refuse_delete(_mapper, _connection, target: InteractionEvent) -> None:
+    raise AppendOnlyViolation(f"interaction event {target.id} is append-only")

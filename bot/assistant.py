@@ -1,0 +1,208 @@
+"""The conversation service behind the custom actions: one call per customer turn.
+
+It validates and rate-limits the message, picks the conversation's language, asks
+the knowledge base, logs the turn for analytics and opens tickets. Everything here
+is blocking (embedding, database); actions call it from a worker thread. It knows
+nothing of Rasa: actions hand it a `Turn` and get a `Reply` back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from analytics import EventKind, Interaction, record
+from bot import language as lang
+from bot.phrases import duration, say
+from core import Settings, session_scope
+from escalation import TicketRequest, open_ticket, open_ticket_of
+from knowledge import DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
+from knowledge import repository as repo
+from knowledge.models import Status
+from knowledge.text import clean
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer message with what the bot knows about its conversation."""
+
+    conversation_id: str
+    text: str
+    language: str | None = None  # the conversation's language so far
+    hint: str | None = None  # the browser's language, from the widget
+    channel: str = ""
+    page: str = ""  # where the chat was opened: the pre-purchase context
+    customer_email: str = ""  # known when the customer is logged in on the shop
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # answer, clarify, escalate, invalid, rate_limited, error, ticket, feedback
+    language: str
+    messages: tuple[str, ...]
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, payload) under the last message
+    entry_id: int | None = None
+    question: str = ""  # the question a later escalation is about
+    considered: tuple[dict, ...] = field(default=())
+    needs_contact: bool = False  # escalate: ask for an email before opening the ticket
+
+
+def feedback_buttons(language: str, entry_id: int) -> tuple[tuple[str, str], ...]:
+    payload = '{"entry_id": "%d"}' % entry_id
+    return ((say(language, "yes"), f"/feedback_helpful{payload}"),
+            (say(language, "no"), f"/feedback_unhelpful{payload}"))
+
+
+class Assistant:
+    def __init__(self, settings: Settings, knowledge_base: KnowledgeBase):
+        self.settings = settings
+        self.kb = knowledge_base
+        self.url = settings.resolved_database_url
+        self._limit = parse(settings.chat_rate_limit)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+
+    def warm_up(self) -> None:
+        lang.warm_up()
+
+    # -- turns ---------------------------------------------------------------------------
+    def answer(self, turn: Turn) -> Reply:
+        """A customer question: answer, offer choices, or prepare the escalation."""
+        language = lang.conversation_language(turn.text, turn.language, turn.hint)
+        refused = self._refuse(turn, language)
+        if refused:
+            return refused
+        try:
+            decision = self.kb.search(turn.text, language=language)
+        except InvalidQuestion:
+            return self._invalid(turn, language)
+        top = decision.candidates[0] if decision.candidates else None
+        self._log(turn, EventKind.MESSAGE, language, text=decision.question,
+                  decision=decision.kind.value, entry_id=top.entry_id if top else None,
+                  score=decision.score, latency_ms=decision.latency_ms,
+                  data={"candidates": [c.entry_id for c in decision.candidates]})
+        if decision.kind is DecisionKind.ANSWER:
+            return Reply("answer", language, (top.answer, say(language, "helpful?")),
+                         feedback_buttons(language, top.entry_id), top.entry_id, decision.question)
+        considered = tuple({"entry_id": c.entry_id, "key": c.key, "score": c.score}
+                           for c in decision.candidates)
+        if decision.kind is DecisionKind.CLARIFY:
+            buttons = tuple((c.matched_question, '/choose_entry{"entry_id": "%d"}' % c.entry_id)
+                            for c in decision.candidates)
+            buttons += ((say(language, "none_of_these"), "/ask_human"),)
+            return Reply("clarify", language, (say(language, "clarify"),), buttons,
+                         question=decision.question, considered=considered)
+        return self._escalate(turn, language, decision.question, considered, "kb_escalate")
+
+    def choose(self, turn: Turn, entry_id: int) -> Reply:
+        """The customer clicked one of the clarify buttons."""
+        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        with session_scope(self.url) as session:
+            try:
+                entry = repo.get_entry(entry_id, session=session)
+            except EntryNotFound:
+                entry = None
+            answer = entry.answer if entry and entry.status is Status.PUBLISHED else None
+        self._log(turn, EventKind.CHOICE, language, entry_id=entry_id,
+                  decision="answer" if answer else "gone")
+        if answer is None:
+            return Reply("invalid", language, (say(language, "entry_gone"),))
+        return Reply("answer", language, (answer, say(language, "helpful?")),
+                     feedback_buttons(language, entry_id), entry_id)
+
+    def feedback(self, turn: Turn, entry_id: int | None, helpful: bool) -> Reply:
+        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        self._log(turn, EventKind.FEEDBACK, language, entry_id=entry_id,
+                  data={"helpful": helpful})
+        if helpful:
+            return Reply("feedback", language, (say(language, "thanks_feedback"),))
+        return Reply("feedback", language, (say(language, "sorry_feedback"),),
+                     ((say(language, "handoff_yes"), "/ask_human"),
+                      (say(language, "handoff_no"), "/deny")))
+
+    def hand_off(self, turn: Turn, question: str) -> Reply:
+        """The customer asked for a person; `question` is what they asked before, if anything."""
+        language = lang.conversation_language(turn.text, turn.language, turn.hint)
+        self._log(turn, EventKind.HANDOFF, language, text=turn.text)
+        return self._escalate(turn, language, question, (), "customer_request")
+
+    def open_ticket(self, turn: Turn, question: str, *, reason: str, email: str, consent: bool,
+                    transcript: tuple[tuple[str, str], ...], considered: tuple[dict, ...] = ()
+                    ) -> Reply:
+        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        request = TicketRequest(
+            conversation_id=turn.conversation_id, question=clean(question)[:4000] or turn.text,
+            language=language, reason=reason or "customer_request", transcript=transcript,
+            customer_email=email if consent else "", contact_consent=consent,
+            considered=considered)
+        with session_scope(self.url) as session:
+            info = open_ticket(request, session=session,
+                               sla=timedelta(minutes=self.settings.sla_first_response_minutes))
+        self._log(turn, EventKind.ESCALATION, language, text=request.question,
+                  data={"ticket_id": info.id, "reason": request.reason,
+                        "joined": info.joined_existing, "email_given": bool(request.customer_email)})
+        if info.joined_existing:
+            return Reply("ticket", language, (say(language, "ticket_joined", ticket=info.id),))
+        delivery = (say(language, "delivery_email", email=request.customer_email)
+                    if request.customer_email else say(language, "delivery_chat"))
+        text = say(language, "ticket_opened", ticket=info.id, sla=self._sla(language),
+                   delivery=delivery)
+        return Reply("ticket", language, (text,))
+
+    # -- helpers -------------------------------------------------------------------------
+    def _escalate(self, turn: Turn, language: str, question: str, considered: tuple[dict, ...],
+                  reason: str) -> Reply:
+        with session_scope(self.url) as session:
+            has_ticket = open_ticket_of(turn.conversation_id, session=session) is not None
+        if has_ticket and question:  # join the open ticket, no form again
+            return self.open_ticket(turn, question, reason=reason, email="", consent=False,
+                                    transcript=(), considered=considered)
+        intro = say(language, "escalate", sla=self._sla(language))
+        return Reply("escalate", language, (intro,), question=question, considered=considered,
+                     needs_contact=True)
+
+    def _refuse(self, turn: Turn, language: str) -> Reply | None:
+        if not self._limiter.hit(self._limit, "chat", turn.conversation_id):
+            self._log(turn, EventKind.RATE_LIMITED, language, text=turn.text)
+            return Reply("rate_limited", language, (say(language, "rate_limited"),))
+        return None
+
+    def _invalid(self, turn: Turn, language: str) -> Reply:
+        limit = self.settings.max_question_chars
+        key = "empty" if not clean(turn.text) else "too_long"
+        self._log(turn, EventKind.INVALID, language, text=turn.text, data={"reason": key})
+        return Reply("invalid", language, (say(language, key, limit=limit),))
+
+    def error(self, turn: Turn, exc: BaseException) -> Reply:
+        """What the customer sees when handling their message failed; logged with the id."""
+        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        log.error("conversation %s: %s: %s", turn.conversation_id, type(exc).__name__, exc)
+        try:
+            self._log(turn, EventKind.ERROR, language, text=turn.text,
+                      data={"error": type(exc).__name__})
+        except Exception:  # the database may be what failed
+            log.exception("conversation %s: could not log the error", turn.conversation_id)
+        return Reply("error", language, (say(language, "error", email=self.settings.support_email),))
+
+    def _sla(self, language: str) -> str:
+        return duration(language, self.settings.sla_first_response_minutes)
+
+    def _log(self, turn: Turn, kind: EventKind, language: str, **fields) -> None:
+        with session_scope(self.url) as session:
+            record(Interaction(kind, turn.conversation_id, channel=turn.channel,
+                               language=language, page=turn.page, **fields), session=session)
+
+    def start_conversation(self, conversation_id: str, *, channel: str, page: str,
+                           hint: str | None) -> str:
+        language = (hint or "")[:2].lower()
+        language = language if language in lang.SERVED else lang.DEFAULT
+        with session_scope(self.url) as session:
+            record(Interaction(EventKind.CONVERSATION_START, conversation_id, channel=channel,
+                               language=language, page=page), session=session)
+        return language

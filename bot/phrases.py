@@ -1,0 +1,85 @@
+"""What the custom actions say, in Italian and English. (Rasa's own responses live in
+the domain; these are the sentences built from knowledge-base results.)"""
+
+from __future__ import annotations
+
+PHRASES: dict[str, dict[str, str]] = {
+    "it": {
+        "helpful?": "Ti è stata utile questa risposta?",
+        "yes": "👍 Sì",
+        "no": "👎 No",
+        "clarify": "Vuoi sapere una di queste cose? Scegli quella giusta:",
+        "none_of_these": "Nessuna di queste",
+        "escalate": "Non ho una risposta sicura a questa domanda, quindi la passo a una persona "
+                    "del nostro team: ti risponderà entro {sla}.",
+        "ticket_opened": "Fatto: ho aperto la richiesta n. {ticket}. Un operatore ti risponderà "
+                         "entro {sla}. {delivery}",
+        "ticket_joined": "Hai già una richiesta aperta (n. {ticket}): ho aggiunto questa domanda, "
+                         "così l'operatore la vede insieme al resto.",
+        "delivery_email": "Riceverai la risposta qui in chat se la conversazione è ancora aperta, "
+                          "altrimenti per email a {email}.",
+        "delivery_chat": "La risposta arriverà in questa chat: lascia aperta la pagina o torna "
+                         "più tardi da questo dispositivo.",
+        "thanks_feedback": "Grazie del riscontro!",
+        "sorry_feedback": "Mi dispiace non esserti stato d'aiuto. Vuoi che giri la domanda a un "
+                          "operatore?",
+        "handoff_yes": "Sì, passami un operatore",
+        "handoff_no": "No, grazie",
+        "empty": "Non ho ricevuto nessun testo: scrivimi pure la tua domanda.",
+        "too_long": "Il messaggio è troppo lungo (più di {limit} caratteri): puoi riassumerlo "
+                    "in poche righe?",
+        "rate_limited": "Stai scrivendo molto velocemente: aspetta qualche secondo e riprova, "
+                        "leggo tutto con calma.",
+        "error": "Ho un problema tecnico in questo momento. Riprova tra poco oppure scrivici a "
+                 "{email}.",
+        "entry_gone": "Questa risposta non è più disponibile. Puoi riformulare la domanda?",
+        "invalid_email": "Questo indirizzo non sembra valido ({reason}). Scrivilo di nuovo, "
+                         "oppure scrivi «no» per ricevere la risposta solo qui in chat.",
+        "hours": "{hours} ore",
+        "minutes": "{minutes} minuti",
+    },
+    "en": {
+        "helpful?": "Was this answer helpful?",
+        "yes": "👍 Yes",
+        "no": "👎 No",
+        "clarify": "Do you mean one of these? Pick the right one:",
+        "none_of_these": "None of these",
+        "escalate": "I don't have a reliable answer to this, so I'm passing it to a person on "
+                    "our team: they will reply within {sla}.",
+        "ticket_opened": "Done: I opened request #{ticket}. An operator will reply within "
+                         "{sla}. {delivery}",
+        "ticket_joined": "You already have an open request (#{ticket}): I added this question "
+                         "so the operator sees it together with the rest.",
+        "delivery_email": "You'll get the answer here in the chat if it is still open, "
+                          "otherwise by email at {email}.",
+        "delivery_chat": "The answer will arrive in this chat: keep the page open or come back "
+                         "later from this device.",
+        "thanks_feedback": "Thanks for the feedback!",
+        "sorry_feedback": "Sorry I couldn't help. Shall I pass your question to an operator?",
+        "handoff_yes": "Yes, get me an operator",
+        "handoff_no": "No, thanks",
+        "empty": "I didn't receive any text: please type your question.",
+        "too_long": "Your message is too long (over {limit} characters): could you sum it up "
+                    "in a few lines?",
+        "rate_limited": "You're typing very fast: please wait a few seconds and try again, "
+                        "I'm reading everything.",
+        "error": "I have a technical problem right now. Please try again shortly or write to "
+                 "us at {email}.",
+        "entry_gone": "That answer is no longer available. Could you rephrase your question?",
+        "invalid_email": "That address doesn't look valid ({reason}). Please type it again, or "
+                         "write \"no\" to get the answer only here in the chat.",
+        "hours": "{hours} hours",
+        "minutes": "{minutes} minutes",
+    },
+}
+
+
+def say(language: str, key: str, **values: object) -> str:
+    table = PHRASES.get(language) or PHRASES["it"]
+    return table[key].format(**values)
+
+
+def duration(language: str, minutes: int) -> str:
+    if minutes % 60 == 0:
+        return say(language, "hours", hours=minutes // 60)
+    return say(language, "minutes", minutes=minutes)

@@ -1,0 +1,1 @@
+"""The website side: the demo shop page with the chat widget, and its config."""
