@@ -48,8 +48,11 @@ def project_hash(project: Path = PROJECT) -> str:
     return digest.hexdigest()[:16]
 
 
-def _run_env() -> dict[str, str]:
-    return {**os.environ, **_ENV}
+def _run_env(cache: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, **_ENV}
+    if cache is not None:  # Rasa's training cache, instead of .rasa/ in the project folder
+        env["RASA_CACHE_DIRECTORY"] = str(cache)
+    return env
 
 
 def ensure_model(settings: Settings, *, project: Path = PROJECT) -> Path:
@@ -66,7 +69,7 @@ def ensure_model(settings: Settings, *, project: Path = PROJECT) -> Path:
         result = subprocess.run(
             [str(rasa_executable(settings)), "train", "--config", "config.yml", "--domain",
              "domain.yml", "--data", "data", "--out", str(model_dir), "--fixed-model-name", name],
-            cwd=project, env=_run_env(), capture_output=True, text=True)
+            cwd=project, env=_run_env(model_dir / ".cache"), capture_output=True, text=True)
         if result.returncode != 0 or not model.exists():
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
             raise RasaError(f"training the Rasa model failed:\n{tail}")

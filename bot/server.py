@@ -54,7 +54,8 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
 
 def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb: Path) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    for noisy in ("bm25s", "httpx"):  # httpx would log the Rasa API token in URLs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     rasa_port = rasa_port or settings.rasa_port

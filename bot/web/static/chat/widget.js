@@ -1,0 +1,375 @@
+/*
+ * supportbot chat widget: a floating launcher and chat panel for Rasa 3.6. Plain JavaScript,
+ * no build step. Embed after /vendor/socket.io.min.js (optional) and /static/chat/widget.css:
+ *   <script src="/static/chat/widget.js" data-config="/chat/config.json"></script>
+ *
+ * Protocol
+ * - Config: GET data-config -> {rasa_url, socket_path, rest_url, support_email, language, title}.
+ * - socket.io (Rasa's socketio channel, session_persistence: true): on "connect" emit
+ *   "session_request" {session_id: stored id | null}; Rasa answers "session_confirm" <id>.
+ *   Send "user_uttered" {message, session_id, customData: ctx, metadata: ctx} with
+ *   ctx = {language, page, page_url}; receive "bot_uttered" {text, quick_replies | buttons}.
+ * - REST fallback (no socket.io, or no session within 4 s): POST rest_url
+ *   {sender, message, metadata: ctx} -> [{recipient_id, text?, buttons?, image?}].
+ *   Availability probe: GET the REST channel's health route (the folder of rest_url).
+ * Safety: message text is never parsed as HTML; only textContent and createElement.
+ * localStorage: supportbot.session (id), supportbot.transcript (last 100), supportbot.open.
+ */
+(() => {
+  "use strict";
+  const SCRIPT = document.currentScript || document.querySelector("script[data-config]");
+  const KEY = { session: "supportbot.session", transcript: "supportbot.transcript", open: "supportbot.open" };
+  const MAX_LEN = 1000, MAX_STORED = 100, THROTTLE_MS = 700, CONNECT_TIMEOUT_MS = 4000;
+  const REPLY_TIMEOUT_MS = 15000, REST_TIMEOUT_MS = 45000, RETRY_MAX_MS = 60000;
+  const LANG = String(navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it";
+  const T = {
+    it: {
+      title: "Assistenza", open: "Apri la chat di assistenza", close: "Chiudi la chat", send: "Invia",
+      input: "Scrivi un messaggio", placeholder: "Scrivi la tua domanda…", you: "Tu:", bot: "Assistente:",
+      typing: "L'assistente sta scrivendo…", feedback: "Ti è stata utile questa risposta?",
+      helpful: "Sì, utile", unhelpful: "No, non utile", mail: " Scrivici a ",
+      down: "L'assistente è momentaneamente non disponibile.",
+      slow: "L'assistente ci sta mettendo più del solito: attendi ancora un momento.",
+    },
+    en: {
+      title: "Support", open: "Open the support chat", close: "Close the chat", send: "Send",
+      input: "Type a message", placeholder: "Type your question…", you: "You:", bot: "Assistant:",
+      typing: "The assistant is typing…", feedback: "Was this answer helpful?",
+      helpful: "Yes, helpful", unhelpful: "Not helpful", mail: " Write to us at ",
+      down: "The assistant is temporarily unavailable.",
+      slow: "The assistant is taking longer than usual: please wait a moment.",
+    },
+  }[LANG];
+  const state = {
+    config: null, socket: null, mode: "connecting", connecting: false, retries: 0, retryTimer: 0,
+    replyTimer: 0, lastSent: 0, status: "", transcript: [], ui: {},
+  };
+
+  // ---- helpers --------------------------------------------------------------------------
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    node.append(...children);
+    return node;
+  }
+  function load(key, fallback) {
+    try { const raw = localStorage.getItem(key); return raw === null ? fallback : JSON.parse(raw); } catch { return fallback; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(key, typeof value === "string" ? value : JSON.stringify(value)); } catch { /* private mode, quota */ }
+  }
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  function storedSession() {
+    try { return localStorage.getItem(KEY.session) || null; } catch { return null; }
+  }
+  function sessionId(id = storedSession() || newId()) {
+    save(KEY.session, id);
+    return id;
+  }
+  function context() {
+    return { language: LANG, page: document.body.dataset.page || "", page_url: location.href };
+  }
+
+  // Text with line breaks and http(s) links, built without ever parsing HTML.
+  function richText(text) {
+    const frag = document.createDocumentFragment();
+    String(text).split("\n").forEach((line, i) => {
+      if (i) frag.append(el("br"));
+      let last = 0;
+      for (const m of line.matchAll(/https?:\/\/[^\s<>"']+/g)) {
+        const url = m[0].replace(/[.,;:!?)\]]+$/, "");
+        frag.append(line.slice(last, m.index), link(url) || url);
+        last = m.index + url.length;
+      }
+      frag.append(line.slice(last));
+    });
+    return frag;
+  }
+  function link(url, text = url) {
+    try {
+      const { protocol, href } = new URL(url);
+      if (protocol === "mailto:") return el("a", { href, text });
+      if (protocol !== "http:" && protocol !== "https:") return null;
+      return el("a", { href, target: "_blank", rel: "noopener noreferrer", text });
+    } catch { return null; }
+  }
+
+  // ---- UI -----------------------------------------------------------------------------------
+  function buildUi() {
+    const ui = state.ui;
+    ui.launcher = el("button", { type: "button", class: "sb-launcher", "data-testid": "chat-launcher", "aria-label": T.open,
+      "aria-expanded": "false", "aria-controls": "sb-panel", onclick: () => setOpen(ui.panel.hidden) });
+    ui.title = el("h2", { class: "sb-title", id: "sb-title", text: T.title });
+    ui.status = el("div", { class: "sb-status", "data-testid": "chat-status", role: "status", hidden: "" });
+    ui.messages = el("div", { class: "sb-messages", "data-testid": "chat-messages", role: "log", "aria-live": "polite",
+      "aria-relevant": "additions", "aria-labelledby": "sb-title", tabindex: "0" });
+    ui.typing = el("div", { class: "sb-typing", "data-testid": "chat-typing", role: "status", hidden: "" },
+      el("span", { class: "sb-sr", text: T.typing }), ...[1, 2, 3].map(() => el("span", { "aria-hidden": "true" })));
+    ui.panel = el("section", { id: "sb-panel", class: "sb-panel", "data-testid": "chat-panel", role: "dialog",
+      "aria-labelledby": "sb-title", hidden: "", onkeydown: (e) => { if (e.key === "Escape") setOpen(false); } },
+      el("div", { class: "sb-header" }, ui.title, el("button", { type: "button", class: "sb-close", "aria-label": T.close,
+        onclick: () => setOpen(false) })),
+      ui.status, ui.messages, ui.typing, buildForm());
+    document.body.append(el("div", { class: "sb-root", lang: LANG }, ui.panel, ui.launcher));
+    state.transcript = loadTranscript();
+    state.transcript.forEach(renderMessage);
+    setOpen(load(KEY.open, false) === true, false);
+  }
+  function buildForm() {
+    const ui = state.ui;
+    ui.input = el("textarea", { id: "sb-input", class: "sb-input", "data-testid": "chat-input", rows: "1",
+      maxlength: String(MAX_LEN), placeholder: T.placeholder, "aria-describedby": "sb-counter",
+      oninput: updateCounter, onkeydown: (e) => { // Enter sends, Shift+Enter is a new line
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitText(); }
+      } });
+    ui.counter = el("span", { id: "sb-counter", class: "sb-counter", "data-testid": "chat-counter" });
+    ui.send = el("button", { type: "submit", class: "sb-send", "data-testid": "chat-send", "aria-label": T.send });
+    updateCounter();
+    return el("form", { class: "sb-form", onsubmit: (e) => { e.preventDefault(); submitText(); } },
+      el("label", { for: "sb-input", class: "sb-sr", text: T.input }), ui.input, ui.send, ui.counter);
+  }
+  function setOpen(open, focus = true) {
+    const { panel, launcher, input, messages } = state.ui;
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    save(KEY.open, open);
+    if (open) messages.scrollTop = messages.scrollHeight;
+    if (focus) (open ? input : launcher).focus();
+  }
+  function updateCounter() {
+    const n = state.ui.input.value.length;
+    state.ui.counter.textContent = `${n}/${MAX_LEN}`;
+  }
+  // kind: "" (hidden), "down" or "slow"; the support address becomes a mailto link.
+  function setStatus(kind) {
+    const { status } = state.ui, email = state.config && state.config.support_email;
+    state.status = kind;
+    status.hidden = !kind;
+    status.className = kind ? `sb-status sb-status--${kind}` : "sb-status";
+    const mail = kind && typeof email === "string" && /^[^\s@<>"?&]+@[^\s@<>"?&]+$/.test(email) && link(`mailto:${email}`, email);
+    status.replaceChildren(...(!kind ? [] : mail ? [T[kind], T.mail, mail] : [T[kind]]));
+  }
+  function showTyping(on) {
+    state.ui.typing.hidden = !on;
+    if (on) state.ui.messages.scrollTop = state.ui.messages.scrollHeight;
+  }
+
+  // ---- transcript ---------------------------------------------------------------------------
+  // A message: {id, from: "bot"|"user", text, buttons: [{title, payload}], image?, disabled?, chosen?}
+  function toMessage(m, from) {
+    if (!m || typeof m !== "object") return null;
+    const buttons = (Array.isArray(m.quick_replies) ? m.quick_replies : Array.isArray(m.buttons) ? m.buttons : [])
+      .filter((b) => b && b.payload !== undefined && b.payload !== null)
+      .map((b) => ({ title: String(b.title ?? b.payload), payload: String(b.payload) }));
+    let image = m.image || (m.attachment && m.attachment.payload && m.attachment.payload.src);
+    image = typeof image === "string" && /^https?:\/\//i.test(image) ? image : undefined;
+    const text = typeof m.text === "string" ? m.text : "";
+    if (!text && !buttons.length && !image) return null;
+    return { id: typeof m.id === "string" ? m.id : newId(), from, text, buttons, image, disabled: m.disabled === true,
+      chosen: typeof m.chosen === "string" ? m.chosen : undefined };
+  }
+  function loadTranscript() {
+    const stored = load(KEY.transcript, []);
+    return (Array.isArray(stored) ? stored : []).map((m) => toMessage(m, m && m.from === "user" ? "user" : "bot"))
+      .filter(Boolean).slice(-MAX_STORED);
+  }
+  function addMessage(msg) {
+    state.transcript = [...state.transcript, msg].slice(-MAX_STORED);
+    save(KEY.transcript, state.transcript);
+    renderMessage(msg);
+    const { messages } = state.ui;
+    while (messages.children.length > MAX_STORED) messages.firstElementChild.remove();
+  }
+  function removeMessage(msg) {
+    state.transcript = state.transcript.filter((m) => m !== msg);
+    save(KEY.transcript, state.transcript);
+    const node = state.ui.messages.querySelector(`[data-msg-id="${CSS.escape(msg.id)}"]`);
+    if (node) node.remove();
+  }
+  function renderMessage(msg) {
+    const who = msg.from === "user" ? "user" : "bot";
+    const bubble = el("div", { class: "sb-bubble", "data-testid": "msg-text" }, richText(msg.text));
+    if (msg.image) bubble.append(link(msg.image) || "");
+    const node = el("div", { class: `sb-msg sb-msg--${who}`, "data-testid": `msg-${who}`, "data-msg-id": msg.id },
+      el("span", { class: "sb-sr", text: who === "user" ? T.you : T.bot }), bubble);
+    if (msg.buttons.length) node.append(renderButtons(msg));
+    state.ui.messages.append(node);
+    state.ui.messages.scrollTop = state.ui.messages.scrollHeight;
+  }
+  function renderButtons(msg) {
+    const allFeedback = msg.buttons.every((b) => b.payload.startsWith("/feedback_"));
+    const group = el("div", { class: allFeedback ? "sb-buttons sb-buttons--feedback" : "sb-buttons",
+      "data-testid": "msg-buttons", role: "group", "aria-label": allFeedback ? T.feedback : msg.text || T.bot });
+    for (const b of msg.buttons) {
+      const kind = b.payload.startsWith("/feedback_") ? feedbackKind(b) : "";
+      const thumb = kind === "up" ? "👍" : "👎", hasThumb = /[👍👎]/u.test(b.title);
+      const btn = el("button", { type: "button", class: kind ? `sb-choice sb-feedback sb-feedback--${kind}` : "sb-choice",
+        "data-payload": b.payload, text: kind && !hasThumb ? `${thumb} ${b.title}` : b.title,
+        "aria-label": kind && hasThumb && b.title.replace(/[\s👍👎\u{1F3FB}-\u{1F3FF}]/gu, "") === ""
+          ? T[kind === "up" ? "helpful" : "unhelpful"] : b.title,
+        onclick: () => choose(msg, b, group) });
+      if (kind) btn.setAttribute("data-feedback", kind);
+      group.append(btn);
+    }
+    markButtons(msg, group);
+    return group;
+  }
+  function feedbackKind(b) {
+    return /👎|negat|\bno\b|_no\b|down|bad|not|unhelpful|inutile/u.test(`${b.payload} ${b.title}`.toLowerCase()) ? "down" : "up";
+  }
+  function markButtons(msg, group) {
+    for (const btn of group.querySelectorAll("button")) {
+      btn.disabled = msg.disabled;
+      if (msg.chosen === undefined) btn.removeAttribute("aria-pressed");
+      else btn.setAttribute("aria-pressed", String(btn.dataset.payload === msg.chosen));
+    }
+  }
+  function choose(msg, button, group) {
+    if (msg.disabled || !throttleOk()) return;
+    const update = (disabled, chosen) => {
+      Object.assign(msg, { disabled, chosen });
+      save(KEY.transcript, state.transcript);
+      markButtons(msg, group);
+    };
+    update(true, button.payload);
+    deliver(button.payload, button.title, () => update(false, undefined));
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+  function throttleOk() {
+    if (Date.now() - state.lastSent < THROTTLE_MS) return false;
+    state.lastSent = Date.now();
+    return true;
+  }
+  function submitText() {
+    const { input } = state.ui, text = input.value.trim().slice(0, MAX_LEN);
+    if (!text || !throttleOk()) return;
+    input.value = "";
+    updateCounter();
+    deliver(text, text, () => { if (!input.value) { input.value = text; updateCounter(); } });
+  }
+  // Shows the customer's bubble and sends `payload`; if Rasa is unreachable the bubble goes and onFail runs.
+  function deliver(payload, display, onFail) {
+    const bubble = { id: newId(), from: "user", text: display, buttons: [] };
+    addMessage(bubble);
+    waitForReply();
+    if (state.mode === "socket" && state.socket && state.socket.connected) {
+      const ctx = context();
+      state.socket.emit("user_uttered", { message: payload, session_id: sessionId(), customData: ctx, metadata: ctx });
+      return;
+    }
+    sendRest(payload).then(
+      (list) => { list.forEach(onBotMessage); stopWaiting(); },
+      () => { removeMessage(bubble); stopWaiting(); onFail(); markDown(); });
+  }
+  async function sendRest(message) {
+    if (!state.config) throw new Error("no config");
+    const res = await fetch(state.config.rest_url, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sessionId(), message, metadata: context() }),
+      signal: AbortSignal.timeout ? AbortSignal.timeout(REST_TIMEOUT_MS) : undefined,
+    });
+    if (!res.ok) throw new Error(`REST ${res.status}`);
+    const body = await res.json();
+    if (state.mode !== "socket") markUp("rest");
+    return Array.isArray(body) ? body : [];
+  }
+  function waitForReply() {
+    showTyping(true);
+    clearTimeout(state.replyTimer);
+    state.replyTimer = setTimeout(() => { showTyping(false); if (state.status !== "down") setStatus("slow"); }, REPLY_TIMEOUT_MS);
+  }
+  function stopWaiting() {
+    clearTimeout(state.replyTimer);
+    showTyping(false);
+    if (state.status === "slow") setStatus("");
+  }
+  function onBotMessage(raw) {
+    const msg = toMessage(raw && { ...raw, id: undefined, disabled: false, chosen: undefined }, "bot");
+    if (!msg) return;
+    addMessage(msg);
+    stopWaiting();
+  }
+
+  // ---- connection -------------------------------------------------------------------------------
+  async function connect() {
+    if (state.connecting) return;
+    state.connecting = true;
+    clearTimeout(state.retryTimer);
+    state.retryTimer = 0;
+    try {
+      if (!state.config && !(await loadConfig())) return markDown(true);
+      if (typeof window.io === "function" && (await trySocket())) return markUp("socket");
+      if (await probeRest()) return markUp("rest");
+      markDown(true);
+    } finally { state.connecting = false; }
+  }
+  async function loadConfig() {
+    try {
+      const res = await fetch(SCRIPT.dataset.config, { headers: { Accept: "application/json" } });
+      const config = res.ok ? await res.json() : null;
+      if (!config || typeof config.rest_url !== "string") return false;
+      state.config = config;
+      if (typeof config.title === "string" && config.title) state.ui.title.textContent = config.title;
+      return true;
+    } catch { return false; }
+  }
+  // Resolves true once Rasa confirmed a session over socket.io, false after an error or 4 s.
+  function trySocket() {
+    return new Promise((resolve) => {
+      const { rasa_url: url, socket_path: path } = state.config;
+      const socket = window.io(url, { path: path || "/socket.io/", transports: ["websocket", "polling"],
+        reconnection: false, timeout: CONNECT_TIMEOUT_MS });
+      const timer = setTimeout(() => finish(false), CONNECT_TIMEOUT_MS);
+      function finish(ok) {
+        clearTimeout(timer);
+        if (!ok) { socket.removeAllListeners(); socket.close(); }
+        resolve(ok);
+      }
+      socket.on("connect", () => socket.emit("session_request", { session_id: storedSession() }));
+      socket.on("connect_error", () => finish(false));
+      socket.on("session_confirm", (data) => {
+        const id = typeof data === "string" ? data : data && data.session_id;
+        sessionId(id ? String(id) : undefined);
+        state.socket = socket;
+        finish(true);
+      });
+      socket.on("bot_uttered", onBotMessage);
+      socket.on("disconnect", () => {
+        if (state.socket !== socket) return;
+        state.socket = null;
+        state.mode = "rest";
+        scheduleRetry(1000);
+      });
+    });
+  }
+  function probeRest() { // GET on the REST channel's health route, e.g. /webhooks/rest/
+    return fetch(new URL(".", new URL(state.config.rest_url, location.href))).then((res) => res.ok, () => false);
+  }
+  function markUp(mode) {
+    state.mode = mode;
+    state.retries = 0;
+    if (state.status === "down") setStatus("");
+  }
+  // From a failed send, retry only if no connection attempt is running or planned.
+  function markDown(fromConnect = false) {
+    state.mode = "down";
+    setStatus("down");
+    if (fromConnect || (!state.connecting && !state.retryTimer)) scheduleRetry();
+  }
+  function scheduleRetry(delay) {
+    clearTimeout(state.retryTimer);
+    const backoff = Math.min(RETRY_MAX_MS, 2000 * 2 ** state.retries++) * (0.8 + Math.random() * 0.4);
+    state.retryTimer = setTimeout(() => { state.retryTimer = 0; connect(); }, delay || backoff);
+  }
+
+  const start = () => { buildUi(); connect(); };
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

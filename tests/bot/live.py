@@ -1,0 +1,82 @@
+"""A running product for end-to-end tests: the app (actions, pages, API) under uvicorn
+in a thread and a real Rasa 3.6 server in its own process, on free ports."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from bot.app import create_app
+from bot.assistant import Assistant
+from bot.rasa_runtime import RasaServer
+from bot.server import prepare
+from core import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LiveBot:
+    settings: Settings
+    assistant: Assistant
+    app_url: str
+    rasa: RasaServer
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def rasa_url(self) -> str:
+        return self.rasa.url
+
+    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        """One message over Rasa's REST channel; the bot's messages come back."""
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", timeout=60,
+                              json={"sender": sender, "message": text, "metadata": metadata or {}})
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict:
+        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker",
+                             params={"token": self.rasa.token}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.rasa.stop()
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.assistant.kb.close()
+
+
+def start_live_bot(settings: Settings, *, model: Path, demo_kb: Path,
+                   rasa_timeout: float = 300) -> LiveBot:
+    assistant = prepare(settings, demo_kb)
+    app_port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(assistant), host="127.0.0.1", port=app_port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rasa = RasaServer(settings, model=model, port=free_port(),
+                      action_url=f"http://127.0.0.1:{app_port}/webhook",
+                      log_path=settings.var_dir / "rasa.log")
+    bot = LiveBot(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)
+    try:
+        rasa.start()
+        rasa.wait_ready(rasa_timeout)
+    except BaseException:
+        bot.stop()
+        raise
+    return bot

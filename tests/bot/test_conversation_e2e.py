@@ -1,0 +1,172 @@
+"""End to end through a real Rasa 3.6 server (model trained in this test run) and the
+real action endpoint (rasa-sdk 3.21 in the app), on the demo knowledge base."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from analytics import EventKind, events_of
+from core import session_scope
+from escalation import Ticket
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def texts(messages: list[dict]) -> list[str]:
+    return [m.get("text", "") for m in messages]
+
+
+def payloads(messages: list[dict]) -> list[str]:
+    return [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
+def logged(live_bot, sender: str, kind: EventKind):
+    with session_scope(live_bot.settings.resolved_database_url) as session:
+        return events_of(sender, session=session, kind=kind)
+
+
+def test_italian_faq_is_answered_from_the_kb_with_feedback_buttons(live_bot):
+    sender = new_sender()
+    reply = live_bot.say(sender, "Quanto costa la spedizione?", {"page": "product:sciarpa"})
+    assert "59 €" in reply[0]["text"]
+    assert texts(reply)[-1] == "Ti è stata utile questa risposta?"
+    assert [p.split("{")[0] for p in payloads(reply)] == ["/feedback_helpful", "/feedback_unhelpful"]
+    [event] = logged(live_bot, sender, EventKind.MESSAGE)
+    assert (event.decision, event.language, event.page, event.channel) == (
+        "answer", "it", "product:sciarpa", "rest")
+    assert event.entry_id and event.score > 0.8 and event.latency_ms > 0
+
+
+def test_english_faq_is_answered_in_english(live_bot):
+    reply = live_bot.say(new_sender(), "How much is shipping?")
+    assert "€59" in reply[0]["text"] and texts(reply)[-1] == "Was this answer helpful?"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("come faccio a restituire un articolo?", "30 giorni"),
+    ("posso pagare con paypal o a rate?", "Klarna"),
+    ("can I pay in instalments or cash on delivery?", "cash on delivery"),
+])
+def test_paraphrases_are_answered(live_bot, question, expected):
+    reply = live_bot.say(new_sender(), question)
+    assert expected.lower() in reply[0]["text"].lower(), reply
+
+
+def test_ambiguous_question_offers_buttons_and_a_click_answers(live_bot):
+    sender = new_sender()
+    reply = live_bot.say(sender, "voglio annullare o modificare il mio ordine")
+    choices = [p for p in payloads(reply) if p.startswith("/choose_entry")]
+    assert len(choices) >= 2 and payloads(reply)[-1] == "/ask_human", reply
+    answered = live_bot.say(sender, choices[0])
+    assert "ordine" in answered[0]["text"] and "1 ora" in answered[0]["text"]
+    [choice] = logged(live_bot, sender, EventKind.CHOICE)
+    assert f'"{choice.entry_id}"' in choices[0]
+
+
+def test_unknown_question_escalates_and_collects_the_email(live_bot):
+    sender = new_sender()
+    reply = live_bot.say(sender, "Posso portare il mio cane in negozio?")
+    assert "ti risponderà entro 4 ore" in reply[0]["text"]
+    assert payloads(reply) == ["/affirm", "/deny"]  # consent to be answered by email
+    assert "Qual è il tuo indirizzo email?" in texts(live_bot.say(sender, "/affirm"))
+    invalid = live_bot.say(sender, "mario at example")
+    assert "non sembra valido" in invalid[0]["text"]
+    done = live_bot.say(sender, "mario.rossi@example.com")
+    assert "ho aperto la richiesta n." in done[0]["text"] and "mario.rossi@example.com" in done[0]["text"]
+    with session_scope(live_bot.settings.resolved_database_url) as session:
+        ticket = session.query(Ticket).filter_by(conversation_id=sender).one()
+        assert ticket.question == "Posso portare il mio cane in negozio?"
+        assert ticket.customer_email == "mario.rossi@example.com" and ticket.contact_consent
+        assert ticket.reason == "kb_escalate" and ticket.language == "it" and ticket.considered
+        assert ticket.transcript[0] == {"role": "customer", "text": "Posso portare il mio cane in negozio?"}
+    # Asking something else unknown joins the same ticket instead of a new form.
+    again = live_bot.say(sender, "E posso portare anche il gatto in negozio?")
+    assert any("già una richiesta aperta" in t for t in texts(again)), again
+
+
+def test_asking_for_a_human_up_front_goes_to_a_person_at_once(live_bot):
+    sender = new_sender()
+    reply = live_bot.say(sender, "voglio parlare con un operatore")
+    assert any("di cosa hai bisogno" in t for t in texts(reply)), reply
+    consent = live_bot.say(sender, "ho ricevuto un pacco danneggiato e voglio sapere cosa fare")
+    assert payloads(consent) == ["/affirm", "/deny"]
+    done = live_bot.say(sender, "/deny")
+    assert "questa chat" in done[0]["text"]
+    with session_scope(live_bot.settings.resolved_database_url) as session:
+        ticket = session.query(Ticket).filter_by(conversation_id=sender).one()
+        assert ticket.reason == "customer_request" and ticket.customer_email == ""
+        assert ticket.question.startswith("ho ricevuto un pacco danneggiato")
+
+
+def test_asking_for_a_human_in_english_after_a_question(live_bot):
+    sender = new_sender()
+    live_bot.say(sender, "Can I bring my dog into your shop?")
+    live_bot.say(sender, "/deny")  # no email: the ticket opens for the chat only
+    reply = live_bot.say(new_sender(), "I want to talk to a real person please")
+    assert any("what do you need help with" in t for t in texts(reply)), reply
+
+
+def test_feedback_buttons_are_recorded(live_bot):
+    sender = new_sender()
+    answer = live_bot.say(sender, "How much is shipping?")
+    thumbs_up = next(p for p in payloads(answer) if p.startswith("/feedback_helpful"))
+    assert texts(live_bot.say(sender, thumbs_up)) == ["Thanks for the feedback!"]
+    thumbs_down = next(p for p in payloads(answer) if p.startswith("/feedback_unhelpful"))
+    down = live_bot.say(sender, thumbs_down)
+    assert payloads(down) == ["/ask_human", "/deny"]
+    feedback = logged(live_bot, sender, EventKind.FEEDBACK)
+    assert [e.data["helpful"] for e in feedback] == [True, False]
+    assert {e.entry_id for e in feedback} == {logged(live_bot, sender, EventKind.MESSAGE)[0].entry_id}
+
+
+def test_small_talk_in_the_customers_language(live_bot):
+    assert "Bottega Aurora assistant" in live_bot.say(new_sender(), "hello")[0]["text"]
+    assert "assistente di Bottega Aurora" in live_bot.say(new_sender(), "ciao")[0]["text"]
+    declined = live_bot.say(new_sender(), "raccontami una barzelletta")
+    assert "so rispondere solo su Bottega Aurora" in declined[0]["text"]
+
+
+def test_conversation_start_and_language_are_kept(live_bot):
+    sender = new_sender()
+    live_bot.say(sender, "How much is shipping?")
+    live_bot.say(sender, "ok")  # ambiguous: the conversation stays English
+    assert live_bot.tracker(sender)["slots"]["language"] == "en"
+    assert logged(live_bot, sender, EventKind.CONVERSATION_START)
+
+
+@pytest.mark.parametrize("message", [
+    "", "   ", "spedizione " * 2000, "\x00\x07 ciao \x1b[31m", "<script>alert('x')</script>",
+    "<img src=x onerror=alert(1)>", "'; DROP TABLE kb_entries; --", "🚚📦❓", "\ud800\udfff?",
+])
+def test_bad_messages_get_a_reply_and_break_nothing(live_bot, message):
+    sender = new_sender()
+    reply = live_bot.say(sender, message.encode("utf-8", "replace").decode("utf-8"))
+    assert isinstance(reply, list)
+    after = live_bot.say(sender, "Quanto costa la spedizione?")
+    assert "59 €" in after[0]["text"]  # the conversation still works
+
+
+def test_a_flood_from_one_sender_is_rate_limited_politely(live_bot):
+    sender = new_sender()
+    replies = [live_bot.say(sender, f"quanto costa la spedizione {i}?") for i in range(24)]
+    limited = [r for r in replies if any("molto velocemente" in t for t in texts(r))]
+    assert limited and len(limited) <= 24 - 20
+    assert "59 €" in live_bot.say(new_sender(), "Quanto costa la spedizione?")[0]["text"]
+
+
+def test_a_failing_action_gets_a_fallback_reply_and_an_error_log(live_bot, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(live_bot.assistant.kb, "search", broken)
+    sender = new_sender()
+    reply = live_bot.say(sender, "Quanto costa la spedizione?")
+    assert "problema tecnico" in reply[0]["text"] and live_bot.settings.support_email in reply[0]["text"]
+    assert any(sender in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    assert logged(live_bot, sender, EventKind.ERROR)[0].data == {"error": "RuntimeError"}
