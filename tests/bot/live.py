@@ -60,8 +60,10 @@ class LiveBot:
 
 def start_live_bot(settings: Settings, *, model: Path, demo_kb: Path,
                    rasa_timeout: float = 300) -> LiveBot:
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(),
+                                           "rasa_port": free_port()})
     assistant = prepare(settings, demo_kb)
-    app_port = free_port()
+    app_port = settings.port
     server = uvicorn.Server(uvicorn.Config(create_app(assistant), host="127.0.0.1", port=app_port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -69,7 +71,7 @@ def start_live_bot(settings: Settings, *, model: Path, demo_kb: Path,
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    rasa = RasaServer(settings, model=model, port=free_port(),
+    rasa = RasaServer(settings, model=model, port=settings.rasa_port,
                       action_url=f"http://127.0.0.1:{app_port}/webhook",
                       log_path=settings.var_dir / "rasa.log")
     bot = LiveBot(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)

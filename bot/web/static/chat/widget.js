@@ -232,28 +232,29 @@
     }
   }
   function choose(msg, button, group) {
-    if (msg.disabled || !throttleOk()) return;
+    if (msg.disabled) return;
     const update = (disabled, chosen) => {
       Object.assign(msg, { disabled, chosen });
       save(KEY.transcript, state.transcript);
       markButtons(msg, group);
     };
     update(true, button.payload);
-    deliver(button.payload, button.title, () => update(false, undefined));
+    throttled(() => deliver(button.payload, button.title, () => update(false, undefined)));
   }
 
   // ---- sending --------------------------------------------------------------------------------
-  function throttleOk() {
-    if (Date.now() - state.lastSent < THROTTLE_MS) return false;
-    state.lastSent = Date.now();
-    return true;
+  // Spaces sends at least THROTTLE_MS apart; nothing the customer sends is dropped.
+  function throttled(send) {
+    const now = Date.now(), wait = Math.max(0, state.lastSent + THROTTLE_MS - now);
+    state.lastSent = now + wait;
+    setTimeout(send, wait);
   }
   function submitText() {
     const { input } = state.ui, text = input.value.trim().slice(0, MAX_LEN);
-    if (!text || !throttleOk()) return;
+    if (!text) return;
     input.value = "";
     updateCounter();
-    deliver(text, text, () => { if (!input.value) { input.value = text; updateCounter(); } });
+    throttled(() => deliver(text, text, () => { if (!input.value) { input.value = text; updateCounter(); } }));
   }
   // Shows the customer's bubble and sends `payload`; if Rasa is unreachable the bubble goes and onFail runs.
   function deliver(payload, display, onFail) {

@@ -1,0 +1,109 @@
+"""The demo shop page in real headless Chromium (Debian's package, driven by Playwright),
+talking to the live Rasa server over socket.io."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import httpx
+
+import pytest
+
+from analytics import EventKind, events_of
+from core import session_scope
+from tests.bot.live import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.rasa, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ANSWER = "59 €"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail(f"headless Chromium not found at {CHROMIUM}: `make test` installs Debian's "
+                    "'chromium' package, or set CHROMIUM=/path/to/chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="it-IT")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def bot_texts(page) -> list[str]:
+    return page.locator("[data-testid=msg-bot] [data-testid=msg-text]").all_inner_texts()
+
+
+def ask(page, text: str) -> None:
+    page.fill("[data-testid=chat-input]", text)
+    page.press("[data-testid=chat-input]", "Enter")
+
+
+def test_ask_answer_thumbs_up_and_history_after_reload(page, live_bot):
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "Quanto costa la spedizione?")
+    answer = page.locator("[data-testid=msg-bot] [data-testid=msg-text]", has_text=ANSWER)
+    answer.first.wait_for(timeout=30_000)
+    thumbs_up = page.locator(".sb-feedback[data-feedback=up]").first
+    thumbs_up.click()
+    page.locator("[data-testid=msg-text]", has_text="Grazie del riscontro").wait_for(timeout=30_000)
+    assert thumbs_up.is_disabled()
+    session = page.evaluate("localStorage.getItem('supportbot.session')")
+
+    page.reload()
+    page.locator("[data-testid=msg-text]", has_text=ANSWER).first.wait_for(timeout=10_000)
+    history = page.locator("[data-testid=chat-messages] [data-testid=msg-text]").all_inner_texts()
+    assert history[0] == "Quanto costa la spedizione?"
+    assert any(ANSWER in t for t in history) and any("Grazie del riscontro" in t for t in history)
+    assert page.locator(".sb-feedback[data-feedback=up]").first.is_disabled()
+    assert page.evaluate("localStorage.getItem('supportbot.session')") == session
+
+    with session_scope(live_bot.settings.resolved_database_url) as db:
+        [message] = events_of(session, session=db, kind=EventKind.MESSAGE)
+        [feedback] = events_of(session, session=db, kind=EventKind.FEEDBACK)
+        assert message.channel == "socketio" and message.page == "product:sciarpa-merino"
+        assert feedback.data == {"helpful": True} and feedback.entry_id == message.entry_id
+
+
+def test_html_in_messages_is_shown_as_text_never_run(page, live_bot):
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>"
+    ask(page, hostile)
+    page.locator("[data-testid=msg-bot]").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid=msg-user] [data-testid=msg-text]").first.inner_text() == hostile
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("[data-testid=chat-messages] img, [data-testid=chat-messages] script").count() == 0
+
+
+def test_rasa_down_shows_the_email_contact_and_keeps_the_text(page, live_bot):
+    config = httpx.get(live_bot.app_url + "/chat/config.json").json()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: Rasa is down
+    config = {**config, "rasa_url": dead, "rest_url": dead + "/webhooks/rest/webhook"}
+    page.route("**/chat/config.json", lambda route: route.fulfill(json=config))
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "Quanto costa la spedizione?")
+    status = page.locator("[data-testid=chat-status]")
+    status.wait_for(state="visible", timeout=30_000)
+    assert "non disponibile" in status.inner_text()
+    mailto = status.locator("a[href^='mailto:']")
+    assert mailto.get_attribute("href") == f"mailto:{live_bot.settings.support_email}"
+    assert page.input_value("[data-testid=chat-input]") == "Quanto costa la spedizione?"
