@@ -4,6 +4,9 @@ runs them and writes BENCHMARKS.md. Medians and ratios come from one run, side b
   retrieval  CLINC150 (train as KB, val as queries), xSID it/en, BANKING77 5-fold, per embedder
   latency    search (embed + FAISS + BM25 + load entry) vs bare query embedding, 10k entries
   scale      1M synthetic vectors: IVF build time, memory, p95 search, recall@1 vs exact
+  nlu        Rasa NLU intent macro-F1 per language on the held-out sets
+  conversation  round trips through Rasa + action + KB at 1/10/50 concurrent conversations,
+             side by side with a bare Rasa reply
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ def bench_scale(n: int = 1_000_000, dim: int = 384, queries: int = 1000) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale"])
+    parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale", "nlu", "conversation"])
     parser.add_argument("--embedders", nargs="*", default=["minilm", "use-multilingual"])
     parser.add_argument("--datasets", nargs="*", default=["clinc150", "xsid", "banking77"])
     parser.add_argument("--quick", action="store_true", help="skip BANKING77 and dense-only runs")
@@ -177,6 +180,15 @@ def main() -> None:
             result = {e: bench_latency(e) for e in args.embedders}
         elif name == "scale":
             result = bench_scale()
+        elif name == "nlu":
+            from benchmarks.nlu import run_nlu_eval
+
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run_nlu_eval(Path(tmp))
+        elif name == "conversation":
+            from benchmarks.conversation import run as bench_conversation
+
+            result = {e: bench_conversation(e) for e in args.embedders}
         else:
             raise SystemExit(f"unknown benchmark {name!r}")
         record = {"date": date.today().isoformat(), "machine": machine(),

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 PROJECT = Path(__file__).resolve().parent / "rasa_project"
 ROOT = PROJECT.parent.parent
-_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT), "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false"}
 
 
@@ -41,7 +41,8 @@ def rasa_executable(settings: Settings) -> Path:
 def project_hash(project: Path = PROJECT) -> str:
     """Changes whenever a file that shapes the model changes."""
     digest = hashlib.sha256()
-    files = [project / "config.yml", project / "domain.yml", *sorted((project / "data").glob("*.yml"))]
+    files = [project / "config.yml", project / "domain.yml", *sorted((project / "data").glob("*.yml")),
+             *sorted((project / "addons").glob("*.py"))]
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

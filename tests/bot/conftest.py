@@ -10,7 +10,7 @@ import pytest
 
 from bot.rasa_runtime import ensure_model
 from core import Settings
-from tests.bot.live import start_live_bot
+from bot.stack import start_stack
 from tests.conftest import DEMO_KB
 
 
@@ -29,6 +29,6 @@ def live_bot(tmp_path_factory, rasa_model):
     # The shipped default embedder (multilingual for it+en), on SQLite.
     settings = Settings(var_dir=var, database_url=f"sqlite:///{var / 'live.db'}",
                         index_sync_interval_s=0, rasa_model_dir=rasa_model.parent)
-    bot = start_live_bot(settings, model=rasa_model, demo_kb=DEMO_KB)
+    bot = start_stack(settings, model=rasa_model, demo_kb=DEMO_KB)
     yield bot
     bot.stop()

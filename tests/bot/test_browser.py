@@ -12,7 +12,7 @@ import pytest
 
 from analytics import EventKind, events_of
 from core import session_scope
-from tests.bot.live import free_port
+from bot.stack import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa, pytest.mark.slow]
 

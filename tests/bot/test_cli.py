@@ -15,9 +15,9 @@ from tests.conftest import DEMO_KB, ROOT
 SUPPORTBOT = Path(sys.executable).parent / "supportbot"
 
 
-def run(var_dir, *args, input=None):
+def run(var_dir, *args, input=None, env=None):
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var_dir), "SUPPORTBOT_EMBEDDER": "hashing",
-           "SUPPORTBOT_DATABASE_URL": "", "NO_COLOR": "1"}
+           "SUPPORTBOT_DATABASE_URL": "", "NO_COLOR": "1", **(env or {})}
     command = [str(SUPPORTBOT)] if SUPPORTBOT.exists() else [sys.executable, "-m", "bot.cli"]
     return subprocess.run(command + list(args), env=env, cwd=var_dir, capture_output=True,
                           text=True, timeout=120, input=input)
@@ -159,3 +159,31 @@ def test_import_directory(tmp_path):
     folder = tmp_path / "folder.csv"
     folder.mkdir()
     fails(run(tmp_path, "kb", "import", str(folder)), "folder.csv")
+
+
+def test_run_without_the_rasa_environment_says_what_to_install(tmp_path):
+    result = run(tmp_path, "run", "--port", "18765", "--rasa-port", "18766",
+                 env={"SUPPORTBOT_RASA_VENV": str(tmp_path / "missing")})
+    fails(result, "rasa environment is missing", "make setup", "python 3.10")
+
+
+def test_run_on_a_busy_port_fails_clearly(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        fails(run(tmp_path, "run", "--port", str(port)), f"port {port}", "busy")
+        fails(run(tmp_path, "run", "--rasa-port", str(port), "--port", "18767"), "--rasa-port")
+
+
+def test_chat_with_no_bot_running_fails_clearly(tmp_path):
+    fails(run(tmp_path, "chat", "--url", "http://127.0.0.1:9", input="ciao\n"), "not reachable",
+          "supportbot run")
+
+
+@pytest.mark.parametrize("args", [["run", "--port", "0"], ["run", "--rasa-port", "70000"],
+                                  ["run", "--port", "abc"]])
+def test_run_rejects_bad_ports(tmp_path, args):
+    fails(run(tmp_path, *args))

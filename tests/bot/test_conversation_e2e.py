@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from analytics import EventKind, events_of
+from bot.rasa_runtime import RasaServer
+from bot.stack import free_port
 from core import session_scope
 from escalation import Ticket
 
@@ -170,3 +173,33 @@ def test_a_failing_action_gets_a_fallback_reply_and_an_error_log(live_bot, monke
     assert "problema tecnico" in reply[0]["text"] and live_bot.settings.support_email in reply[0]["text"]
     assert any(sender in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
     assert logged(live_bot, sender, EventKind.ERROR)[0].data == {"error": "RuntimeError"}
+
+
+def test_yes_and_no_keep_the_conversation_language(live_bot):
+    sender = new_sender()
+    live_bot.say(sender, "How much is shipping?")
+    assert texts(live_bot.say(sender, "no thanks")) == [
+        "All right. Is there anything else I can help you with?"]
+
+
+def test_action_endpoint_down_gets_a_fallback_utterance_and_a_logged_id(live_bot, tmp_path):
+    rasa = RasaServer(live_bot.settings, model=live_bot.rasa.model, port=free_port(),
+                      action_url=f"http://127.0.0.1:{free_port()}/webhook",  # nobody listens
+                      log_path=tmp_path / "rasa.log")
+    rasa.start()
+    try:
+        rasa.wait_ready(300)
+        sender = new_sender()
+        reply = httpx.post(f"{rasa.url}/webhooks/rest/webhook", timeout=60,
+                           json={"sender": sender, "message": "Quanto costa la spedizione?"}).json()
+        assert [m["text"] for m in reply] == [
+            "Scusa, ho un problema tecnico in questo momento. Riprova tra poco oppure scrivici "
+            "ad assistenza@bottega-aurora.example."]
+        again = httpx.post(f"{rasa.url}/webhooks/rest/webhook", timeout=60,
+                           json={"sender": sender, "message": "ciao"}).json()
+        assert "Ciao!" in again[0]["text"]  # the conversation goes on
+    finally:
+        rasa.stop()
+    logged_failure = [line for line in (tmp_path / "rasa.log").read_text().splitlines()
+                      if sender in line and "failed" in line]
+    assert logged_failure

@@ -1,5 +1,6 @@
-"""A running product for end-to-end tests: the app (actions, pages, API) under uvicorn
-in a thread and a real Rasa 3.6 server in its own process, on free ports."""
+"""The whole product in one process, for end-to-end tests and benchmarks: the app
+(actions, pages, API) under uvicorn in a thread and a real Rasa 3.6 server in its own
+process, on free ports."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def free_port() -> int:
 
 
 @dataclass
-class LiveBot:
+class Stack:
     settings: Settings
     assistant: Assistant
     app_url: str
@@ -58,8 +59,8 @@ class LiveBot:
         self.assistant.kb.close()
 
 
-def start_live_bot(settings: Settings, *, model: Path, demo_kb: Path,
-                   rasa_timeout: float = 300) -> LiveBot:
+def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
+                rasa_timeout: float = 300) -> Stack:
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(),
                                            "rasa_port": free_port()})
     assistant = prepare(settings, demo_kb)
@@ -74,7 +75,7 @@ def start_live_bot(settings: Settings, *, model: Path, demo_kb: Path,
     rasa = RasaServer(settings, model=model, port=settings.rasa_port,
                       action_url=f"http://127.0.0.1:{app_port}/webhook",
                       log_path=settings.var_dir / "rasa.log")
-    bot = LiveBot(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)
+    bot = Stack(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)
     try:
         rasa.start()
         rasa.wait_ready(rasa_timeout)
