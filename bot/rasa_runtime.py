@@ -75,7 +75,16 @@ def ensure_model(settings: Settings, *, project: Path = PROJECT) -> Path:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
             raise RasaError(f"training the Rasa model failed:\n{tail}")
         log.info("Rasa model trained in %.0f s: %s", time.monotonic() - started, model.name)
+        _prune(model_dir, keep=model)
     return model
+
+
+def _prune(model_dir: Path, *, keep: Path, spare: int = 2) -> None:
+    """Models of older project versions take ~55 MB each: keep the newest few."""
+    older = sorted((p for p in model_dir.glob("supportbot-*.tar.gz") if p != keep),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in older[spare:]:
+        stale.unlink(missing_ok=True)
 
 
 def write_endpoints(settings: Settings, action_url: str, path: Path, *, tracker_db: Path | None

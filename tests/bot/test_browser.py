@@ -106,4 +106,7 @@ def test_rasa_down_shows_the_email_contact_and_keeps_the_text(page, live_bot):
     assert "non disponibile" in status.inner_text()
     mailto = status.locator("a[href^='mailto:']")
     assert mailto.get_attribute("href") == f"mailto:{live_bot.settings.support_email}"
-    assert page.input_value("[data-testid=chat-input]") == "Quanto costa la spedizione?"
+    # The failed send puts the text back into the input: nothing typed is lost.
+    page.wait_for_function(
+        "document.querySelector('[data-testid=chat-input]').value === 'Quanto costa la spedizione?'",
+        timeout=30_000)
