@@ -6,13 +6,17 @@ custom action), so the difference is what the action and the KB add.
 
 Each concurrency level runs its conversations at once; every conversation alternates a
 knowledge-base question (the demo FAQ's questions, each sent once per level, embedding
-cache cleared between levels) with a bare message.
+never repeated in a run) with a bare message. The product runs as `supportbot run`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,28 +71,53 @@ async def _level(url: str, concurrency: int, rounds: int, pool: list[str], tag: 
             "messages_per_s": round((len(kb_ms) + len(bare_ms)) / elapsed, 1)}
 
 
+def _start_product(var: Path, port: int, rasa_port: int, embedder: str | None) -> subprocess.Popen:
+    """`supportbot run` in its own process, as in production: the load generator here
+    does not share a GIL with the app."""
+    env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var), "SUPPORTBOT_DATABASE_URL": "",
+           "SUPPORTBOT_CHAT_RATE_LIMIT": "100000/minute",
+           "SUPPORTBOT_RASA_MODEL_DIR": str(ROOT / "benchmarks" / "cache" / "rasa-models")}
+    if embedder:
+        env["SUPPORTBOT_EMBEDDER"] = embedder
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--port", str(port),
+                             "--rasa-port", str(rasa_port)], cwd=ROOT, env=env,
+                            stdout=open(var / "run.log", "wb"), stderr=subprocess.STDOUT)
+
+
+def _wait_for_bot(url: str, process: subprocess.Popen, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"supportbot run exited with {process.returncode}")
+        try:
+            if httpx.post(url, json={"sender": "warm-up", "message": "ciao"}, timeout=5).json():
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(1)
+    raise RuntimeError("the bot did not answer in time")
+
+
 def run(embedder: str | None = None, levels: tuple[tuple[int, int], ...] = ((1, 40), (10, 8), (50, 4))
         ) -> dict:
-    """levels: (concurrent conversations, KB questions per conversation)."""
-    from bot.rasa_runtime import ensure_model
-    from bot.stack import start_stack
-    from core import Settings
+    """levels: (concurrent conversations, KB questions per conversation). Each level uses
+    fresh conversations and questions not asked before in the run (no embedding-cache hits)."""
+    from bot.stack import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        settings = Settings(var_dir=var, chat_rate_limit="100000/minute",
-                            rasa_model_dir=ROOT / "benchmarks" / "cache" / "rasa-models",
-                            **({"embedder": embedder} if embedder else {}))
-        stack = start_stack(settings, model=ensure_model(settings), demo_kb=DEMO_KB)
+        port, rasa_port = free_port(), free_port()
+        process = _start_product(Path(tmp), port, rasa_port, embedder)
         try:
-            url = f"{stack.rasa_url}/webhooks/rest/webhook"
+            url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+            _wait_for_bot(url, process)
             pool = _questions()
-            results = []
+            results, used = [], 0
             for concurrency, rounds in levels:
-                cache = getattr(stack.assistant.kb.embedder, "_cache", None)
-                if cache is not None:
-                    cache.clear()
-                results.append(asyncio.run(_level(url, concurrency, rounds, pool, f"c{concurrency}")))
-            return {"embedder": stack.settings.resolved_embedder, "levels": results}
+                questions = pool[used:used + concurrency * rounds]
+                used += concurrency * rounds
+                results.append(asyncio.run(_level(url, concurrency, rounds, questions,
+                                                  f"c{concurrency}")))
+            return {"embedder": embedder or "default", "levels": results}
         finally:
-            stack.stop()
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)

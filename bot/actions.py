@@ -200,6 +200,9 @@ class ValidateEscalationForm(FormValidationAction):
         text = value.strip() if isinstance(value, str) else ""
         return {"escalation_question": text[:4000] or None}
 
+    def validate_contact_consent(self, value: Any, dispatcher, tracker, domain) -> dict:
+        return {"contact_consent": value if isinstance(value, bool) else None}
+
     def validate_customer_email(self, value: Any, dispatcher, tracker, domain) -> dict:
         text = value.strip() if isinstance(value, str) else ""
         if tracker.get_intent_of_latest_message() == "deny" or text.casefold() in {"no", "no grazie"}:

@@ -220,3 +220,7 @@ def main() -> None:
     except SupportBotError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -67,7 +67,8 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.url = settings.resolved_database_url
-        self.embedder = embedder or make_embedder(settings.resolved_embedder)
+        self.embedder = embedder or make_embedder(settings.resolved_embedder,
+                                                  settings.var_dir / "models")
         self.index_dir = settings.resolved_index_dir
         self._lock = threading.RLock()
         self._index: VectorIndex | None = None
