@@ -62,8 +62,42 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     support_email: str = "assistenza@bottega-aurora.example"
     shop_name: str = "Bottega Aurora"
-    # Promised first response of a person; the escalation issue turns this into SLA policies.
+    # Promised first response of a person, used when no SLA policy file is configured.
     sla_first_response_minutes: int = 240
+
+    # -- escalation: SLA, mail out and in, learning ---------------------------------------
+    # Signs ticket tokens in reply addresses; empty means a random key kept in var_dir.
+    secret_key: str = ""
+    # SLA policies, business hours, holidays and the escalation chain (YAML).
+    sla_policies_file: Path = Path("data/sla_policies.yaml")
+    scheduler_interval_s: float = 5.0
+    # Outgoing mail. The default is the local sink that `supportbot run` starts.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Bottega Aurora Assistenza <assistenza@bottega-aurora.example>"
+    # Replies come back to this mailbox; tickets use plus-addresses (local+t12.sig@domain).
+    reply_address: str = "assistenza@bottega-aurora.example"
+    run_mail_sink: bool = True  # start the local SMTP sink (Maildir in var_dir/mail)
+    # Incoming mail: the built-in SMTP receiver (port 0 disables it) and/or an IMAP mailbox.
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 2525
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    imap_poll_interval_s: float = 30.0
+    max_inbound_bytes: int = 30_000_000
+    # Addresses allowed to answer tickets by email; others are quarantined.
+    operators: list[str] = ["operatore@bottega-aurora.example"]
+    # Learned answers wait as drafts for approval instead of being published at once.
+    review_learned_answers: bool = False
+    # Outbox retries back off exponentially from this delay, up to max_attempts.
+    outbox_retry_base_s: float = 30.0
+    outbox_max_attempts: int = 8
 
     @property
     def resolved_database_url(self) -> str:
@@ -82,6 +116,19 @@ class Settings(BaseSettings):
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir or self.var_dir / "index"
+
+    @property
+    def resolved_secret_key(self) -> bytes:
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32), encoding="ascii")
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip().encode()
 
     @property
     def resolved_rasa_model_dir(self) -> Path:

@@ -1,7 +1,10 @@
 """Tickets: a question the bot could not answer, waiting for a person.
 
 Every state change is appended to `ticket_events` (the audit trail). The SLA
-clock starts when the ticket is opened, not when the chat started.
+clock starts when the ticket is opened, not when the chat started. Timers are rows
+(`ticket_timers`) with a due time, claimed by the scheduler so each fires once even
+with several replicas. Mail goes out through `outbox` and comes in as
+`inbound_messages`, each recorded before anything acts on it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value, index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sla_policy: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[int] = mapped_column(Integer, default=0)  # position in the escalation chain
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(320), default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivery_channel: Mapped[str] = mapped_column(String(16), default="")  # chat, email
+    learned_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
@@ -56,3 +69,65 @@ class TicketEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketTimer(Base):
+    """A moment the SLA cares about: a warning before the deadline, the breach, the next
+    escalation. `fired_at` is set in the same transaction as the timer's effects."""
+
+    __tablename__ = "ticket_timers"
+    __table_args__ = (Index("ix_ticket_timers_pending", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # warning, breach
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    fired_by: Mapped[str] = mapped_column(String(64), default="")  # which scheduler process
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutboxMessage(Base):
+    """An email to send. Written in the transaction that decides to send it, so a crash
+    never loses it; `dedupe_key` stops the same decision from queueing it twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # escalation, reminder, breach, answer, notice
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    to_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(998))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)  # Reply-To, In-Reply-To, ...
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class InboundMessage(Base):
+    """A received email, recorded before it is acted on; its Message-ID makes a second
+    delivery of the same mail a no-op."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    source: Mapped[str] = mapped_column(String(16))  # smtp, imap, console
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    raw_path: Mapped[str] = mapped_column(String(500), default="")  # the message on disk
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    reason: Mapped[str] = mapped_column(String(64), default="")  # why quarantined or ignored
+    answer_text: Mapped[str] = mapped_column(Text, default="")
