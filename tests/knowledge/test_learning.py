@@ -1,0 +1,114 @@
+"""Learning from operators: scrubbing personal data, paraphrase detection, provenance,
+review mode, and the index answering the learned question at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core import session_scope
+from knowledge import repository as repo
+from knowledge.errors import InvalidEntry
+from knowledge.learning import answer_body, learn
+from knowledge.privacy import scrub
+from knowledge.scoring import DecisionKind
+
+DOG = "Sì, i cani sono i benvenuti in negozio, purché tenuti al guinzaglio."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Scrivimi a mario.rossi@gmail.com o chiama il 347 123 4567, grazie",
+     "Scrivimi a [email] o chiama il [phone], grazie"),
+    ("Il mio ordine n. 12345678 non è arrivato, IBAN IT60X0542811101000000123456",
+     "Il mio ordine n. [number] non è arrivato, IBAN [iban]"),
+    ("Ciao Giulia, il reso #AB-98231 è approvato. Gentile sig. Bianchi",
+     "Ciao [name], il reso #[number] è approvato. Gentile sig. [name]"),
+    ("Mi chiamo Anna Rossi e pago con la carta 4111 1111 1111 1111",
+     "Mi chiamo [name] e pago con la carta [card]"),
+    ("Hi Mark, your order number 55512 ships today. Call +39 02 1234 5678.",
+     "Hi [name], your order number [number] ships today. Call [phone]."),
+])
+def test_personal_data_is_scrubbed(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "La spedizione costa 5,90 € e arriva in 2-4 giorni lavorativi.",
+    "Sono disponibile dal lunedì al venerdì, ordini sopra 59 euro.",
+    "Il numero di taglia 42 corrisponde a una M; il codice sconto BENVENUTO10 vale 10%.",
+    "Card 1234 5678 9012 3456 is not a valid number",  # fails the Luhn check
+])
+def test_ordinary_text_is_left_alone(text):
+    assert scrub(text) == text
+
+
+def test_answer_body_drops_greeting_and_sign_off():
+    reply = "Ciao Anna,\n\nSì, i cani sono i benvenuti.\nBasta il guinzaglio.\n\nUn saluto,\nMarco\n"
+    assert answer_body(reply) == "Sì, i cani sono i benvenuti.\nBasta il guinzaglio."
+    assert answer_body("Hello!\nYes we do.\nBest regards") == "Yes we do."
+    assert answer_body("Grazie a voi per la domanda: sì.") == "Grazie a voi per la domanda: sì."
+
+
+def test_a_new_question_becomes_an_entry_with_provenance(kb, add_entry):
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    learned = learn(kb, question="Posso portare il mio cane in negozio? sono Anna Rossi",
+                    answer=f"Ciao Anna,\n{DOG}\nSaluti,\nMarco", language="it", ticket_id=7,
+                    operator="op@shop.example", category="pre_purchase")
+    assert not learned.as_variant and learned.status == "published"
+    assert learned.question == "Posso portare il mio cane in negozio? sono [name]"
+    assert learned.answer == DOG
+    with session_scope(kb.url) as session:
+        entry = repo.get_entry(learned.entry_id, session=session)
+        assert (entry.source.value, entry.ticket_id, entry.created_by) == ("operator", 7, "op@shop.example")
+        assert entry.category.value == "pre_purchase" and entry.language == "it"
+
+
+def test_the_learned_question_is_answered_within_a_second(kb, add_entry):
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    kb.warm_up()
+    assert kb.search("Posso portare il mio cane in negozio?", language="it").kind is not DecisionKind.ANSWER
+    started = time.monotonic()
+    learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
+          ticket_id=1, operator="op@shop.example")
+    decision = kb.search("Posso portare il mio cane in negozio?", language="it")
+    assert decision.kind is DecisionKind.ANSWER and decision.entry.answer == DOG
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_paraphrase_with_the_same_answer_joins_the_existing_entry(kb, add_entry):
+    entry_id = add_entry(DOG, "Posso portare il mio cane in negozio?", "Accettate animali?",
+                         language="it", key="dogs")
+    kb.warm_up()
+    learned = learn(kb, question="Posso portare il mio cane in negozio oggi?", answer=DOG,
+                    language="it", ticket_id=2, operator="op@shop.example")
+    assert learned.as_variant and learned.entry_id == entry_id and learned.key == "dogs"
+    with session_scope(kb.url) as session:
+        entry = repo.get_entry(entry_id, session=session)
+        assert "Posso portare il mio cane in negozio oggi?" in [q.text for q in entry.questions]
+        assert repo.stats(session=session)["entries"] == 1
+        assert repo.versions_of(entry_id, session=session)[-1].reason == "learned from ticket 2"
+
+
+def test_a_close_question_with_a_different_answer_gets_its_own_entry(kb, add_entry):
+    add_entry(DOG, "Posso portare il mio cane in negozio?", language="it", key="dogs")
+    kb.warm_up()
+    learned = learn(kb, question="Posso portare il mio gatto in negozio?",
+                    answer="I gatti purtroppo no: solo cani al guinzaglio.", language="it",
+                    ticket_id=3, operator="op@shop.example")
+    assert not learned.as_variant
+
+
+def test_review_mode_keeps_the_entry_as_a_draft_the_bot_does_not_use(kb, add_entry):
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    learned = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
+                    ticket_id=4, operator="op@shop.example", review=True)
+    assert learned.status == "draft"
+    assert kb.search("Posso portare il mio cane in negozio?", language="it").kind is not DecisionKind.ANSWER
+
+
+@pytest.mark.parametrize("question, answer", [("", DOG), ("Cani?", "Ciao Anna,\nSaluti,\nMarco"),
+                                              ("   ", "   ")])
+def test_nothing_usable_is_refused(kb, question, answer):
+    with pytest.raises(InvalidEntry):
+        learn(kb, question=question, answer=answer, language="it", ticket_id=5, operator="op")
