@@ -180,6 +180,21 @@ class ActionOpenTicket(AssistantAction):
                 SlotSet("escalation_considered", None)]
 
 
+class ActionDeliverAnswer(AssistantAction):
+    """Run by the app through Rasa's /execute endpoint when an operator's answer arrives
+    while the conversation is live: the answer appears in the customer's chat."""
+
+    def name(self) -> str:
+        return "action_deliver_answer"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        reply = await asyncio.to_thread(self.assistant.operator_answer, tracker.sender_id)
+        if reply is None:
+            return []
+        send(dispatcher, reply)
+        return [SlotSet("language", reply.language)]
+
+
 class ValidateEscalationForm(FormValidationAction):
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
@@ -219,4 +234,4 @@ class ValidateEscalationForm(FormValidationAction):
 def all_actions(assistant: Assistant) -> list[Action]:
     return [cls(assistant) for cls in (ActionSessionStart, ActionDetectLanguage,
                                        ActionAnswerQuestion, ActionHandoff, ActionRecordFeedback,
-                                       ActionOpenTicket, ValidateEscalationForm)]
+                                       ActionOpenTicket, ActionDeliverAnswer, ValidateEscalationForm)]

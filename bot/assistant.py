@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from limits import parse
 from limits.storage import storage_from_string
@@ -18,9 +17,17 @@ from limits.strategies import MovingWindowRateLimiter
 
 from analytics import EventKind, Interaction, record
 from bot import language as lang
-from bot.phrases import duration, say
-from core import Settings, session_scope
-from escalation import TicketRequest, open_ticket, open_ticket_of
+from bot.phrases import deadline, say
+from core import Settings, session_scope, utcnow
+from escalation import (
+    SlaConfig,
+    TicketRequest,
+    answered_awaiting_delivery,
+    load_sla_config,
+    mail_notifier,
+    open_ticket,
+    open_ticket_of,
+)
 from knowledge import DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
 from knowledge import repository as repo
 from knowledge.models import Status
@@ -54,6 +61,11 @@ class Reply:
     needs_contact: bool = False  # escalate: ask for an email before opening the ticket
 
 
+def _category(considered: tuple[dict, ...]) -> str:
+    """The ticket's category: that of the closest entry the bot considered."""
+    return considered[0].get("category", "general") if considered else "general"
+
+
 def feedback_buttons(language: str, entry_id: int) -> tuple[tuple[str, str], ...]:
     payload = '{"entry_id": "%d"}' % entry_id
     return ((say(language, "yes"), f"/feedback_helpful{payload}"),
@@ -61,10 +73,13 @@ def feedback_buttons(language: str, entry_id: int) -> tuple[tuple[str, str], ...
 
 
 class Assistant:
-    def __init__(self, settings: Settings, knowledge_base: KnowledgeBase):
+    def __init__(self, settings: Settings, knowledge_base: KnowledgeBase,
+                 sla: SlaConfig | None = None):
         self.settings = settings
         self.kb = knowledge_base
         self.url = settings.resolved_database_url
+        self.sla = sla or load_sla_config(settings.resolved_sla_policies_file)
+        self.notify = mail_notifier(settings)
         self._limit = parse(settings.chat_rate_limit)
         self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
@@ -90,8 +105,8 @@ class Assistant:
         if decision.kind is DecisionKind.ANSWER:
             return Reply("answer", language, (top.answer, say(language, "helpful?")),
                          feedback_buttons(language, top.entry_id), top.entry_id, decision.question)
-        considered = tuple({"entry_id": c.entry_id, "key": c.key, "score": c.score}
-                           for c in decision.candidates)
+        considered = tuple({"entry_id": c.entry_id, "key": c.key, "score": c.score,
+                            "category": c.category} for c in decision.candidates)
         if decision.kind is DecisionKind.CLARIFY:
             buttons = tuple((c.matched_question, '/choose_entry{"entry_id": "%d"}' % c.entry_id)
                             for c in decision.candidates)
@@ -140,10 +155,9 @@ class Assistant:
             conversation_id=turn.conversation_id, question=clean(question)[:4000] or turn.text,
             language=language, reason=reason or "customer_request", transcript=transcript,
             customer_email=email if consent else "", contact_consent=consent,
-            considered=considered)
+            category=_category(considered), considered=considered)
         with session_scope(self.url) as session:
-            info = open_ticket(request, session=session,
-                               sla=timedelta(minutes=self.settings.sla_first_response_minutes))
+            info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
         self._log(turn, EventKind.ESCALATION, language, text=request.question,
                   data={"ticket_id": info.id, "reason": request.reason,
                         "joined": info.joined_existing, "email_given": bool(request.customer_email)})
@@ -151,8 +165,8 @@ class Assistant:
             return Reply("ticket", language, (say(language, "ticket_joined", ticket=info.id),))
         delivery = (say(language, "delivery_email", email=request.customer_email)
                     if request.customer_email else say(language, "delivery_chat"))
-        text = say(language, "ticket_opened", ticket=info.id, sla=self._sla(language),
-                   delivery=delivery)
+        text = say(language, "ticket_opened", ticket=info.id, delivery=delivery,
+                   sla=deadline(language, info.due_at, utcnow(), self.sla.timezone))
         return Reply("ticket", language, (text,))
 
     # -- helpers -------------------------------------------------------------------------
@@ -163,7 +177,7 @@ class Assistant:
         if has_ticket and question:  # join the open ticket, no form again
             return self.open_ticket(turn, question, reason=reason, email="", consent=False,
                                     transcript=(), considered=considered)
-        intro = say(language, "escalate", sla=self._sla(language))
+        intro = say(language, "escalate", sla=self._promise(language, _category(considered)))
         return Reply("escalate", language, (intro,), question=question, considered=considered,
                      needs_contact=True)
 
@@ -190,13 +204,27 @@ class Assistant:
             log.exception("conversation %s: could not log the error", turn.conversation_id)
         return Reply("error", language, (say(language, "error", email=self.settings.support_email),))
 
-    def _sla(self, language: str) -> str:
-        return duration(language, self.settings.sla_first_response_minutes)
+    def _promise(self, language: str, category: str) -> str:
+        """When a person will answer, by the SLA policy that the ticket will get."""
+        now = utcnow()
+        policy = self.sla.policy_for("normal", category)
+        due = self.sla.add_business_minutes(now, policy.first_response_minutes)
+        return deadline(language, due, now, self.sla.timezone)
 
     def _log(self, turn: Turn, kind: EventKind, language: str, **fields) -> None:
         with session_scope(self.url) as session:
             record(Interaction(kind, turn.conversation_id, channel=turn.channel,
                                language=language, page=turn.page, **fields), session=session)
+
+    def operator_answer(self, conversation_id: str) -> Reply | None:
+        """The answer waiting to be pushed into this conversation's chat, if any."""
+        with session_scope(self.url) as session:
+            ticket = answered_awaiting_delivery(conversation_id, session=session)
+            if ticket is None:
+                return None
+            language = ticket.language if ticket.language in lang.SERVED else lang.DEFAULT
+            intro = say(language, "operator_answer", ticket=ticket.id)
+            return Reply("operator_answer", language, (intro, ticket.answer))
 
     def start_conversation(self, conversation_id: str, *, channel: str, page: str,
                            hint: str | None) -> str:

@@ -3,6 +3,9 @@ the domain; these are the sentences built from knowledge-base results.)"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 PHRASES: dict[str, dict[str, str]] = {
     "it": {
         "helpful?": "Ti è stata utile questa risposta?",
@@ -11,9 +14,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "clarify": "Vuoi sapere una di queste cose? Scegli quella giusta:",
         "none_of_these": "Nessuna di queste",
         "escalate": "Non ho una risposta sicura a questa domanda, quindi la passo a una persona "
-                    "del nostro team: ti risponderà entro {sla}.",
+                    "del nostro team: ti risponderà {sla}.",
         "ticket_opened": "Fatto: ho aperto la richiesta n. {ticket}. Un operatore ti risponderà "
-                         "entro {sla}. {delivery}",
+                         "{sla}. {delivery}",
         "ticket_joined": "Hai già una richiesta aperta (n. {ticket}): ho aggiunto questa domanda, "
                          "così l'operatore la vede insieme al resto.",
         "delivery_email": "Riceverai la risposta qui in chat se la conversazione è ancora aperta, "
@@ -35,8 +38,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "entry_gone": "Questa risposta non è più disponibile. Puoi riformulare la domanda?",
         "invalid_email": "Questo indirizzo non sembra valido ({reason}). Scrivilo di nuovo, "
                          "oppure scrivi «no» per ricevere la risposta solo qui in chat.",
-        "hours": "{hours} ore",
-        "minutes": "{minutes} minuti",
+        "operator_answer": "Ecco la risposta del nostro operatore alla tua richiesta n. {ticket}:",
+        "today": "oggi entro le {time}",
+        "tomorrow": "domani entro le {time}",
+        "on_day": "entro {weekday} {day} {month} alle {time}",
     },
     "en": {
         "helpful?": "Was this answer helpful?",
@@ -45,8 +50,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "clarify": "Do you mean one of these? Pick the right one:",
         "none_of_these": "None of these",
         "escalate": "I don't have a reliable answer to this, so I'm passing it to a person on "
-                    "our team: they will reply within {sla}.",
-        "ticket_opened": "Done: I opened request #{ticket}. An operator will reply within "
+                    "our team: they will reply {sla}.",
+        "ticket_opened": "Done: I opened request #{ticket}. An operator will reply "
                          "{sla}. {delivery}",
         "ticket_joined": "You already have an open request (#{ticket}): I added this question "
                          "so the operator sees it together with the rest.",
@@ -68,8 +73,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "entry_gone": "That answer is no longer available. Could you rephrase your question?",
         "invalid_email": "That address doesn't look valid ({reason}). Please type it again, or "
                          "write \"no\" to get the answer only here in the chat.",
-        "hours": "{hours} hours",
-        "minutes": "{minutes} minutes",
+        "operator_answer": "Here is our operator's answer to your request #{ticket}:",
+        "today": "today by {time}",
+        "tomorrow": "tomorrow by {time}",
+        "on_day": "by {weekday} {day} {month} at {time}",
     },
 }
 
@@ -79,7 +86,22 @@ def say(language: str, key: str, **values: object) -> str:
     return table[key].format(**values)
 
 
-def duration(language: str, minutes: int) -> str:
-    if minutes % 60 == 0:
-        return say(language, "hours", hours=minutes // 60)
-    return say(language, "minutes", minutes=minutes)
+_WEEKDAYS = {"it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+             "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+_MONTHS = {"it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
+                  "settembre", "ottobre", "novembre", "dicembre"),
+           "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+                  "September", "October", "November", "December")}
+
+
+def deadline(language: str, due: datetime, now: datetime, timezone: ZoneInfo) -> str:
+    """'oggi entro le 15:30', 'tomorrow by 10:00', 'entro lunedì 24 novembre alle 10:00'."""
+    language = language if language in _WEEKDAYS else "it"
+    local, today = due.astimezone(timezone), now.astimezone(timezone).date()
+    time = local.strftime("%H:%M")
+    if local.date() == today:
+        return say(language, "today", time=time)
+    if (local.date() - today).days == 1:
+        return say(language, "tomorrow", time=time)
+    return say(language, "on_day", weekday=_WEEKDAYS[language][local.weekday()], day=local.day,
+               month=_MONTHS[language][local.month - 1], time=time)

@@ -11,7 +11,9 @@ from pathlib import Path
 import uvicorn
 
 from bot.assistant import Assistant
+from bot.chat_delivery import RasaChatDelivery
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable
+from bot.services import EscalationServices
 from core import Settings, SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
 from knowledge.importer import import_file
@@ -59,10 +61,15 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     rasa_port = rasa_port or settings.rasa_port
-    for name, number in (("app", port), ("Rasa", rasa_port)):
-        if not port_free(host, number):
+    for name, number, fix in (("app", port, "pass --port"), ("Rasa", rasa_port, "pass --rasa-port"),
+                              ("mail receiver", settings.inbound_smtp_port,
+                               "set SUPPORTBOT_INBOUND_SMTP_PORT"),
+                              ("mail sink", settings.smtp_port if settings.run_mail_sink else 0,
+                               "set SUPPORTBOT_SMTP_PORT")):
+        if number and not port_free(settings.inbound_smtp_host if name == "mail receiver"
+                                    else host, number):
             raise SupportBotError(f"port {number} on {host} (for the {name}) is busy; stop what "
-                                  f"uses it or pass --{'port' if name == 'app' else 'rasa-port'}")
+                                  f"uses it or {fix}")
     rasa_executable(settings)  # fail now, not after minutes of preparation
     trained: dict[str, Path] = {}
     training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
@@ -79,12 +86,15 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
 
     server = uvicorn.Server(uvicorn.Config(create_app(assistant), host=host, port=port,
                                            log_level="warning"))
+    services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
     rasa.start()
+    services.start()
     threading.Thread(target=_announce, args=(rasa, settings, host, port), daemon=True).start()
     try:
         server.run()  # returns on Ctrl-C or SIGTERM
     finally:
-        log.info("stopping the Rasa server")
+        log.info("stopping the Rasa server and the mail services")
+        services.stop()
         rasa.stop()
         assistant.kb.close()
 
@@ -99,4 +109,7 @@ def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> Non
           f"  Knowledge-base search:  http://{host}:{port}/kb\n"
           f"  API docs:               http://{host}:{port}/docs\n"
           f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"
+          f"  Operator replies (SMTP): {settings.inbound_smtp_host}:{settings.inbound_smtp_port}\n"
+          + (f"  Outgoing mail sink:     {settings.smtp_host}:{settings.smtp_port} -> "
+             f"{settings.var_dir / 'mail' / 'sink'}\n" if settings.run_mail_sink else "") +
           f"  Ctrl-C stops everything.\n", flush=True)

@@ -15,8 +15,10 @@ import uvicorn
 
 from bot.app import create_app
 from bot.assistant import Assistant
+from bot.chat_delivery import RasaChatDelivery
 from bot.rasa_runtime import RasaServer
 from bot.server import prepare
+from bot.services import EscalationServices
 from core import Settings
 
 
@@ -34,6 +36,7 @@ class Stack:
     rasa: RasaServer
     server: uvicorn.Server
     thread: threading.Thread
+    services: EscalationServices | None = None
 
     @property
     def rasa_url(self) -> str:
@@ -53,6 +56,8 @@ class Stack:
         return response.json()
 
     def stop(self) -> None:
+        if self.services is not None:
+            self.services.stop()
         self.rasa.stop()
         self.server.should_exit = True
         self.thread.join(timeout=15)
@@ -61,8 +66,9 @@ class Stack:
 
 def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
                 rasa_timeout: float = 300) -> Stack:
-    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(),
-                                           "rasa_port": free_port()})
+    settings = settings.model_copy(update={
+        "host": "127.0.0.1", "port": free_port(), "rasa_port": free_port(),
+        "smtp_host": "127.0.0.1", "smtp_port": free_port(), "inbound_smtp_port": free_port()})
     assistant = prepare(settings, demo_kb)
     app_port = settings.port
     server = uvicorn.Server(uvicorn.Config(create_app(assistant), host="127.0.0.1", port=app_port,
@@ -79,6 +85,8 @@ def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
     try:
         rasa.start()
         rasa.wait_ready(rasa_timeout)
+        bot.services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
+        bot.services.start()
     except BaseException:
         bot.stop()
         raise

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LANGUAGES = ("it", "en", "other")
+ROOT = Path(__file__).resolve().parent.parent  # relative paths in settings start here
 
 
 class Settings(BaseSettings):
@@ -92,7 +93,8 @@ class Settings(BaseSettings):
     imap_poll_interval_s: float = 30.0
     max_inbound_bytes: int = 30_000_000
     # Addresses allowed to answer tickets by email; others are quarantined.
-    operators: list[str] = ["operatore@bottega-aurora.example"]
+    operators: list[str] = ["operatore@bottega-aurora.example", "backup@bottega-aurora.example",
+                            "supervisore@bottega-aurora.example"]
     # Learned answers wait as drafts for approval instead of being published at once.
     review_learned_answers: bool = False
     # Outbox retries back off exponentially from this delay, up to max_attempts.
@@ -116,6 +118,11 @@ class Settings(BaseSettings):
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir or self.var_dir / "index"
+
+    @property
+    def resolved_sla_policies_file(self) -> Path:
+        path = self.sla_policies_file
+        return path if path.is_absolute() else ROOT / path
 
     @property
     def resolved_secret_key(self) -> bytes:

@@ -1,21 +1,45 @@
-"""Escalation to a person: tickets (and, next, SLA timers, mail out and in, operator console)."""
+"""Escalation to a person: tickets under SLA timers, mail out (outbox) and in (SMTP
+receiver, IMAP poller, reply parsing), and what happens when an operator answers."""
 
+from escalation.answers import (
+    AnswerOutcome,
+    ChatDelivery,
+    finish_answer,
+    record_answer,
+    resume_answered,
+)
+from escalation.inbound import InboundResult, receive
 from escalation.models import Ticket, TicketEvent, TicketStatus
+from escalation.notify import mail_notifier
+from escalation.sla import SlaConfig, SlaConfigError, load_sla_config
 from escalation.tickets import (
     EscalationError,
     TicketInfo,
     TicketRequest,
+    answered_awaiting_delivery,
     open_ticket,
     open_ticket_of,
 )
 
 __all__ = [
+    "AnswerOutcome",
+    "ChatDelivery",
+    "InboundResult",
+    "SlaConfig",
+    "SlaConfigError",
+    "finish_answer",
+    "load_sla_config",
+    "mail_notifier",
+    "receive",
+    "record_answer",
+    "resume_answered",
     "EscalationError",
     "Ticket",
     "TicketEvent",
     "TicketInfo",
     "TicketRequest",
     "TicketStatus",
+    "answered_awaiting_delivery",
     "open_ticket",
     "open_ticket_of",
 ]

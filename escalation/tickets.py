@@ -3,14 +3,20 @@ instead of opening a duplicate."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import SupportBotError, utcnow
 from escalation.models import Ticket, TicketEvent, TicketStatus
+from escalation.sla import SlaConfig
+from escalation.timers import plan_timers
+
+# Queues the mail about a ticket (kind: escalation, reminder, breach) in the caller's session.
+Notify = Callable[[Ticket, str, list[str], Session], None]
 
 MAX_TRANSCRIPT_TURNS = 200
 MAX_EMAIL = 320
@@ -30,6 +36,7 @@ class TicketRequest:
     customer_email: str = ""
     contact_consent: bool = False
     category: str = "general"
+    priority: str = "normal"
     considered: tuple[dict, ...] = field(default=())  # {"entry_id", "key", "score"}
 
 
@@ -41,8 +48,11 @@ class TicketInfo:
     joined_existing: bool
 
 
-def open_ticket(request: TicketRequest, *, session: Session, sla: timedelta) -> TicketInfo:
-    """Open a ticket for the conversation, or add the question to the one already open."""
+def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, notify: Notify,
+                now: datetime | None = None) -> TicketInfo:
+    """Open a ticket for the conversation, or add the question to the one already open.
+    A new ticket gets its SLA deadline and timers, and its first-level operators are
+    notified, all in the caller's transaction: either all of it happens or none."""
     if not request.question.strip():
         raise EscalationError("a ticket needs the customer's question")
     if len(request.customer_email) > MAX_EMAIL:
@@ -57,7 +67,7 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: timedelta) -> 
     if existing is not None:
         _join(existing, request, session=session)
         return TicketInfo(existing.id, existing.status, existing.due_at, joined_existing=True)
-    now = utcnow()
+    now = now or utcnow()
     ticket = Ticket(
         conversation_id=request.conversation_id,
         question=request.question,
@@ -66,15 +76,21 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: timedelta) -> 
         customer_email=request.customer_email if request.contact_consent else "",
         contact_consent=request.contact_consent,
         category=request.category,
+        priority=request.priority,
         reason=request.reason,
         considered=list(request.considered),
         opened_at=now,
-        due_at=now + sla,
+        due_at=now,  # plan_timers sets the deadline from the policy
     )
     session.add(ticket)
     session.flush()
     session.add(TicketEvent(ticket_id=ticket.id, kind="opened", at=now,
                             detail={"reason": request.reason}))
+    plan_timers(ticket, sla, session=session, now=now)
+    level = sla.level(0)
+    notify(ticket, "escalation", list(level.emails), session)
+    session.add(TicketEvent(ticket_id=ticket.id, kind="notified", at=now,
+                            detail={"level": level.name, "to": list(level.emails)}))
     session.flush()
     return TicketInfo(ticket.id, ticket.status, ticket.due_at, joined_existing=False)
 
@@ -98,4 +114,13 @@ def open_ticket_of(conversation_id: str, *, session: Session) -> Ticket | None:
     return session.scalars(
         select(Ticket).where(Ticket.conversation_id == conversation_id,
                              Ticket.status == TicketStatus.OPEN.value)
+    ).first()
+
+
+def answered_awaiting_delivery(conversation_id: str, *, session: Session) -> Ticket | None:
+    return session.scalars(
+        select(Ticket).where(Ticket.conversation_id == conversation_id,
+                             Ticket.status == TicketStatus.ANSWERED.value,
+                             Ticket.delivered_at.is_(None))
+        .order_by(Ticket.id.desc()).limit(1)
     ).first()

@@ -3,12 +3,16 @@ with the deterministic hashing embedder."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analytics import EventKind, events_of
 from bot.assistant import Assistant, Turn
 from core import session_scope
 from escalation import Ticket
+from escalation.models import OutboxMessage
+from tests.escalation.test_tickets import SLA
 from knowledge import repository as repo
 from knowledge.models import Status
 
@@ -27,7 +31,7 @@ def assistant(kb, add_entry):
     add_entry("Gift wrapping costs 3 euros.", "Do you do gifts?", "gift wrapping", key="g1")
     add_entry("Gift cards never expire.", "Do you do gifts?", "gift cards", key="g2")
     kb.warm_up()
-    return Assistant(kb.settings, kb)
+    return Assistant(kb.settings, kb, sla=SLA)  # always open, 4 hours
 
 
 def turn(text: str, conversation: str = "c1", **fields) -> Turn:
@@ -79,7 +83,7 @@ def test_clarify_offers_the_close_entries_and_a_way_out(assistant):
 def test_unknown_question_prepares_an_escalation(assistant):
     reply = assistant.answer(turn("Can I bring my dog to the Bologna warehouse on Sunday?"))
     assert reply.kind == "escalate" and reply.needs_contact
-    assert "4 hours" in reply.messages[0]
+    assert re.search(r"they will reply (today|tomorrow) by \d\d:\d\d\.$", reply.messages[0])
     assert reply.question == "Can I bring my dog to the Bologna warehouse on Sunday?"
     [event] = logged(assistant, kind=EventKind.MESSAGE)
     assert event.decision == "escalate"
@@ -90,13 +94,18 @@ def test_second_escalation_joins_the_open_ticket_without_asking_again(assistant)
                                   email="a@b.example", consent=True,
                                   transcript=(("customer", "Where is my parcel 123?"),))
     assert first.kind == "ticket" and "a@b.example" in first.messages[0]
+    with session_scope(assistant.url) as session:
+        [mail] = session.query(OutboxMessage).all()
+        assert (mail.kind, mail.to_addrs) == ("escalation", ["op@shop.example"])
+        assert "Where is my parcel 123?" in mail.text_body
     reply = assistant.answer(turn("Can I bring my dog to the Bologna warehouse on Sunday?"))
     assert reply.kind == "ticket" and not reply.needs_contact
     with session_scope(assistant.url) as session:
         tickets = session.query(Ticket).all()
         assert len(tickets) == 1
         assert tickets[0].transcript[-1]["text"].startswith("Can I bring my dog")
-        assert [e.kind for e in tickets[0].events] == ["opened", "customer_followup"]
+        assert [e.kind for e in tickets[0].events] == ["opened", "notified", "customer_followup"]
+        assert session.query(OutboxMessage).count() == 1
 
 
 def test_ticket_without_consent_keeps_no_email(assistant):
@@ -130,7 +139,7 @@ def test_hostile_text_is_just_a_question(assistant, text):
 
 def test_a_flood_is_rate_limited_politely(kb, add_entry):
     add_entry(SHIP_EN, "How much does shipping cost?", key="en-ship")
-    limited = Assistant(kb.settings.model_copy(update={"chat_rate_limit": "3/minute"}), kb)
+    limited = Assistant(kb.settings.model_copy(update={"chat_rate_limit": "3/minute"}), kb, sla=SLA)
     kinds = [limited.answer(turn("How much does shipping cost?")).kind for _ in range(5)]
     assert kinds == ["answer"] * 3 + ["rate_limited"] * 2
     assert len(logged(limited, kind=EventKind.MESSAGE)) == 3

@@ -1,0 +1,102 @@
+"""The escalation machinery that runs beside the chat: the local mail sink, the SLA
+scheduler, the outbox sender, the inbound SMTP receiver and IMAP poller. Each loop
+runs in its own thread and stops with the product; all state is in the database, so a
+restart picks up where the last run stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from bot.assistant import Assistant
+from core import Settings, session_scope, utcnow
+from escalation import (
+    AnswerOutcome,
+    ChatDelivery,
+    InboundResult,
+    finish_answer,
+    receive,
+    record_answer,
+    resume_answered,
+)
+from escalation.mail_in import run_imap_poller, start_receiver
+from escalation.mail_sink import start_sink
+from escalation.outbox import run_sender
+from escalation.timers import run_scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EscalationServices:
+    assistant: Assistant
+    deliver_in_chat: ChatDelivery
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _controllers: list = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.assistant.settings
+
+    def start(self) -> None:
+        settings, url = self.settings, self.settings.resolved_database_url
+        if settings.run_mail_sink:
+            self._controllers.append(start_sink(settings))
+        receiver = start_receiver(settings, self.on_message)
+        if receiver is not None:
+            self._controllers.append(receiver)
+        self._spawn("sla-scheduler", run_scheduler, url, self.assistant.sla, worker=self.worker,
+                    notify=self.assistant.notify, interval_s=settings.scheduler_interval_s,
+                    stop=self._stop)
+        self._spawn("outbox-sender", run_sender, url, settings, self._stop, interval_s=1.0)
+        if settings.imap_host:
+            self._spawn("imap-poller", run_imap_poller, settings, self.on_message, self._stop)
+        self._spawn("resume-answers", self._resume)
+
+    def _spawn(self, name: str, target, *args, **kwargs) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for controller in self._controllers:
+            controller.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    # -- an operator's reply ------------------------------------------------------------------
+    def on_message(self, raw: bytes, source: str = "smtp") -> InboundResult:
+        """Record and judge one inbound mail; an accepted answer is delivered and learned.
+        Raises only when the mail could not be recorded (the sender then retries)."""
+        with session_scope(self.settings.resolved_database_url) as session:
+            result = receive(raw, source=source, session=session, settings=self.settings,
+                             now=utcnow())
+        if result.status == "accepted":
+            try:
+                self.answer(result.ticket_id, result.answer_text, result.operator, via=source)
+            except Exception:  # recorded already: resume_answered finishes it after a restart
+                log.exception("ticket %s: acting on the operator's answer failed", result.ticket_id)
+        return result
+
+    def answer(self, ticket_id: int, text: str, operator: str, *, via: str) -> AnswerOutcome:
+        """The same path for an email reply and an answer written in the console."""
+        record_answer(ticket_id, text, operator, via=via, settings=self.settings)
+        outcome = finish_answer(ticket_id, settings=self.settings, kb=self.assistant.kb,
+                                deliver_in_chat=self.deliver_in_chat)
+        log.info("ticket %s answered by %s: delivered via %s, %s", ticket_id, operator,
+                 outcome.delivered_via or "nothing", outcome.note)
+        return outcome
+
+    def _resume(self) -> None:
+        try:
+            for outcome in resume_answered(settings=self.settings, kb=self.assistant.kb,
+                                           deliver_in_chat=self.deliver_in_chat):
+                log.info("ticket %s: finished after a restart (%s)", outcome.ticket_id, outcome.note)
+        except Exception:
+            log.exception("finishing answered tickets after a restart failed")
