@@ -204,3 +204,17 @@ def test_action_endpoint_down_gets_a_fallback_utterance_and_a_logged_id(live_bot
     logged_failure = [line for line in (tmp_path / "rasa.log").read_text().splitlines()
                       if sender in line and "failed" in line]
     assert logged_failure
+
+
+def test_terminal_chat_talks_to_the_running_bot(live_bot):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    supportbot = Path(sys.executable).parent / "supportbot"
+    result = subprocess.run([str(supportbot), "chat", "--url", live_bot.rasa_url],
+                            input="Quanto costa la spedizione?\n1\n\n", capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "bot: La spedizione standard" in result.stdout
+    assert "[1] 👍 Sì" in result.stdout and "bot: Grazie del riscontro!" in result.stdout
