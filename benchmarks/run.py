@@ -7,6 +7,7 @@ runs them and writes BENCHMARKS.md. Medians and ratios come from one run, side b
   nlu        Rasa NLU intent macro-F1 per language on the held-out sets
   conversation  round trips through Rasa + action + KB at 1/10/50 concurrent conversations,
              side by side with a bare Rasa reply
+  escalation reply-arrival-to-answerable latency, SLA timer lateness, inbound mail throughput
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def bench_scale(n: int = 1_000_000, dim: int = 384, queries: int = 1000) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale", "nlu", "conversation"])
+    parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale", "nlu", "conversation",
+                                                      "escalation"])
     parser.add_argument("--embedders", nargs="*", default=["minilm", "use-multilingual"])
     parser.add_argument("--datasets", nargs="*", default=["clinc150", "xsid", "banking77"])
     parser.add_argument("--quick", action="store_true", help="skip BANKING77 and dense-only runs")
@@ -189,6 +191,10 @@ def main() -> None:
             from benchmarks.conversation import run as bench_conversation
 
             result = {e: bench_conversation(e) for e in args.embedders}
+        elif name == "escalation":
+            from benchmarks.escalation import run as bench_escalation
+
+            result = bench_escalation()
         else:
             raise SystemExit(f"unknown benchmark {name!r}")
         record = {"date": date.today().isoformat(), "machine": machine(),

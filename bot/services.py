@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.assistant import Assistant
 from core import Settings, session_scope, utcnow
+from core.faults import crash_point
 from escalation import (
     AnswerOutcome,
     ChatDelivery,
@@ -87,6 +88,7 @@ class EscalationServices:
     def answer(self, ticket_id: int, text: str, operator: str, *, via: str) -> AnswerOutcome:
         """The same path for an email reply and an answer written in the console."""
         record_answer(ticket_id, text, operator, via=via, settings=self.settings)
+        crash_point("during_reply")
         outcome = finish_answer(ticket_id, settings=self.settings, kb=self.assistant.kb,
                                 deliver_in_chat=self.deliver_in_chat)
         log.info("ticket %s answered by %s: delivered via %s, %s", ticket_id, operator,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from analytics import InteractionEvent
 from core import Settings, session_scope, utcnow
+from core.faults import crash_point
 from escalation.models import Ticket, TicketEvent, TicketStatus
 from escalation.tickets import EscalationError
 from knowledge import KnowledgeBase
@@ -61,6 +62,7 @@ def finish_answer(ticket_id: int, *, settings: Settings, kb: KnowledgeBase,
                   deliver_in_chat: ChatDelivery) -> AnswerOutcome:
     """Steps 2 and 3: deliver, then learn; each is skipped when already recorded."""
     delivered = _deliver(ticket_id, settings=settings, deliver_in_chat=deliver_in_chat)
+    crash_point("after_delivery")
     entry_id, as_variant, note = _learn(ticket_id, settings=settings, kb=kb)
     with session_scope(settings.resolved_database_url) as session:
         ticket = session.get(Ticket, ticket_id)

@@ -29,6 +29,7 @@ from email.utils import format_datetime, parseaddr
 from sqlalchemy import or_, select, update
 
 from core import Settings, get_engine, session_scope, utcnow
+from core.faults import crash_point
 from escalation.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def send_due(url: str, settings: Settings, *, now: datetime | None = None,
     with smtp:
         for index, mail in enumerate(mails):
             try:
+                crash_point("before_send")
                 refused = smtp.send_message(mail.message, from_addr=_address(settings.mail_from),
                                             to_addrs=mail.envelope_to)
             except (OSError, smtplib.SMTPServerDisconnected) as exc:
@@ -92,6 +94,7 @@ def send_due(url: str, settings: Settings, *, now: datetime | None = None,
             except smtplib.SMTPException as exc:
                 _mark_failed(url, mail, exc, settings=settings, now=now)
                 continue
+            crash_point("after_send")
             _mark_sent(url, mail, refused=refused, now=now)
             sent += 1
     return sent

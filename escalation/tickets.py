@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import SupportBotError, utcnow
+from core.faults import crash_point
 from escalation.models import Ticket, TicketEvent, TicketStatus
 from escalation.sla import SlaConfig
 from escalation.timers import plan_timers
@@ -92,6 +93,7 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, not
     session.add(TicketEvent(ticket_id=ticket.id, kind="notified", at=now,
                             detail={"level": level.name, "to": list(level.emails)}))
     session.flush()
+    crash_point("after_ticket")
     return TicketInfo(ticket.id, ticket.status, ticket.due_at, joined_existing=False)
 
 

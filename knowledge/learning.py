@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from core import session_scope
 from knowledge import repository as repo
 from knowledge.errors import InvalidEntry
-from knowledge.models import Source, Status
+from knowledge.models import EntryVersion, Source, Status
 from knowledge.privacy import scrub
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
@@ -67,20 +69,38 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     clean_answer = scrub(answer_body(answer), region).strip()
     if not clean_question or not clean_answer:
         raise InvalidEntry("nothing left to learn after removing greetings and personal data")
+    reason = f"learned from ticket {ticket_id}"
+    with session_scope(kb.url) as session:
+        if (done := _learned_before(reason, session=session)) is not None:
+            return done  # a restart after a crash: never learn the same ticket twice
     target = _paraphrase_of(kb, clean_question, clean_answer, language)
     status = Status.DRAFT.value if review else Status.PUBLISHED.value
     with session_scope(kb.url) as session:
         if target is not None:
             entry = repo.get_entry(target, session=session)
-            repo.update_entry(entry, session=session, by=operator, reason=f"learned from ticket {ticket_id}",
+            repo.update_entry(entry, session=session, by=operator, reason=reason,
                               add_questions=(clean_question,))
-            return Learned(entry.id, entry.key, True, entry.status.value, clean_question, entry.answer)
-        entry = repo.create_entry(repo.EntryDraft(
-            answer=clean_answer, questions=(clean_question,), language=language,
-            category=category, status=status, source=Source.OPERATOR.value,
-            source_ref=f"ticket {ticket_id}", ticket_id=ticket_id, author=operator,
-        ), session=session, reason=f"learned from ticket {ticket_id}")
-        return Learned(entry.id, entry.key, False, status, clean_question, entry.answer)
+            learned = Learned(entry.id, entry.key, True, entry.status.value, clean_question,
+                              entry.answer)
+        else:
+            entry = repo.create_entry(repo.EntryDraft(
+                answer=clean_answer, questions=(clean_question,), language=language,
+                category=category, status=status, source=Source.OPERATOR.value,
+                source_ref=f"ticket {ticket_id}", ticket_id=ticket_id, author=operator,
+            ), session=session, reason=reason)
+            learned = Learned(entry.id, entry.key, False, status, clean_question, entry.answer)
+    kb.sync(force=True)  # answerable now, not at the next periodic check
+    return learned
+
+
+def _learned_before(reason: str, *, session) -> Learned | None:
+    version = session.scalars(select(EntryVersion).where(EntryVersion.reason == reason)
+                              .order_by(EntryVersion.id).limit(1)).first()
+    if version is None:
+        return None
+    entry = repo.get_entry(version.entry_id, session=session)
+    return Learned(entry.id, entry.key, version.version > 1, entry.status.value,
+                   version.questions[-1] if version.questions else "", entry.answer)
 
 
 def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:

@@ -112,3 +112,14 @@ def test_review_mode_keeps_the_entry_as_a_draft_the_bot_does_not_use(kb, add_ent
 def test_nothing_usable_is_refused(kb, question, answer):
     with pytest.raises(InvalidEntry):
         learn(kb, question=question, answer=answer, language="it", ticket_id=5, operator="op")
+
+
+def test_learning_the_same_ticket_twice_changes_nothing(kb, add_entry):
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    first = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
+                  ticket_id=9, operator="op@shop.example", review=True)
+    again = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
+                  ticket_id=9, operator="op@shop.example", review=True)
+    assert again.entry_id == first.entry_id
+    with session_scope(kb.url) as session:
+        assert repo.stats(session=session)["entries"] == 2
