@@ -3,7 +3,6 @@ instead of opening a duplicate."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,10 +13,7 @@ from core import SupportBotError, utcnow
 from core.faults import crash_point
 from escalation.models import Ticket, TicketEvent, TicketStatus
 from escalation.sla import SlaConfig
-from escalation.timers import plan_timers
-
-# Queues the mail about a ticket (kind: escalation, reminder, breach) in the caller's session.
-Notify = Callable[[Ticket, str, list[str], Session], None]
+from escalation.timers import Notify, plan_timers
 
 MAX_TRANSCRIPT_TURNS = 200
 MAX_EMAIL = 320

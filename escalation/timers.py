@@ -137,10 +137,10 @@ def _stale(timer: TicketTimer, ticket: Ticket, *, session: Session) -> bool:
 
 def _remind(ticket: Ticket, config: SlaConfig, *, session: Session, now: datetime,
             notify: Notify) -> str:
-    emails = list(config.level(ticket.level).emails)
-    _event(session, ticket, "reminded", now, level=ticket.level, to=emails,
-           due_at=_as_utc(ticket.due_at).isoformat())
-    notify(ticket, "reminder", emails, session)
+    level = config.level(ticket.level)
+    _event(session, ticket, "reminded", now, level=ticket.level, name=level.name,
+           to=list(level.emails), due_at=_as_utc(ticket.due_at).isoformat())
+    notify(ticket, "reminder", list(level.emails), session)
     return "reminded"
 
 
@@ -153,8 +153,8 @@ def _breach(ticket: Ticket, config: SlaConfig, *, session: Session, now: datetim
         notify(ticket, "breach", list(config.level(ticket.level).emails), session)
         return "breached"
     ticket.level += 1
-    _event(session, ticket, "escalated", now, level=ticket.level, to=following.name,
-           emails=list(following.emails))
+    _event(session, ticket, "escalated", now, level=ticket.level, name=following.name,
+           to=list(following.emails))
     plan_timers(ticket, config, session=session, now=now)
     notify(ticket, "escalation", list(following.emails), session)
     return "escalated"

@@ -158,8 +158,10 @@ def test_breaches_escalate_along_the_chain_with_new_deadlines(database_url):
     assert [kind for kind, _ in events] == [*OPENED, "reminded", "breached", "escalated",
                                             "reminded", "breached", "escalated", "reminded",
                                             "breached"]
-    assert events[4][1] == {"level": 1, "to": "backup", "emails": BACKUP}
-    assert events[7][1] == {"level": 2, "to": "supervisor", "emails": BOSS}
+    assert events[2][1] == {"level": 0, "name": "operators", "to": OPS,
+                            "due_at": "2025-11-17T12:00:00+00:00"}
+    assert events[4][1] == {"level": 1, "name": "backup", "to": BACKUP}
+    assert events[7][1] == {"level": 2, "name": "supervisor", "to": BOSS}
     assert events[9][1] == {"level": 2, "policy": "standard"}
     assert [(kind, level, due) for kind, level, due, *_ in timers_of(database_url, ticket_id)] == [
         ("warning", 0, rome(2025, 11, 17, 12, 0)), ("breach", 0, rome(2025, 11, 17, 13, 0)),
