@@ -29,14 +29,19 @@ class Interaction:
     data: dict = field(default_factory=dict)
 
 
+def _safe(value: str, limit: int) -> str:
+    """What any database stores: no NUL bytes (PostgreSQL refuses them), no lone surrogates."""
+    return value[:limit].replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def record(interaction: Interaction, *, session: Session) -> InteractionEvent:
     row = InteractionEvent(
         kind=interaction.kind.value,
-        conversation_id=interaction.conversation_id[:128],
-        channel=interaction.channel[:32],
-        language=interaction.language[:8],
-        page=interaction.page[:300],
-        text=interaction.text[:MAX_TEXT],
+        conversation_id=_safe(interaction.conversation_id, 128),
+        channel=_safe(interaction.channel, 32),
+        language=_safe(interaction.language, 8),
+        page=_safe(interaction.page, 300),
+        text=_safe(interaction.text, MAX_TEXT),
         decision=interaction.decision,
         entry_id=interaction.entry_id,
         score=interaction.score,

@@ -28,3 +28,12 @@ def test_logged_events_cannot_be_changed_or_deleted(database_url):
             session.delete(session.query(InteractionEvent).one())
     with session_scope(database_url) as session:
         assert session.query(InteractionEvent).one().text == "hello"
+
+
+def test_text_any_database_refuses_is_made_safe(database_url):
+    with session_scope(database_url) as session:
+        record(Interaction(EventKind.INVALID, "c\x001", text="a\x00b\ud800c", page="p\x00"),
+               session=session)
+    with session_scope(database_url) as session:
+        [event] = events_of("c1", session=session)
+        assert (event.text, event.page) == ("ab?c", "p")
