@@ -213,6 +213,24 @@ def chat(
     chat_loop(url or f"http://{settings.host}:{settings.rasa_port}", sender)
 
 
+@app.command("console-user")
+def console_user(
+    email: Annotated[str, typer.Argument(help="The operator's email: their login.")],
+    role: Annotated[str, typer.Option(help="Role in the operator console.")] = "operator",
+    password: Annotated[str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True,
+                                          help="Asked for when not given.")] = ...,
+) -> None:
+    """Create an operator console account, or set a new password for an existing one."""
+    from bot.console.auth import AccountError, set_account, users_file
+
+    path = users_file(get_settings())
+    try:
+        account = set_account(path, email, password, role)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"console account {account.email} ({account.role}) saved in {path}")
+
+
 def main() -> None:
     """Entry point: expected errors become one red line and exit code 2, never a traceback."""
     try:

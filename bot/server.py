@@ -12,6 +12,7 @@ import uvicorn
 
 from bot.assistant import Assistant
 from bot.chat_delivery import RasaChatDelivery
+from bot.console import ensure_demo_account
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable
 from bot.services import EscalationServices
 from core import Settings, SupportBotError, get_settings, session_scope
@@ -84,9 +85,14 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
                       tracker_db=settings.var_dir.resolve() / "rasa-tracker.db")
     from bot.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(assistant), host=host, port=port,
-                                           log_level="warning"))
+    app = create_app(assistant)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
+    app.state.escalation = services  # the console answers through the same path as email
+    if password := ensure_demo_account(settings):
+        print(f"\n  Operator console account (shown once): operatore@bottega-aurora.example / "
+              f"{password}\n  Change it with `supportbot console-user "
+              f"operatore@bottega-aurora.example`.\n", flush=True)
     rasa.start()
     services.start()
     threading.Thread(target=_announce, args=(rasa, settings, host, port), daemon=True).start()
@@ -106,6 +112,7 @@ def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> Non
         log.error("%s", exc)
         return
     print(f"\n  Shop with the chat:     http://{host}:{port}/\n"
+          f"  Operator console:       http://{host}:{port}/console\n"
           f"  Knowledge-base search:  http://{host}:{port}/kb\n"
           f"  API docs:               http://{host}:{port}/docs\n"
           f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"

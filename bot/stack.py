@@ -86,6 +86,7 @@ def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
         rasa.start()
         rasa.wait_ready(rasa_timeout)
         bot.services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
+        server.config.app.state.escalation = bot.services  # the console answers through it
         bot.services.start()
     except BaseException:
         bot.stop()

@@ -1,0 +1,149 @@
+"""The knowledge base in the console: drafts waiting for approval, search, editing,
+retiring and restoring. Every change goes through `knowledge.repository.update_entry`
+with the operator as `by`, so each version records who made it and why."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from bot.console.auth import current_operator
+from bot.console.errors import ConsoleError, NotFound
+from bot.console.tickets import CATEGORIES
+from bot.console.web import MAX_TEXT, checked_form, config, flash, redirect, render, text_field
+from core import session_scope
+from knowledge import EntryNotFound, InvalidEntry
+from knowledge import repository as repo
+from knowledge.models import Entry, Question, Status
+from knowledge.text import clean, fingerprint
+
+router = APIRouter(prefix="/console/kb", include_in_schema=False)
+PAGE = 50
+# (from, to) -> (button, why in the version history); other moves are refused.
+MOVES = {
+    ("draft", "published"): ("Approva", "approvata dalla console"),
+    ("draft", "retired"): ("Rifiuta", "rifiutata dalla console"),
+    ("published", "retired"): ("Ritira", "ritirata dalla console"),
+    ("retired", "published"): ("Ripristina", "ripristinata dalla console"),
+}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search(url: str, q: str, status: str, offset: int) -> tuple[list[Entry], list[Entry], bool]:
+    """Drafts (always first, oldest first) and one page of entries matching `q`."""
+    base = select(Entry).options(selectinload(Entry.questions))
+    query = base.order_by(Entry.id)
+    if q:
+        pattern = _like(q)
+        query = query.where(or_(
+            Entry.key.ilike(pattern, escape="\\"), Entry.answer.ilike(pattern, escape="\\"),
+            exists().where(Question.entry_id == Entry.id,
+                           Question.text.ilike(pattern, escape="\\"))))
+    if status in {s.value for s in Status}:
+        query = query.where(Entry.status == Status(status))
+    with session_scope(url) as session:
+        drafts = list(session.scalars(base.where(Entry.status == Status.DRAFT)
+                                      .order_by(Entry.id).limit(PAGE)))
+        found = list(session.scalars(query.offset(offset).limit(PAGE + 1)))
+    return drafts, found[:PAGE], len(found) > PAGE
+
+
+@router.get("")
+def kb_page(request: Request, q: str = "", status: str = "", offset: str = "0",
+            operator: str = Depends(current_operator)) -> Response:
+    # Query values are parsed here: a bad one shows the first page, not a JSON 422.
+    q = q.strip()[:200]
+    offset = int(offset) if offset.isascii() and offset.isdigit() and len(offset) < 8 else 0
+    drafts, entries, more = _search(config(request).database_url, q, status, offset)
+    return render(request, "kb.html", section="kb", drafts=drafts, entries=entries, q=q,
+                  status=status, offset=offset, more=more, page=PAGE, categories=CATEGORIES)
+
+
+def _load(url: str, ref: str) -> tuple[Entry, list]:
+    with session_scope(url) as session:
+        try:
+            entry = repo.get_entry(ref, session=session)
+        except EntryNotFound:
+            raise NotFound(f"La voce «{ref[:80]}» non esiste nella knowledge base.") from None
+        return entry, repo.versions_of(entry.id, session=session)
+
+
+def _entry_page(request: Request, ref: str, status: int = 200, **extra) -> Response:
+    entry, versions = _load(config(request).database_url, ref)
+    return render(request, "entry.html", status, section="kb", entry=entry,
+                  versions=list(reversed(versions)), moves=MOVES, categories=CATEGORIES,
+                  max_text=MAX_TEXT, **extra)
+
+
+@router.get("/{ref}")
+def entry_page(request: Request, ref: str, operator: str = Depends(current_operator)) -> Response:
+    return _entry_page(request, ref)
+
+
+def _edit(url: str, ref: str, operator: str, answer: str, questions: list[str]) -> bool:
+    with session_scope(url) as session:
+        entry = repo.get_entry(ref, session=session)
+        current = {q.fingerprint: q.text for q in entry.questions}
+        wanted = {fingerprint(q): q for q in questions}
+        return repo.update_entry(
+            entry, session=session, by=operator, reason="modificata dalla console", answer=answer,
+            add_questions=tuple(q for f, q in wanted.items() if f not in current),
+            remove_questions=tuple(q for f, q in current.items() if f not in wanted))
+
+
+@router.post("/{ref}/edit")
+async def edit_entry(request: Request, ref: str,
+                     operator: str = Depends(current_operator)) -> Response:
+    form = await checked_form(request)
+    answer, raw_questions = text_field(form, "answer"), text_field(form, "questions")
+    questions = [clean(line) for line in raw_questions.split("\n") if clean(line)]
+    url = config(request).database_url
+    entry, _ = await asyncio.to_thread(_load, url, ref)  # 404 before judging the form
+    error = ""
+    if not answer.strip():
+        error = "La risposta non può essere vuota."
+    elif len(answer) > MAX_TEXT or len(raw_questions) > MAX_TEXT:
+        error = f"Il testo è troppo lungo: il massimo è {MAX_TEXT:,} caratteri.".replace(",", ".")
+    elif not questions:
+        error = "Serve almeno una domanda."
+    if not error:
+        try:
+            changed = await asyncio.to_thread(_edit, url, ref, operator, answer, questions)
+        except InvalidEntry as exc:
+            error = f"Modifica rifiutata: {exc}."
+    if error:
+        return await asyncio.to_thread(_entry_page, request, ref, 400, error=error,
+                                       draft_answer=answer, draft_questions=raw_questions)
+    flash(request, "ok", f"Voce {entry.key} aggiornata." if changed else "Nessuna modifica.")
+    return redirect(f"/console/kb/{entry.id}")
+
+
+def _move(url: str, ref: str, operator: str, target: str) -> str:
+    with session_scope(url) as session:
+        entry = repo.get_entry(ref, session=session)
+        _, reason = MOVES.get((entry.status.value, target), ("", ""))
+        if not reason:
+            raise ConsoleError(f"La voce {entry.key} è «{entry.status.value}»: "
+                               f"non può passare a «{target}».")
+        repo.update_entry(entry, session=session, by=operator, reason=reason, status=target)
+        return f"Voce {entry.key}: {reason.removesuffix(' dalla console')}."
+
+
+@router.post("/{ref}/status")
+async def change_status(request: Request, ref: str,
+                        operator: str = Depends(current_operator)) -> Response:
+    form = await checked_form(request)
+    url = config(request).database_url
+    entry, _ = await asyncio.to_thread(_load, url, ref)
+    message = await asyncio.to_thread(_move, url, ref, operator, form.get("status", ""))
+    flash(request, "ok", message)
+    back = form.get("back", "")
+    return redirect("/console/kb" if back == "list" else f"/console/kb/{entry.id}")

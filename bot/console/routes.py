@@ -1,0 +1,152 @@
+"""Console pages: sign-in, the ticket queue and a ticket with its answer form.
+
+An answer written here takes exactly the path of an emailed one,
+`EscalationServices.answer(..., via="console")`, run in a worker thread because it
+embeds, searches and writes (and may call Rasa to push the answer into the chat).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from bot.console import tickets as views
+from bot.console.auth import authenticate, current_operator, sign_in, sign_out, signed_in
+from bot.console.errors import NotFound, ServiceUnavailable
+from bot.console.web import (
+    MAX_TEXT,
+    checked_form,
+    config,
+    flash,
+    parse_id,
+    redirect,
+    render,
+    safe_next,
+    text_field,
+)
+from core import utcnow
+from escalation import EscalationError, TicketStatus
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/console", include_in_schema=False)
+STATUSES = [s.value for s in TicketStatus]
+
+
+# -- signing in and out -------------------------------------------------------------------
+@router.get("/login")
+def login_page(request: Request, next: str = "/console") -> Response:
+    if signed_in(request):
+        return redirect(safe_next(next))
+    return render(request, "login.html", next=safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    email, password = form.get("email", "").strip()[:320], form.get("password", "")
+    target = safe_next(form.get("next"))
+    cfg = config(request)
+    address = request.client.host if request.client else "?"
+    if not email or not password:
+        return render(request, "login.html", 400, next=target, email=email,
+                      error="Scrivi email e password.")
+    if not cfg.limiter.allow(address, email.lower()):
+        log.warning("console login for %s from %s: too many attempts", email, address)
+        return render(request, "login.html", 429, next=target, email=email,
+                      error="Troppi tentativi: aspetta un minuto e riprova.")
+    account = await asyncio.to_thread(authenticate, cfg.users_path, email, password)
+    if account is None:
+        log.info("console login for %s from %s refused", email, address)
+        return render(request, "login.html", 401, next=target, email=email,
+                      error="Email o password non corretti.")
+    sign_in(request, account)
+    log.info("console: %s signed in", account.email)
+    return redirect(target)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    sign_out(request)
+    flash(request, "ok", "Sei uscito dalla console.")
+    return redirect("/console/login")
+
+
+# -- the queue ----------------------------------------------------------------------------
+@router.get("")
+def queue(request: Request, status: str = "open",
+          operator: str = Depends(current_operator)) -> Response:
+    status = status if status in STATUSES else "open"
+    rows, counts = views.queue(config(request).database_url, status, utcnow())
+    return render(request, "queue.html", section="queue", status=status, rows=rows,
+                  counts=counts, categories=views.CATEGORIES)
+
+
+@router.get("/")
+def queue_slash() -> Response:
+    return redirect("/console")
+
+
+# -- one ticket ---------------------------------------------------------------------------
+def _ticket_page(request: Request, ticket_id: int, status: int = 200, **extra) -> Response:
+    view = views.ticket_view(config(request).database_url, ticket_id, utcnow())
+    if view is None:
+        raise NotFound(f"Il ticket #{ticket_id} non esiste.")
+    return render(request, "ticket.html", status, section="queue", view=view, t=view.ticket,
+                  roles=views.ROLES, events=views.EVENTS, categories=views.CATEGORIES,
+                  max_text=MAX_TEXT, **extra)
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_page(request: Request, ticket_id: str,
+                operator: str = Depends(current_operator)) -> Response:
+    return _ticket_page(request, parse_id(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/answer")
+async def answer(request: Request, ticket_id: str,
+                 operator: str = Depends(current_operator)) -> Response:
+    form = await checked_form(request)
+    number, text = parse_id(ticket_id), text_field(form, "answer")
+    url = config(request).database_url
+    view = await asyncio.to_thread(views.ticket_view, url, number, utcnow())
+    if view is None:
+        raise NotFound(f"Il ticket #{number} non esiste.")
+    error, status = _problem(view.ticket, text)
+    if error:
+        return await asyncio.to_thread(_ticket_page, request, number, status, draft=text,
+                                       error=error)
+    services = request.app.state.escalation
+    if services is None:
+        raise ServiceUnavailable("Il servizio delle risposte non è attivo in questo processo: "
+                                 "avvia il prodotto con `supportbot run`.")
+    try:
+        await asyncio.to_thread(services.answer, number, text, operator, via="console")
+    except EscalationError:  # someone answered between our check and the write
+        return await asyncio.to_thread(
+            _ticket_page, request, number, 409, draft=text,
+            error="Nel frattempo il ticket ha già ricevuto una risposta.")
+    except Exception:
+        log.exception("ticket %s: the answer from the console failed", number)
+        flash(request, "error", "La risposta non è stata completata.",
+              ["Se il ticket risulta risposto, consegna e apprendimento riprendono al prossimo "
+               "avvio; altrimenti riprova."])
+        return redirect(f"/console/tickets/{number}")
+    flash(request, "ok", f"Risposta al ticket #{number} inviata.")
+    return redirect(f"/console/tickets/{number}")
+
+
+def _problem(ticket, text: str) -> tuple[str, int]:
+    if ticket.status != TicketStatus.OPEN.value:
+        who = f" da {ticket.answered_by}" if ticket.answered_by else ""
+        return (f"Questo ticket ha già ricevuto una risposta{who}: "
+                "non si può rispondere due volte.", 409)
+    if not text.strip():
+        return "Scrivi la risposta prima di inviarla.", 400
+    if len(text) > MAX_TEXT:
+        return (f"La risposta è troppo lunga: {len(text):,} caratteri, il massimo è "
+                f"{MAX_TEXT:,}.".replace(",", "."), 400)
+    return "", 200

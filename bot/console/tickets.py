@@ -1,0 +1,156 @@
+"""What the queue and the ticket page show: tickets read from the database, the SLA
+state of each (colour and countdown) and, in Italian, what happened to an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from bot.console.web import aware
+from core import session_scope
+from escalation import Ticket, TicketStatus
+from escalation.models import InboundMessage, TicketTimer
+from knowledge import repository as repo
+
+URGENT_WITHIN = timedelta(hours=1)  # amber below this, whatever the policy's warning says
+QUEUE_LIMIT = 300
+
+ROLES = {"customer": "Cliente", "bot": "Bot", "operator": "Operatore", "user": "Cliente"}
+EVENTS = {
+    "opened": "Aperto", "notified": "Notificato agli operatori", "reminded": "Promemoria SLA",
+    "breached": "SLA violato", "escalated": "Passato al livello successivo",
+    "customer_followup": "Il cliente ha aggiunto una domanda", "answered": "Risposto",
+    "delivered": "Consegnato al cliente", "undeliverable": "Non consegnabile",
+    "learned": "Appreso nella knowledge base", "not_learned": "Non appreso",
+    "closed": "Chiuso", "reply_quarantined": "Risposta email in quarantena",
+    "timer_failed": "Errore del timer SLA",
+}
+CATEGORIES = {"pre_purchase": "prima dell'acquisto", "post_purchase": "dopo l'acquisto",
+              "general": "generale"}
+
+
+@dataclass(frozen=True)
+class SlaState:
+    colour: str  # green, amber, red
+    label: str  # "tra 2 h 05 min", "scaduta da 12 min"
+    due_at: datetime
+    warn_at: datetime | None
+    breached: bool
+
+
+def span(delta: timedelta) -> str:
+    """The same wording as static/console.js, which keeps it ticking."""
+    seconds = int(abs(delta.total_seconds()))
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days} g {hours} h"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def sla_state(ticket: Ticket, warn_at: datetime | None, now: datetime) -> SlaState:
+    due, warn_at = aware(ticket.due_at), aware(warn_at)
+    left = due - now
+    if ticket.breached or left <= timedelta(0):
+        colour = "red"  # a breach stays red even when the next level has a fresh deadline
+    elif left < URGENT_WITHIN or (warn_at is not None and warn_at <= now):
+        colour = "amber"
+    else:
+        colour = "green"
+    label = f"tra {span(left)}" if left > timedelta(0) else f"scaduta da {span(left)}"
+    return SlaState(colour, label, due, warn_at, ticket.breached)
+
+
+def _warnings(ticket_ids: list[int], session) -> dict[tuple[int, int], datetime]:
+    """When the warning window of each ticket's level opens: its warning timer."""
+    rows = session.execute(select(TicketTimer.ticket_id, TicketTimer.level, TicketTimer.due_at)
+                           .where(TicketTimer.ticket_id.in_(ticket_ids),
+                                  TicketTimer.kind == "warning",
+                                  TicketTimer.cancelled.is_(False)))
+    return {(tid, level): due for tid, level, due in rows}
+
+
+def queue(url: str, status: str, now: datetime) -> tuple[list[tuple[Ticket, SlaState | None]],
+                                                         dict[str, int]]:
+    """Tickets of one status (open ones by due time, the rest newest first) and the count
+    of each status for the tabs."""
+    order = (Ticket.due_at, Ticket.id) if status == "open" else (Ticket.id.desc(),)
+    with session_scope(url) as session:
+        tickets = list(session.scalars(select(Ticket).where(Ticket.status == status)
+                                       .order_by(*order).limit(QUEUE_LIMIT)))
+        counts = dict(session.execute(select(Ticket.status, func.count())
+                                         .group_by(Ticket.status)).all())
+        warns = _warnings([t.id for t in tickets], session) if status == "open" else {}
+    rows = [(t, sla_state(t, warns.get((t.id, t.level)), now) if status == "open" else None)
+            for t in tickets]
+    return rows, {s.value: counts.get(s.value, 0) for s in TicketStatus}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    ticket: Ticket
+    sla: SlaState | None
+    considered: list[dict]  # the bot's candidates, with the entry's current state
+    replies: list[InboundMessage]  # emails about this ticket that were not accepted
+    outcome: list[str]
+
+
+def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
+    with session_scope(url) as session:
+        ticket = session.scalar(select(Ticket).options(selectinload(Ticket.events))
+                                .where(Ticket.id == ticket_id))
+        if ticket is None:
+            return None
+        sla = None
+        if ticket.status == TicketStatus.OPEN.value:
+            sla = sla_state(ticket, _warnings([ticket.id], session).get((ticket.id, ticket.level)),
+                            now)
+        weighed = [c for c in ticket.considered if str(c.get("entry_id", "")).isdigit()]
+        ids = [int(c["entry_id"]) for c in weighed]
+        ids += [ticket.learned_entry_id] if ticket.learned_entry_id else []
+        entries = repo.entries_by_id(ids, session=session)
+        considered = [_candidate(c, entries.get(int(c["entry_id"]))) for c in weighed]
+        replies = list(session.scalars(select(InboundMessage)
+                                       .where(InboundMessage.ticket_id == ticket_id,
+                                              InboundMessage.status != "accepted")
+                                       .order_by(InboundMessage.id)))
+        learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
+        outcome = outcome_lines(ticket, learned.key if learned else "")
+    return TicketView(ticket, sla, considered, replies, outcome)
+
+
+def _candidate(considered: dict, entry) -> dict:
+    """Read while the session is open: the entry may have changed since the ticket."""
+    if entry is None:
+        return {**considered, "status": "eliminata", "question": ""}
+    question = entry.questions[0].text if entry.questions else ""
+    return {**considered, "status": entry.status.value, "question": question, "key": entry.key}
+
+
+def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
+    """What became of the answer, from what the ticket recorded (the same whether it came
+    by email or from the console, and after a restart)."""
+    if ticket.status == TicketStatus.OPEN.value:
+        return []
+    lines = [{
+        "chat": "Consegnata nella chat del cliente.",
+        "email": "Inviata al cliente per email.",
+        "none": "Non consegnata: la chat è chiusa e il cliente non ha lasciato un'email.",
+    }.get(ticket.delivery_channel, "Consegna in corso.")]
+    learned = next((e.detail for e in reversed(ticket.events) if e.kind == "learned"), None)
+    skipped = next((e.detail for e in reversed(ticket.events) if e.kind == "not_learned"), None)
+    if learned is not None:
+        key = entry_key or f"#{learned.get('entry_id')}"
+        if learned.get("as_variant"):
+            lines.append(f"Aggiunta come nuova formulazione della voce {key}.")
+        elif learned.get("status") == "draft":
+            lines.append(f"Salvata come bozza {key}, in attesa di approvazione.")
+        else:
+            lines.append(f"Pubblicata nella knowledge base come nuova voce {key}.")
+    elif skipped is not None:
+        lines.append(f"Non appresa: {skipped.get('reason', '')}")
+    else:
+        lines.append("Apprendimento in corso.")
+    return lines

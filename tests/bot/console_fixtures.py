@@ -1,0 +1,93 @@
+"""Shared by the console tests: an app on a real database with the hashing embedder, an
+operator account, EscalationServices built from the Assistant (nothing stubbed but the
+live chat, which these tests do not have), and helpers that post forms as the pages do."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.assistant import Assistant
+from bot.console.auth import USERS_ENV, set_account, users_file
+from bot.services import EscalationServices
+from core import Settings, session_scope, utcnow
+from escalation import Ticket, TicketRequest, open_ticket
+from escalation.sla import parse_sla_config
+
+EMAIL, PASSWORD = "op@shop.example", "correct horse battery"
+ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+SLA = parse_sla_config({
+    "timezone": "Europe/Rome", "business_hours": ALWAYS_OPEN, "holidays": [],
+    "chain": [{"name": "operators", "emails": [EMAIL]},
+              {"name": "backup", "emails": ["b@shop.example"]}],
+    "policies": [{"name": "standard", "first_response_minutes": 240, "warn_before_minutes": 120}],
+})
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Console:
+    client: TestClient
+    assistant: Assistant
+    services: EscalationServices
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return self.settings.resolved_database_url
+
+    def token(self, path: str = "/console/login") -> str:
+        return CSRF.search(self.client.get(path).text).group(1)
+
+    def login(self, email: str = EMAIL, password: str = PASSWORD, **extra):
+        data = {"email": email, "password": password, "csrf_token": self.token(), **extra}
+        return self.client.post("/console/login", data=data)
+
+    def post(self, path: str, **data):
+        """A form post with this session's CSRF token, as the page's form sends it."""
+        return self.client.post(path, data={"csrf_token": self.token("/console"), **data})
+
+    def ticket(self, question: str = "Do you sell gift cards?", *,
+               opened_ago: timedelta = timedelta(0), **fields) -> int:
+        request = TicketRequest(conversation_id=f"c-{uuid.uuid4().hex[:8]}", question=question,
+                                language="en", reason="kb_escalate",
+                                transcript=(("customer", question),
+                                            ("bot", "I'll ask a colleague.")),
+                                **fields)
+        with session_scope(self.url) as session:
+            info = open_ticket(request, session=session, sla=SLA, notify=lambda *a: None,
+                               now=utcnow() - opened_ago)
+        return info.id
+
+    def load(self, ticket_id: int) -> Ticket:
+        with session_scope(self.url) as session:
+            ticket = session.get(Ticket, ticket_id)
+            _ = ticket.events  # loaded while the session is open
+            return ticket
+
+
+@pytest.fixture
+def console(kb, add_entry, monkeypatch):
+    monkeypatch.delenv(USERS_ENV, raising=False)
+    add_entry("Shipping is free over EUR 59.", "How much does shipping cost?", key="en-ship")
+    add_entry("Returns are free within 30 days.", "How do I return an item?", key="en-return")
+    set_account(users_file(kb.settings), EMAIL, PASSWORD)
+    assistant = Assistant(kb.settings, kb, sla=SLA)
+    app = create_app(assistant)
+    services = EscalationServices(assistant, deliver_in_chat=lambda ticket: False)
+    app.state.escalation = services
+    with TestClient(app, raise_server_exceptions=True, follow_redirects=False) as client:
+        yield Console(client, assistant, services, kb.settings)
+
+
+@pytest.fixture
+def signed_in(console):
+    assert console.login().status_code == 303
+    return console
