@@ -61,6 +61,11 @@ class Reply:
     needs_contact: bool = False  # escalate: ask for an email before opening the ticket
 
 
+def _kept_language(turn: Turn) -> str:
+    """The conversation's language, for turns whose text says nothing (buttons)."""
+    return turn.language if turn.language in lang.SERVED else lang.DEFAULT
+
+
 def _category(considered: tuple[dict, ...]) -> str:
     """The ticket's category: that of the closest entry the bot considered."""
     return considered[0].get("category", "general") if considered else "general"
@@ -117,7 +122,7 @@ class Assistant:
 
     def choose(self, turn: Turn, entry_id: int) -> Reply:
         """The customer clicked one of the clarify buttons."""
-        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        language = _kept_language(turn)
         with session_scope(self.url) as session:
             try:
                 entry = repo.get_entry(entry_id, session=session)
@@ -132,7 +137,7 @@ class Assistant:
                      feedback_buttons(language, entry_id), entry_id)
 
     def feedback(self, turn: Turn, entry_id: int | None, helpful: bool) -> Reply:
-        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        language = _kept_language(turn)
         self._log(turn, EventKind.FEEDBACK, language, entry_id=entry_id,
                   data={"helpful": helpful})
         if helpful:
@@ -150,7 +155,7 @@ class Assistant:
     def open_ticket(self, turn: Turn, question: str, *, reason: str, email: str, consent: bool,
                     transcript: tuple[tuple[str, str], ...], considered: tuple[dict, ...] = ()
                     ) -> Reply:
-        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        language = _kept_language(turn)
         request = TicketRequest(
             conversation_id=turn.conversation_id, question=clean(question)[:4000] or turn.text,
             language=language, reason=reason or "customer_request", transcript=transcript,
@@ -195,7 +200,7 @@ class Assistant:
 
     def error(self, turn: Turn, exc: BaseException) -> Reply:
         """What the customer sees when handling their message failed; logged with the id."""
-        language = turn.language if turn.language in lang.SERVED else lang.DEFAULT
+        language = _kept_language(turn)
         log.error("conversation %s: %s: %s", turn.conversation_id, type(exc).__name__, exc)
         try:
             self._log(turn, EventKind.ERROR, language, text=turn.text,

@@ -63,9 +63,6 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     support_email: str = "assistenza@bottega-aurora.example"
     shop_name: str = "Bottega Aurora"
-    # Promised first response of a person, used when no SLA policy file is configured.
-    sla_first_response_minutes: int = 240
-
     # -- escalation: SLA, mail out and in, learning ---------------------------------------
     # Signs ticket tokens in reply addresses; empty means a random key kept in var_dir.
     secret_key: str = ""
