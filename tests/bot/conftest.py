@@ -4,6 +4,7 @@ run and one live product (app + Rasa server) on the demo knowledge base."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,39 @@ def live_bot(tmp_path_factory, rasa_model):
     bot = start_stack(settings, model=rasa_model, demo_kb=DEMO_KB)
     yield bot
     bot.stop()
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail(f"headless Chromium not found at {CHROMIUM}: `make test` installs Debian's "
+                    "'chromium' package, or set CHROMIUM=/path/to/chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """An Italian browser tab; a script error, or a console error other than a failed
+    request (tests take Rasa down on purpose), fails the test."""
+    context = browser.new_context(locale="it-IT")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script or style blocked by the Content-Security-Policy is reported here.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and "ERR_CONNECTION_REFUSED" not in msg.text
+            and not msg.text.startswith("Failed to load resource") else None)
+    yield page
+    context.close()
+    assert not errors, errors

@@ -3,11 +3,7 @@ talking to the live Rasa server over socket.io."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import httpx
-
 import pytest
 
 from analytics import EventKind, events_of
@@ -16,34 +12,7 @@ from bot.stack import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ANSWER = "59 €"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"headless Chromium not found at {CHROMIUM}: `make test` installs Debian's "
-                    "'chromium' package, or set CHROMIUM=/path/to/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="it-IT")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def bot_texts(page) -> list[str]:

@@ -4,8 +4,6 @@ signs in, opens it, answers, and sees the answer reach the chat and the knowledg
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 
 import pytest
@@ -17,45 +15,14 @@ from knowledge import repository as repo
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 EMAIL, PASSWORD = "operatore@bottega-aurora.example", "una-password-lunga"
 QUESTION = "Organizzate corsi di cucito per bambini?"
 ANSWER = "Sì, il sabato mattina nel negozio di Bologna, per bambini dagli 8 anni."
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"headless Chromium not found at {CHROMIUM}: `make test` installs Debian's "
-                    "'chromium' package, or set CHROMIUM=/path/to/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="it-IT")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # A script or style blocked by the Content-Security-Policy is reported here.
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    yield page
-    context.close()
-    assert not errors, errors
-
-
 @pytest.fixture
 def console_app(live_bot):
     app = live_bot.server.config.app
-    if app.state.escalation is None:  # until the stack wires the services itself
-        app.state.escalation = live_bot.services
     set_account(app.state.console.users_path, EMAIL, PASSWORD)
     return app
 
