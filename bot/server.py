@@ -116,7 +116,7 @@ def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> Non
           f"  Knowledge-base search:  http://{host}:{port}/kb\n"
           f"  API docs:               http://{host}:{port}/docs\n"
           f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"
-          f"  Operator replies (SMTP): {settings.inbound_smtp_host}:{settings.inbound_smtp_port}\n"
+          f"  Operator replies, SMTP: {settings.inbound_smtp_host}:{settings.inbound_smtp_port}\n"
           + (f"  Outgoing mail sink:     {settings.smtp_host}:{settings.smtp_port} -> "
              f"{settings.var_dir / 'mail' / 'sink'}\n" if settings.run_mail_sink else "") +
-          f"  Ctrl-C stops everything.\n", flush=True)
+          "  Ctrl-C stops everything.\n", flush=True)

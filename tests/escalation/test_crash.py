@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from core import dispose_all, session_scope
@@ -26,20 +25,11 @@ from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
 from knowledge.models import Entry, Source
 from tests.bot.test_learning_loop_e2e import gmail_reply_it
 from tests.escalation.crash_driver import CONVERSATION, CUSTOMER
-from tests.escalation.test_outbox import Capture, free_port
+from tests.escalation.conftest import Capture
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER = "Sì, può mandare un corriere di sua fiducia con la delega e il numero d'ordine."
-
-
-@pytest.fixture
-def smtp_server():
-    capture = Capture()
-    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield capture, controller.port
-    controller.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 against a small in-memory stand-in for an IMAP server (no IMAP server runs here)."""
 
 import smtplib
-import socket
 import threading
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.stack import free_port
 from core import Settings, session_scope, utcnow
 from escalation.inbound import receive
 from escalation.mail_in import poll_imap, run_imap_poller, start_receiver
@@ -24,12 +24,6 @@ OPERATOR = "operatore@bottega-aurora.example"
 def wire(name: str) -> bytes:
     """A fixture as an MTA sends it: CRLF line ends."""
     return (MAIL / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

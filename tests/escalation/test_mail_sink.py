@@ -1,23 +1,17 @@
 """The local sink: a real SMTP conversation in, a Maildir out."""
 
 import smtplib
-import socket
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 
+from bot.stack import free_port
 from core import Settings, session_scope
 from escalation import Ticket
 from escalation.mail_out import enqueue_ticket_mail
 from escalation.mail_sink import list_messages, read_message, sink_dir, start_sink
 from escalation.outbox import send_due
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

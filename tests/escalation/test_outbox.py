@@ -1,13 +1,11 @@
 """The sender against a real SMTP server (aiosmtpd on a free port) and real databases."""
 
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from bot.stack import free_port
 from core import Settings, session_scope
 from escalation import Ticket, outbox
 from escalation.mail_out import enqueue_ticket_mail
@@ -16,44 +14,6 @@ from escalation.outbox import send_due
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 BASE_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Capture:
-    """An SMTP server's handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages = []
-        self.refuse: set[str] = set()
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def ids(self) -> list[str]:
-        return [m["Message-ID"] for m in self.messages]
-
-
-@pytest.fixture
-def smtp_server():
-    capture = Capture()
-    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield capture, controller.port
-    controller.stop()
 
 
 def make_settings(tmp_path, url, port, **fields) -> Settings:
