@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.assistant import Assistant, Reply, Turn
+from bot.language import conversation_language
 from bot.phrases import say
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,6 @@ class ActionDetectLanguage(AssistantAction):
         return "action_detect_language"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        from bot.language import conversation_language
-
         turn = turn_of(tracker)
         return [SlotSet("language", conversation_language(turn.text, turn.language, turn.hint))]
 
