@@ -1,9 +1,28 @@
-"""The append-only interaction log (and, next, metrics, trends and the dashboard)."""
+"""The append-only interaction log and the figures computed from it (metrics, and next,
+trends and the dashboard)."""
 
 from analytics.log import Interaction, events_of, has_events, record
+from analytics.metrics import (
+    Summary,
+    knowledge_gaps,
+    stale_entries,
+    summary,
+    top_questions,
+    unhelpful_entries,
+)
+from analytics.period import AnalyticsError, Filters, Period
 from analytics.models import AppendOnlyViolation, EventKind, InteractionEvent
 
 __all__ = [
+    "AnalyticsError",
+    "Filters",
+    "Period",
+    "Summary",
+    "knowledge_gaps",
+    "stale_entries",
+    "summary",
+    "top_questions",
+    "unhelpful_entries",
     "AppendOnlyViolation",
     "EventKind",
     "Interaction",

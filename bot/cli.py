@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Optional
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -229,6 +231,68 @@ def console_user(
     except AccountError as exc:
         _fail(str(exc))
     typer.echo(f"console account {account.email} ({account.role}) saved in {path}")
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+
+
+def _percent(part: float | None, detail: str = "") -> str:
+    return "-" if part is None else f"{part:.1%}{detail}"
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} min"
+
+
+@app.command("report")
+def report(
+    start: Annotated[Optional[str], typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="Last day, YYYY-MM-DD (default today).")
+                   ] = None,
+    language: Annotated[Optional[str], typer.Option(help="Only this language.")] = None,
+    channel: Annotated[Optional[str], typer.Option(help="Only this channel, e.g. socketio.")] = None,
+) -> None:
+    """Key figures for a range of local days (default: the last 7 days)."""
+    from analytics.metrics import AnalyticsError, Filters, Period, summary
+    from core import utcnow
+
+    first, last = _day(start, "--from"), _day(end, "--to")
+    try:
+        period = Period.last_days(7, today=last or utcnow().astimezone(ZoneInfo("Europe/Rome")).date())
+        if first:
+            period = Period(first, period.end, period.timezone)
+        filters = Filters(language=language, channel=channel)
+    except AnalyticsError as exc:
+        _fail(str(exc))
+    with session_scope(_database()) as session:
+        s = summary(period, filters, session=session)
+    rows = [
+        ("period", f"{period.start} .. {period.end} ({period.timezone})"),
+        ("filters", f"language={language or 'all'}, channel={channel or 'all'}"),
+        ("conversations", str(s.conversations)),
+        ("questions", str(s.questions)),
+        ("answered", str(s.answered)),
+        ("deflection rate", _percent(s.deflection_rate, f" ({s.deflected} of {s.questions})")),
+        ("escalation rate", _percent(s.escalation_rate, f" ({s.escalated})")),
+        ("clarify rate", _percent(s.clarify_rate, f" ({s.clarified})")),
+        ("thumbs up / down", f"{s.thumbs_up} / {s.thumbs_down}"),
+        ("helpful share", _percent(s.helpful_share)),
+        ("tickets opened", str(s.tickets)),
+        ("SLA compliance", _percent(s.sla_compliance, f" ({s.sla_met} of {s.sla_due} due)")),
+        ("first response p50", _minutes(s.first_response_p50_min)),
+        ("first response p90", _minutes(s.first_response_p90_min)),
+        ("ticket to learned p50", _minutes(s.learning_p50_min)),
+        ("learned answers reused", str(s.learned_reuse)),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        typer.echo(f"{name:<{width}}  {value}")
 
 
 def main() -> None:
