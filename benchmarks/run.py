@@ -8,6 +8,7 @@ runs them and writes BENCHMARKS.md. Medians and ratios come from one run, side b
   conversation  round trips through Rasa + action + KB at 1/10/50 concurrent conversations,
              side by side with a bare Rasa reply
   escalation reply-arrival-to-answerable latency, SLA timer lateness, inbound mail throughput
+  analytics  purchase-stage classifier on its held-out set; topic clustering time (10k, 100k)
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def bench_scale(n: int = 1_000_000, dim: int = 384, queries: int = 1000) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale", "nlu", "conversation",
-                                                      "escalation"])
+                                                      "escalation", "analytics"])
     parser.add_argument("--embedders", nargs="*", default=["minilm", "use-multilingual"])
     parser.add_argument("--datasets", nargs="*", default=["clinc150", "xsid", "banking77"])
     parser.add_argument("--quick", action="store_true", help="skip BANKING77 and dense-only runs")
@@ -195,6 +196,10 @@ def main() -> None:
             from benchmarks.escalation import run as bench_escalation
 
             result = bench_escalation()
+        elif name == "analytics":
+            from benchmarks.analytics_models import run as bench_analytics
+
+            result = bench_analytics()
         else:
             raise SystemExit(f"unknown benchmark {name!r}")
         record = {"date": date.today().isoformat(), "machine": machine(),

@@ -1,0 +1,166 @@
+"""Classifies a customer question as pre-purchase, post-purchase or other, for marketing.
+
+A multinomial logistic regression over the multilingual sentence embedding, which carries
+meaning across Italian and English. A hashed word/prefix signal concatenated to it was tried
+and dropped: 5-fold cross-validation on the training file gave 0.957 with it, 0.959 without.
+Training uses scikit-learn (already a dependency of sentence-transformers); prediction is
+plain numpy on the saved weights, so a saved model loads without scikit-learn or pickle.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from knowledge.embedders import Embedder
+
+LABELS = ("pre_purchase", "post_purchase", "other")
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "data" / "purchase_stage_examples.yaml"
+HOLDOUT = ROOT / "data" / "purchase_stage_holdout.yaml"
+
+_MAX_CHARS = 1000  # a pasted e-mail thread says nothing more about the stage than its start
+_C = 4.0  # inverse L2 strength: best of 1/4/16 in 5-fold cross-validation on the training file
+_FORMAT = 1  # bump when features or the file layout change
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    label: str
+    confidence: float  # the softmax probability of `label`
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    label: str
+    language: str = ""
+
+
+class PurchaseStageError(ValueError):
+    """Bad training data or a saved model that does not fit the embedder."""
+
+
+def clean(text: object) -> str:
+    """Normalise what customers paste: control characters, odd Unicode forms, huge texts."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a question as str, got {type(text).__name__}")
+    text = unicodedata.normalize("NFKC", text[: _MAX_CHARS * 2])
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:_MAX_CHARS]
+
+
+def features(texts: Sequence[str], embedder: Embedder) -> np.ndarray:
+    return embedder.embed_many([clean(t) for t in texts])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class PurchaseStageClassifier:
+    """Weights of a trained model plus the embedder it was trained with."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, labels: Sequence[str],
+                 embedder: Embedder):
+        if weights.shape != (len(labels), embedder.dimension):
+            raise PurchaseStageError(
+                f"weights {weights.shape} do not fit {embedder.name} ({embedder.dimension} dims)"
+            )
+        self.weights, self.bias = weights.astype(np.float32), bias.astype(np.float32)
+        self.labels = tuple(labels)
+        self.embedder = embedder
+
+    @classmethod
+    def train(cls, examples: Iterable[Example | Mapping], embedder: Embedder, *,
+              c: float = _C, seed: int = 0) -> PurchaseStageClassifier:
+        from sklearn.linear_model import LogisticRegression
+
+        rows = [e if isinstance(e, Example) else Example(e["text"], e["label"],
+                                                         e.get("language", "")) for e in examples]
+        unknown = {r.label for r in rows} - set(LABELS)
+        if unknown:
+            raise PurchaseStageError(f"unknown labels {sorted(unknown)}; use {LABELS}")
+        if {r.label for r in rows} != set(LABELS):
+            raise PurchaseStageError(f"training needs examples of every label {LABELS}")
+        x = features([r.text for r in rows], embedder)
+        y = np.array([LABELS.index(r.label) for r in rows])
+        # Balanced weights: marketing reads per-class rates, so no class may be starved.
+        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed)
+        model.fit(x, y)
+        labels = [LABELS[i] for i in model.classes_]
+        return cls(model.coef_, model.intercept_, labels, embedder)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return _softmax(features(texts, self.embedder) @ self.weights.T + self.bias)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One prediction per text. A blank text is no question at all: "other", certain."""
+        probs = self.probabilities(texts)
+        out = []
+        for text, row in zip(texts, probs):
+            if not clean(text):
+                out.append(Prediction("other", 1.0))
+                continue
+            best = int(row.argmax())
+            out.append(Prediction(self.labels[best], float(row[best])))
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """A plain .npz (no pickle): weights, labels and the embedder they belong to."""
+        np.savez(path, weights=self.weights, bias=self.bias, labels=np.array(self.labels),
+                 embedder=np.array(self.embedder.name), format=np.array(_FORMAT))
+
+    @classmethod
+    def load(cls, path: str | Path, embedder: Embedder) -> PurchaseStageClassifier:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format"]) != _FORMAT:
+                raise PurchaseStageError(f"{path}: model format {int(data['format'])}, "
+                                         f"expected {_FORMAT}; train it again")
+            if str(data["embedder"]) != embedder.name:
+                # Vectors of another model would fit the shape and give silent garbage.
+                raise PurchaseStageError(f"{path} was trained with {data['embedder']}, "
+                                         f"not {embedder.name}")
+            return cls(data["weights"], data["bias"], [str(x) for x in data["labels"]], embedder)
+
+
+def load_examples(path: str | Path) -> list[Example]:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return [Example(str(e["text"]), str(e["label"]), str(e.get("language", "")))
+            for e in raw.get("examples", [])]
+
+
+def train_default(embedder: Embedder) -> PurchaseStageClassifier:
+    """The classifier trained on the shipped examples (never on the held-out file)."""
+    return PurchaseStageClassifier.train(load_examples(EXAMPLES), embedder)
+
+
+def evaluate(classifier: PurchaseStageClassifier, examples: Sequence[Example]) -> dict:
+    """Accuracy and macro-F1, overall and per language."""
+    predicted = [p.label for p in classifier.predict([e.text for e in examples])]
+    report = {"all": _scores([e.label for e in examples], predicted)}
+    for language in sorted({e.language for e in examples if e.language}):
+        idx = [i for i, e in enumerate(examples) if e.language == language]
+        report[language] = _scores([examples[i].label for i in idx], [predicted[i] for i in idx])
+    return report
+
+
+def _scores(gold: Sequence[str], predicted: Sequence[str]) -> dict:
+    f1s = []
+    for label in LABELS:
+        tp = sum(g == p == label for g, p in zip(gold, predicted))
+        fp = sum(p == label != g for g, p in zip(gold, predicted))
+        fn = sum(g == label != p for g, p in zip(gold, predicted))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    accuracy = sum(g == p for g, p in zip(gold, predicted)) / max(len(gold), 1)
+    return {"n": len(gold), "accuracy": round(accuracy, 4),
+            "macro_f1": round(sum(f1s) / len(f1s), 4)}
