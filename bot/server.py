@@ -57,7 +57,8 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
 
 def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb: Path) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("bm25s", "httpx"):  # httpx would log the Rasa API token in URLs
+    # httpx would log the Rasa API token in URLs; aiosmtpd logs every connection.
+    for noisy in ("bm25s", "httpx", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
