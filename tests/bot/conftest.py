@@ -38,9 +38,11 @@ def live_bot(tmp_path_factory, rasa_model):
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    """Debian's headless Chromium driven by Playwright (no browser download). Module scope:
+    Playwright's sync API keeps an event loop running while it is open, which would break
+    later tests that call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
