@@ -27,6 +27,7 @@ from escalation import (
     mail_notifier,
     open_ticket,
     open_ticket_of,
+    take_undelivered_answers,
 )
 from knowledge import DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
 from knowledge import repository as repo
@@ -230,6 +231,15 @@ class Assistant:
             language = ticket.language if ticket.language in lang.SERVED else lang.DEFAULT
             intro = say(language, "operator_answer", ticket=ticket.id)
             return Reply("operator_answer", language, (intro, ticket.answer))
+
+    def answers_waiting(self, conversation_id: str) -> list[Reply]:
+        """Operators' answers the customer has not seen yet (they left the chat and gave no
+        email); the widget asks for them when the chat opens again on the same device."""
+        with session_scope(self.url) as session:
+            tickets = take_undelivered_answers(conversation_id[:128], session=session)
+            return [Reply("operator_answer", ticket.language,
+                          (say(ticket.language, "operator_answer", ticket=ticket.id), ticket.answer))
+                    for ticket in tickets]
 
     def start_conversation(self, conversation_id: str, *, channel: str, page: str,
                            hint: str | None) -> str:

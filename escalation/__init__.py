@@ -19,6 +19,7 @@ from escalation.tickets import (
     answered_awaiting_delivery,
     open_ticket,
     open_ticket_of,
+    take_undelivered_answers,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "answered_awaiting_delivery",
     "open_ticket",
     "open_ticket_of",
+    "take_undelivered_answers",
 ]

@@ -122,3 +122,19 @@ def answered_awaiting_delivery(conversation_id: str, *, session: Session) -> Tic
                              Ticket.delivered_at.is_(None))
         .order_by(Ticket.id.desc()).limit(1)
     ).first()
+
+
+def take_undelivered_answers(conversation_id: str, *, session: Session) -> list[Ticket]:
+    """Answers that reached neither the live chat nor an inbox: the customer's chat is open
+    again on the same device, so they are handed over now and recorded as delivered."""
+    tickets = list(session.scalars(
+        select(Ticket).where(Ticket.conversation_id == conversation_id, Ticket.answer != "",
+                             Ticket.delivered_at.is_(None), Ticket.delivery_channel == "none")
+        .order_by(Ticket.id).with_for_update()))
+    now = utcnow()
+    for ticket in tickets:
+        ticket.delivered_at, ticket.delivery_channel = now, "chat_later"
+        session.add(TicketEvent(ticket_id=ticket.id, kind="delivered", at=now,
+                                detail={"channel": "chat_later"}))
+    session.flush()
+    return tickets

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from core import Settings
@@ -36,7 +39,16 @@ def web_router(settings: Settings) -> APIRouter:
             "support_email": settings.support_email,
             "language": settings.languages[0] if settings.languages else "it",
             "title": f"Assistente {settings.shop_name}",
+            "answers_url": "/chat/answers",
         }
+
+    @router.get("/chat/answers")
+    async def answers_waiting(
+        request: Request, session_id: Annotated[str, Query(min_length=1, max_length=128)]
+    ) -> list[dict]:
+        """Bot messages with the operators' answers this conversation has not seen yet."""
+        replies = await asyncio.to_thread(request.app.state.assistant.answers_waiting, session_id)
+        return [{"text": text} for reply in replies for text in reply.messages]
 
     @router.get("/vendor/socket.io.min.js")
     def socket_io() -> FileResponse:

@@ -131,3 +131,13 @@ def test_stats(client, database_url):
     assert body["by_language"] == {"en": 2, "it": 1}
     with session_scope(database_url) as s:
         assert body["kb_version"] == repo.kb_version(session=s)
+
+
+@pytest.mark.parametrize("query, status", [("", 422), ("session_id=", 422),
+                                           ("session_id=" + "x" * 200, 422),
+                                           ("session_id=%3Cscript%3E", 200)])
+def test_waiting_answers_validates_the_session(client, query, status):
+    response = client.get("/chat/answers?" + query)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == []

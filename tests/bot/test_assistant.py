@@ -182,3 +182,24 @@ def test_conversation_start_uses_the_browser_language(assistant):
     assert assistant.start_conversation("c8", channel="socketio", page="", hint="de") == "it"
     [event] = logged(assistant, "c9")
     assert (event.kind, event.page, event.language) == ("conversation_start", "cart", "en")
+
+
+def test_an_answer_nobody_received_is_handed_over_when_the_chat_opens_again(assistant):
+    from escalation import finish_answer, record_answer
+
+    assistant.open_ticket(turn("x", language="it"), "Posso pagare in contanti al ritiro?",
+                          reason="kb_escalate", email="", consent=False, transcript=())
+    with session_scope(assistant.url) as session:
+        ticket_id = session.query(Ticket).one().id
+    record_answer(ticket_id, "Sì, al ritiro in negozio accettiamo contanti.", "op@shop.example",
+                  via="console", settings=assistant.settings)
+    finish_answer(ticket_id, settings=assistant.settings, kb=assistant.kb,
+                  deliver_in_chat=lambda ticket: False)  # the customer had left the chat
+    [reply] = assistant.answers_waiting("c1")
+    assert reply.messages == (f"Ecco la risposta del nostro operatore alla tua richiesta n. {ticket_id}:",
+                              "Sì, al ritiro in negozio accettiamo contanti.")
+    assert assistant.answers_waiting("c1") == []  # handed over once
+    assert assistant.answers_waiting("someone-else") == []
+    with session_scope(assistant.url) as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.delivery_channel == "chat_later" and ticket.delivered_at is not None

@@ -79,3 +79,26 @@ def test_rasa_down_shows_the_email_contact_and_keeps_the_text(page, live_bot):
     page.wait_for_function(
         "document.querySelector('[data-testid=chat-input]').value === 'Quanto costa la spedizione?'",
         timeout=30_000)
+
+
+def test_an_answer_that_came_while_away_shows_when_the_chat_reopens(page, live_bot):
+    import uuid
+
+    from escalation import TicketRequest, finish_answer, open_ticket, record_answer
+
+    conversation = f"away-{uuid.uuid4().hex[:10]}"
+    assistant = live_bot.assistant
+    with session_scope(assistant.url) as db:
+        ticket_id = open_ticket(TicketRequest(conversation, "Fate consegne il sabato?", "it",
+                                              "kb_escalate"), session=db, sla=assistant.sla,
+                                notify=assistant.notify).id
+    record_answer(ticket_id, "Sì, a Bologna consegniamo anche il sabato mattina.",
+                  "operatore@bottega-aurora.example", via="console", settings=assistant.settings)
+    finish_answer(ticket_id, settings=assistant.settings, kb=assistant.kb,
+                  deliver_in_chat=lambda ticket: False)
+    page.add_init_script(f"localStorage.setItem('supportbot.session', {conversation!r})")
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    page.locator("[data-testid=msg-text]", has_text="consegniamo anche il sabato").wait_for(
+        timeout=30_000)
+    assert f"richiesta n. {ticket_id}" in " ".join(bot_texts(page))

@@ -319,8 +319,21 @@
       if (!config || typeof config.rest_url !== "string") return false;
       state.config = config;
       if (typeof config.title === "string" && config.title) state.ui.title.textContent = config.title;
+      fetchWaitingAnswers();
       return true;
     } catch { return false; }
+  }
+  // Operators' answers that arrived while this chat was closed (same device, same session).
+  async function fetchWaitingAnswers() {
+    const id = storedSession();
+    if (!id || typeof state.config.answers_url !== "string") return;
+    try {
+      const url = new URL(state.config.answers_url, location.href);
+      url.searchParams.set("session_id", id);
+      const res = await fetch(url);
+      const list = res.ok ? await res.json() : [];
+      if (Array.isArray(list)) list.forEach(onBotMessage);
+    } catch { /* best effort: the answer stays on the ticket */ }
   }
   // Resolves true once Rasa confirmed a session over socket.io, false after an error or 4 s.
   function trySocket() {
