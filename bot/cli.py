@@ -259,17 +259,9 @@ def report(
     channel: Annotated[Optional[str], typer.Option(help="Only this channel, e.g. socketio.")] = None,
 ) -> None:
     """Key figures for a range of local days (default: the last 7 days)."""
-    from analytics.metrics import AnalyticsError, Filters, Period, summary
-    from core import utcnow
+    from analytics.metrics import summary
 
-    first, last = _day(start, "--from"), _day(end, "--to")
-    try:
-        period = Period.last_days(7, today=last or utcnow().astimezone(ZoneInfo("Europe/Rome")).date())
-        if first:
-            period = Period(first, period.end, period.timezone)
-        filters = Filters(language=language, channel=channel)
-    except AnalyticsError as exc:
-        _fail(str(exc))
+    period, filters = _period_and_filters(start, end, language, channel)
     with session_scope(_database()) as session:
         s = summary(period, filters, session=session)
     rows = [
@@ -293,6 +285,52 @@ def report(
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         typer.echo(f"{name:<{width}}  {value}")
+
+
+def _period_and_filters(start: str | None, end: str | None, language: str | None,
+                        channel: str | None):
+    """The period (default: the 7 local days ending `end` or today) and filters, or exit 2."""
+    from analytics.period import AnalyticsError, Filters, Period
+    from core import utcnow
+
+    first, last = _day(start, "--from"), _day(end, "--to")
+    try:
+        period = Period.last_days(7, today=last or utcnow().astimezone(ZoneInfo("Europe/Rome")).date())
+        if first:
+            period = Period(first, period.end, period.timezone)
+        return period, Filters(language=language, channel=channel)
+    except AnalyticsError as exc:
+        _fail(str(exc))
+
+
+@app.command("export-conversations")
+def export_conversations(
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File (CSV: default stdout).")
+                      ] = None,
+    start: Annotated[Optional[str], typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    language: Annotated[Optional[str], typer.Option(help="Only this language.")] = None,
+    channel: Annotated[Optional[str], typer.Option(help="Only this channel.")] = None,
+) -> None:
+    """One row per conversation for BI tools (CSV cells are spreadsheet-safe)."""
+    from analytics.export import conversation_rows, write_csv, write_parquet
+
+    if fmt not in ("csv", "parquet"):
+        _fail(f"unknown format {fmt!r}; use csv or parquet")
+    if fmt == "parquet" and output is None:
+        _fail("a Parquet export needs --output FILE")
+    period, filters = _period_and_filters(start, end, language, channel)
+    with session_scope(_database()) as session:
+        rows = conversation_rows(period, filters, session=session)
+        if fmt == "parquet":
+            count = write_parquet(rows, output)
+        elif output is None:
+            count = write_csv(rows, sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = write_csv(rows, out)
+    typer.echo(f"{count} conversations exported ({period.start} .. {period.end})", err=True)
 
 
 def main() -> None:

@@ -1,0 +1,130 @@
+"""One row per conversation, for BI tools: CSV (spreadsheet-safe) and Parquet.
+
+Events are read in pages ordered by conversation, so an export of millions of logged
+interactions holds one conversation in memory at a time, never the table.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analytics.models import EventKind, InteractionEvent
+from analytics.period import Filters, Period
+
+PAGE = 5000
+# A spreadsheet runs a cell starting with these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class ConversationRow:
+    conversation_id: str
+    started_at: datetime
+    language: str = ""
+    channel: str = ""
+    page: str = ""
+    questions: int = 0
+    answered: int = 0
+    clarified: int = 0
+    escalated: int = 0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    handoffs: int = 0
+    tickets: int = 0
+    first_question: str = ""
+
+
+COLUMNS = tuple(f.name for f in fields(ConversationRow))
+
+
+def conversation_rows(period: Period, filters: Filters, *, session: Session) -> Iterator[ConversationRow]:
+    """The conversations with events in the period (and filters), in id order."""
+    query = (select(InteractionEvent)
+             .where(*period.covers(InteractionEvent.occurred_at),
+                    *filters.conditions(InteractionEvent.language, InteractionEvent.channel))
+             .order_by(InteractionEvent.conversation_id, InteractionEvent.id)
+             .execution_options(yield_per=PAGE))
+    row: ConversationRow | None = None
+    for event in session.scalars(query):
+        if row is None or event.conversation_id != row.conversation_id:
+            if row is not None:
+                yield row
+            row = ConversationRow(event.conversation_id, _utc(event.occurred_at))
+        _add(row, event)
+    if row is not None:
+        yield row
+
+
+def _add(row: ConversationRow, event: InteractionEvent) -> None:
+    row.language = row.language or event.language
+    row.channel = row.channel or event.channel
+    row.page = row.page or event.page
+    if event.kind == EventKind.MESSAGE:
+        row.questions += 1
+        row.first_question = row.first_question or event.text
+        row.answered += event.decision == "answer"
+        row.clarified += event.decision == "clarify"
+        row.escalated += event.decision == "escalate"
+    elif event.kind == EventKind.FEEDBACK:
+        helpful = bool((event.data or {}).get("helpful"))
+        row.thumbs_up += helpful
+        row.thumbs_down += not helpful
+    elif event.kind == EventKind.HANDOFF:
+        row.handoffs += 1
+    elif event.kind == EventKind.ESCALATION and not (event.data or {}).get("joined"):
+        row.tickets += 1
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would evaluate is prefixed with a quote; others unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterable[ConversationRow], out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    count = 0
+    for row in rows:
+        values = asdict(row)
+        values["started_at"] = row.started_at.isoformat()
+        writer.writerow([neutralise(values[name]) for name in COLUMNS])
+        count += 1
+    return count
+
+
+def write_parquet(rows: Iterable[ConversationRow], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, _arrow_type(pa, name)) for name in COLUMNS])
+    count, batch = 0, []
+    with pq.ParquetWriter(path, schema) as writer:
+        for row in rows:
+            batch.append(asdict(row))
+            if len(batch) == PAGE:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count, batch = count + len(batch), []
+        if batch or count == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            count += len(batch)
+    return count
+
+
+def _arrow_type(pa, name: str):
+    if name == "started_at":
+        return pa.timestamp("us", tz="UTC")
+    return pa.int64() if ConversationRow.__dataclass_fields__[name].type == "int" else pa.string()

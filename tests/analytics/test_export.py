@@ -1,0 +1,105 @@
+"""Per-conversation exports: the figures, spreadsheet-safe CSV, Parquet, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow.parquet as pq
+import pytest
+
+from analytics import EventKind, Filters, Period
+from analytics.export import COLUMNS, conversation_rows, neutralise, write_csv, write_parquet
+from analytics.models import InteractionEvent
+from core import session_scope
+from tests.bot.test_cli_report import run
+
+DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+PERIOD = Period(date(2026, 11, 20), date(2026, 11, 20))
+
+
+def log(session, conversation, kind, minutes, **fields):
+    """A logged event at a chosen moment (record() always stamps now)."""
+    fields = {"channel": "socketio", "language": "it", **fields}
+    session.add(InteractionEvent(kind=kind.value, conversation_id=conversation,
+                                 occurred_at=DAY + timedelta(minutes=minutes), **fields))
+    session.flush()
+
+
+@pytest.fixture
+def events(database_url):
+    with session_scope(database_url) as session:
+        log(session, "c1", EventKind.CONVERSATION_START, 0, page="product:scarf")
+        log(session, "c1", EventKind.MESSAGE, 1, text="=HYPERLINK(\"http://evil\")", decision="answer")
+        log(session, "c1", EventKind.FEEDBACK, 2, data={"helpful": True})
+        log(session, "c1", EventKind.MESSAGE, 3, text="Posso pagare?", decision="clarify")
+        log(session, "c2", EventKind.MESSAGE, 5, text="<b>cane?</b>", decision="escalate",
+            language="en", channel="rest")
+        log(session, "c2", EventKind.ESCALATION, 6, data={"ticket_id": 1, "joined": False},
+            language="en", channel="rest")
+        log(session, "c2", EventKind.FEEDBACK, 7, data={"helpful": False}, language="en",
+            channel="rest")
+        log(session, "c3", EventKind.MESSAGE, 60 * 24 * 3, text="later", decision="answer")
+    return database_url
+
+
+def test_one_row_per_conversation_with_its_figures(events):
+    with session_scope(events) as session:
+        rows = list(conversation_rows(PERIOD, Filters(), session=session))
+    assert [r.conversation_id for r in rows] == ["c1", "c2"]  # c3 is outside the period
+    c1, c2 = rows
+    assert (c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page) == (2, 1, 1, 1, "product:scarf")
+    assert (c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel) == (1, 1, 1, "en", "rest")
+    assert c1.started_at == DAY and c1.first_question.startswith("=HYPERLINK")
+
+
+def test_filters_apply(events):
+    with session_scope(events) as session:
+        rows = list(conversation_rows(PERIOD, Filters(channel="rest"), session=session))
+    assert [r.conversation_id for r in rows] == ["c2"]
+
+
+@pytest.mark.parametrize("value, safe", [("=1+2", "'=1+2"), ("+39 347", "'+39 347"),
+                                         ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+                                         ("\tx", "'\tx"), ("ok = fine", "ok = fine"), (3, 3)])
+def test_formula_cells_are_neutralised(value, safe):
+    assert neutralise(value) == safe
+
+
+def test_csv_is_spreadsheet_safe_and_keeps_html_as_text(events):
+    out = io.StringIO()
+    with session_scope(events) as session:
+        assert write_csv(conversation_rows(PERIOD, Filters(), session=session), out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert tuple(rows[0]) == COLUMNS
+    assert rows[0]["first_question"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1]["first_question"] == "<b>cane?</b>"
+
+
+def test_parquet_round_trip_and_empty_period(events, tmp_path):
+    with session_scope(events) as session:
+        assert write_parquet(conversation_rows(PERIOD, Filters(), session=session),
+                             tmp_path / "c.parquet") == 2
+        empty = Period(date(2020, 1, 1), date(2020, 1, 2))
+        assert write_parquet(conversation_rows(empty, Filters(), session=session),
+                             tmp_path / "empty.parquet") == 0
+    table = pq.read_table(tmp_path / "c.parquet")
+    assert table.column_names == list(COLUMNS) and table.num_rows == 2
+    assert table.column("questions").to_pylist() == [2, 1]
+    assert table.column("first_question").to_pylist()[0] == "=HYPERLINK(\"http://evil\")"
+    assert pq.read_table(tmp_path / "empty.parquet").num_rows == 0
+
+
+def test_cli_exports_and_refuses_bad_arguments(events, tmp_path):
+    done = run(tmp_path, events, "export-conversations", "--from", "2026-11-20", "--to", "2026-11-20")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == ",".join(COLUMNS) and len(done.stdout.splitlines()) == 3
+    assert "2 conversations exported" in done.stderr
+    parquet = run(tmp_path, events, "export-conversations", "--format", "parquet", "-o",
+                  str(tmp_path / "x.parquet"), "--from", "2026-11-20", "--to", "2026-11-20")
+    assert parquet.returncode == 0 and pq.read_table(tmp_path / "x.parquet").num_rows == 2
+    for args in (["--format", "xls"], ["--format", "parquet"], ["--from", "2026-13-01"],
+                 ["--from", "2026-11-22", "--to", "2026-11-01"], ["--language", "klingon"]):
+        bad = run(tmp_path, events, "export-conversations", *args)
+        assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
