@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 from zoneinfo import ZoneInfo
@@ -19,6 +19,9 @@ app = typer.Typer(help="Self-learning customer-support chatbot.", no_args_is_hel
                   pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+gdpr_app = typer.Typer(help="Export or erase what is stored about a customer; retention.",
+                       no_args_is_help=True)
+app.add_typer(gdpr_app, name="gdpr")
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "data" / "demo_kb.yaml"
 
@@ -331,6 +334,57 @@ def export_conversations(
             with open(output, "w", encoding="utf-8", newline="") as out:
                 count = write_csv(rows, out)
     typer.echo(f"{count} conversations exported ({period.start} .. {period.end})", err=True)
+
+
+@gdpr_app.command("export")
+def gdpr_export(
+    customer: Annotated[str, typer.Argument(help="Conversation id or email address.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Everything stored about one customer, as JSON."""
+    from bot.gdpr import export_customer, find_customer
+
+    with session_scope(_database()) as session:
+        data = export_customer(find_customer(customer, session=session), session=session)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"written to {output}")
+    else:
+        typer.echo(text)
+
+
+@gdpr_app.command("erase")
+def gdpr_erase(
+    customer: Annotated[str, typer.Argument(help="Conversation id or email address.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    by: Annotated[str, typer.Option(help="Recorded on the tickets as who erased.")] = "gdpr",
+) -> None:
+    """Erase one customer's interactions, contact and questions; learned entries are unlinked."""
+    from bot.gdpr import erase_customer, find_customer
+
+    with session_scope(_database()) as session:
+        found = find_customer(customer, session=session)
+        if not yes:
+            _fail(f"this erases {len(found.conversations)} conversation(s) and "
+                  f"{len(found.ticket_ids)} ticket(s) of {customer!r}; add --yes to confirm")
+        result = erase_customer(found, session=session, by=by)
+    typer.echo(json.dumps(result))
+
+
+@gdpr_app.command("purge")
+def gdpr_purge(
+    months: Annotated[Optional[int], typer.Option(min=1, max=240, help="Default: the retention "
+                                                  "setting (24).")] = None,
+) -> None:
+    """Delete interaction events older than the retention period."""
+    from bot.gdpr import purge_before
+    from core import utcnow
+
+    months = months or get_settings().retention_months
+    with session_scope(_database()) as session:
+        deleted = purge_before(utcnow() - timedelta(days=round(months * 30.44)), session=session)
+    typer.echo(f"{deleted} interaction events older than {months} months deleted")
 
 
 def main() -> None:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
                             "supervisore@bottega-aurora.example"]
     # Learned answers wait as drafts for approval instead of being published at once.
     review_learned_answers: bool = False
+    # Interaction events older than this are deleted by `supportbot gdpr purge`.
+    retention_months: int = Field(24, ge=1, le=240)
     # Outbox retries back off exponentially from this delay, up to max_attempts.
     outbox_retry_base_s: float = 30.0
     outbox_max_attempts: int = 8

@@ -1,0 +1,97 @@
+"""Everything the product keeps about one customer, across the interaction log, tickets,
+the outbox and learned entries' provenance: exported on request, or erased.
+
+A customer is named by the anonymous conversation id the chat gave them, or by the
+email address they left on a ticket (which leads to their conversations). Erasing
+deletes their interaction events (the one sanctioned exception to the log being
+append-only), blanks their questions, the answers to them and their contact on tickets (the ticket stays, so SLA
+figures stay true), deletes mail queued to them, and unlinks learned entries from
+their tickets (the entries' text was scrubbed of personal data when learned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from analytics.models import InteractionEvent
+from core import SupportBotError
+from escalation.models import OutboxMessage, Ticket, TicketEvent
+from knowledge.models import Entry
+
+ERASED = "[erased]"
+
+
+class UnknownCustomer(SupportBotError):
+    """Nothing is stored about the customer named."""
+
+
+@dataclass(frozen=True)
+class Customer:
+    conversations: tuple[str, ...]
+    ticket_ids: tuple[int, ...]
+
+
+def find_customer(ref: str, *, session: Session) -> Customer:
+    ref = ref.strip()
+    if not ref or len(ref) > 320:
+        raise UnknownCustomer("give a conversation id or an email address")
+    by_email = "@" in ref
+    tickets = list(session.scalars(select(Ticket).where(
+        Ticket.customer_email.ilike(ref) if by_email else Ticket.conversation_id == ref)))
+    conversations = {t.conversation_id for t in tickets} | (set() if by_email else {ref})
+    logged = set(session.scalars(select(InteractionEvent.conversation_id).distinct().where(
+        InteractionEvent.conversation_id.in_(conversations))))
+    tickets += list(session.scalars(select(Ticket).where(
+        Ticket.conversation_id.in_(conversations), Ticket.id.not_in([t.id for t in tickets]))))
+    if not tickets and not logged:
+        raise UnknownCustomer(f"nothing is stored about {ref!r}")
+    return Customer(tuple(sorted(logged | {t.conversation_id for t in tickets})),
+                    tuple(sorted(t.id for t in tickets)))
+
+
+def export_customer(customer: Customer, *, session: Session) -> dict:
+    events = session.scalars(select(InteractionEvent).where(
+        InteractionEvent.conversation_id.in_(customer.conversations)).order_by(InteractionEvent.id))
+    tickets = session.scalars(select(Ticket).where(Ticket.id.in_(customer.ticket_ids)))
+    return {
+        "conversations": list(customer.conversations),
+        "interactions": [{"at": _iso(e.occurred_at), "conversation": e.conversation_id,
+                          "kind": e.kind, "text": e.text, "decision": e.decision,
+                          "language": e.language, "channel": e.channel, "page": e.page,
+                          "data": e.data} for e in events],
+        "tickets": [{"id": t.id, "opened_at": _iso(t.opened_at), "question": t.question,
+                     "transcript": t.transcript, "email": t.customer_email,
+                     "consent": t.contact_consent, "status": t.status, "answer": t.answer,
+                     "learned_entry_id": t.learned_entry_id} for t in tickets],
+    }
+
+
+def erase_customer(customer: Customer, *, session: Session, by: str) -> dict:
+    events = session.execute(delete(InteractionEvent).where(
+        InteractionEvent.conversation_id.in_(customer.conversations))).rowcount
+    session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
+        question=ERASED, transcript=[], answer=ERASED,  # the answer may greet them by name
+        customer_email="", contact_consent=False))
+    session.add_all(TicketEvent(ticket_id=i, kind="customer_erased", detail={"by": by})
+                    for i in customer.ticket_ids)
+    mails = session.execute(delete(OutboxMessage).where(
+        OutboxMessage.kind == "answer", OutboxMessage.ticket_id.in_(customer.ticket_ids))).rowcount
+    entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
+                              .values(ticket_id=None, source_ref=ERASED)).rowcount
+    return {"interactions_deleted": events, "tickets_blanked": len(customer.ticket_ids),
+            "customer_mails_deleted": mails, "entries_unlinked": entries}
+
+
+def purge_before(cutoff: datetime, *, session: Session) -> int:
+    """Retention: interaction events older than `cutoff` are deleted."""
+    return session.execute(delete(InteractionEvent).where(
+        InteractionEvent.occurred_at < cutoff)).rowcount
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
