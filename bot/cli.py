@@ -336,6 +336,27 @@ def export_conversations(
     typer.echo(f"{count} conversations exported ({period.start} .. {period.end})", err=True)
 
 
+@app.command("demo-traffic")
+def demo_traffic(
+    days: Annotated[int, typer.Option(min=1, max=366, help="How many days back.")] = 90,
+    per_day: Annotated[int, typer.Option(min=1, max=10_000, help="Conversations a day.")] = 60,
+    seed: Annotated[int, typer.Option(help="Same seed, same traffic.")] = 1,
+) -> None:
+    """Fill the database with a simulated quarter of chat traffic, tickets and feedback."""
+    from bot.demo_traffic import simulate
+
+    url = _database()
+    with session_scope(url) as session:
+        if repo.stats(session=session)["entries"] == 0:
+            from knowledge.importer import import_file
+
+            import_file(DEMO_KB, session=session, author="demo")
+    with session_scope(url) as session:
+        counts = simulate(session, days=days, per_day=per_day, seed=seed)
+    typer.echo(f"simulated {counts['conversations']} conversations, {counts['questions']} "
+               f"questions, {counts['tickets']} tickets over {days} days")
+
+
 @gdpr_app.command("export")
 def gdpr_export(
     customer: Annotated[str, typer.Argument(help="Conversation id or email address.")],

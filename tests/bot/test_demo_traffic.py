@@ -1,0 +1,37 @@
+"""The demo traffic command fills a database with figures that look like a shop's."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from analytics import Filters, Period, summary
+from bot.demo_traffic import simulate
+from core import session_scope
+from knowledge.importer import import_file
+from tests.bot.test_cli_report import run
+from tests.conftest import DEMO_KB
+
+END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+
+
+def test_a_simulated_fortnight_has_plausible_figures(database_url):
+    with session_scope(database_url) as session:
+        import_file(DEMO_KB, session=session, author="demo")
+    with session_scope(database_url) as session:
+        counts = simulate(session, days=14, per_day=20, seed=3, end=END)
+    assert counts["conversations"] > 150 and counts["tickets"] > 10
+    with session_scope(database_url) as session:
+        s = summary(Period(date(2026, 11, 6), date(2026, 11, 19)), Filters(), session=session)
+        italian = summary(Period(date(2026, 11, 6), date(2026, 11, 19)), Filters(language="it"),
+                          session=session)
+    assert s.questions == counts["questions"]
+    assert 0.6 < s.deflection_rate < 0.9 and 0.08 < s.escalation_rate < 0.3
+    assert 0.5 < italian.questions / s.questions < 0.9
+    assert s.sla_compliance is not None and s.thumbs_up > s.thumbs_down
+
+
+def test_the_command_fills_the_database_and_refuses_bad_arguments(database_url, tmp_path):
+    done = run(tmp_path, database_url, "demo-traffic", "--days", "3", "--per-day", "5")
+    assert done.returncode == 0 and "simulated" in done.stdout, done.stderr
+    assert run(tmp_path, database_url, "demo-traffic", "--days", "0").returncode == 2
+    assert run(tmp_path, database_url, "report").returncode == 0
