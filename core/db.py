@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,12 +38,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}
+# Background loops (scheduler, sender, receiver) open sessions from their own threads.
+_lock = threading.Lock()
 
 
 def get_engine(url: str) -> Engine:
     engine = _engines.get(url)
     if engine is None:
-        engine = _engines[url] = _create_engine(url)
+        with _lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = _create_engine(url)
     return engine
 
 
@@ -62,7 +68,10 @@ def session_scope(url: str) -> Iterator[Session]:
     """A transaction: committed when the block ends, rolled back on any error."""
     factory = _factories.get(url)
     if factory is None:
-        factory = _factories[url] = sessionmaker(bind=get_engine(url), expire_on_commit=False)
+        engine = get_engine(url)
+        with _lock:
+            factory = _factories.setdefault(
+                url, sessionmaker(bind=engine, expire_on_commit=False))
     session = factory()
     try:
         yield session
@@ -76,7 +85,9 @@ def session_scope(url: str) -> Iterator[Session]:
 
 def dispose_all() -> None:
     """Close every pooled connection (tests that drop databases need this)."""
-    for engine in _engines.values():
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+        _factories.clear()
+    for engine in engines:
         engine.dispose()
-    _engines.clear()
-    _factories.clear()

@@ -24,7 +24,7 @@ def rasa_model(tmp_path_factory):
     return ensure_model(Settings(var_dir=folder, rasa_model_dir=folder))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before other packages' tests run
 def live_bot(tmp_path_factory, rasa_model):
     var = tmp_path_factory.mktemp("live")
     # The shipped default embedder (multilingual for it+en), on SQLite.
