@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import Filters, Period
+from core import as_utc
 
 PAGE = 5000
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
@@ -57,7 +58,7 @@ def conversation_rows(period: Period, filters: Filters, *, session: Session) -> 
         if row is None or event.conversation_id != row.conversation_id:
             if row is not None:
                 yield row
-            row = ConversationRow(event.conversation_id, _utc(event.occurred_at))
+            row = ConversationRow(event.conversation_id, as_utc(event.occurred_at))
         _add(row, event)
     if row is not None:
         yield row
@@ -81,10 +82,6 @@ def _add(row: ConversationRow, event: InteractionEvent) -> None:
         row.handoffs += 1
     elif event.kind == EventKind.ESCALATION and not (event.data or {}).get("joined"):
         row.tickets += 1
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def neutralise(value: object) -> object:

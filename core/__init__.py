@@ -1,6 +1,6 @@
 """Settings, database engine and session scope, clock: the ground every package stands on."""
 
-from core.clock import utcnow
+from core.clock import as_utc, utcnow
 from core.db import Base, dispose_all, get_engine, session_scope
 from core.errors import SupportBotError
 from core.settings import LANGUAGES, Settings, get_settings
@@ -10,6 +10,7 @@ __all__ = [
     "Base",
     "Settings",
     "SupportBotError",
+    "as_utc",
     "dispose_all",
     "get_engine",
     "get_settings",

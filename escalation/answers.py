@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from analytics import InteractionEvent
-from core import Settings, session_scope, utcnow
+from core import Settings, as_utc, session_scope, utcnow
 from core.faults import crash_point
 from escalation.models import Ticket, TicketEvent, TicketStatus
 from escalation.tickets import EscalationError
@@ -110,9 +110,7 @@ def _chat_is_live(conversation_id: str, *, session) -> bool:
         .order_by(InteractionEvent.id.desc()).limit(1)).first()
     if last is None:
         return False
-    if last.tzinfo is None:  # SQLite returns naive UTC
-        last = last.replace(tzinfo=utcnow().tzinfo)
-    return utcnow() - last <= CHAT_LIVE_FOR
+    return utcnow() - as_utc(last) <= CHAT_LIVE_FOR
 
 
 def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[int | None, bool, str]:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import Settings
+from core import Settings, as_utc
 from escalation.models import OutboxMessage, Ticket
 from escalation.tokens import reply_address_for, sign
 
@@ -178,9 +178,7 @@ def _operator_context(ticket: Ticket, kind: str, settings: Settings) -> dict:
 
 def format_local(moment: datetime) -> str:
     """`moment` in the shop's time zone, e.g. ``24/11/2026 14:30 CET``."""
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only store UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHOP_TZ).strftime("%d/%m/%Y %H:%M %Z")
+    return as_utc(moment).astimezone(SHOP_TZ).strftime("%d/%m/%Y %H:%M %Z")
 
 
 def _score(value) -> str:

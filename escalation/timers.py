@@ -19,13 +19,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from core import session_scope, utcnow
+from core import as_utc, session_scope, utcnow
 from escalation.models import Ticket, TicketEvent, TicketStatus, TicketTimer
 from escalation.sla import SlaConfig
 
@@ -43,7 +43,7 @@ def plan_timers(ticket: Ticket, config: SlaConfig, *, session: Session,
                 now: datetime) -> list[TicketTimer]:
     """Give the ticket a deadline at its current level, counted from `now`, and schedule
     the warning and the breach. Pending timers of an earlier plan are cancelled."""
-    now = _as_utc(now)
+    now = as_utc(now)
     if ticket.id is None:
         session.add(ticket)
         session.flush()
@@ -82,7 +82,7 @@ def claim_due(session: Session, *, now: datetime, worker: str,
               limit: int = 100) -> list[TicketTimer]:
     """Mark up to `limit` due timers fired by `worker` and return them, in the order to fire.
     Apply their effects (`fire`) in the same transaction."""
-    now = _as_utc(now)
+    now = as_utc(now)
     # FOR UPDATE SKIP LOCKED: replicas never wait for each other nor take the same row.
     # SQLite ignores it; its single UPDATE statement is atomic on its own.
     due = (select(TicketTimer.id)
@@ -99,7 +99,7 @@ def claim_due(session: Session, *, now: datetime, worker: str,
         execution_options={"populate_existing": True},
     ).all()
     # A ticket's warning before its breach; tickets in id order so replicas lock alike.
-    return sorted(claimed, key=lambda t: (t.ticket_id, _as_utc(t.due_at), t.id))
+    return sorted(claimed, key=lambda t: (t.ticket_id, as_utc(t.due_at), t.id))
 
 
 def fire(timer: TicketTimer, config: SlaConfig, *, session: Session, now: datetime,
@@ -107,7 +107,7 @@ def fire(timer: TicketTimer, config: SlaConfig, *, session: Session, now: dateti
     """Apply a claimed timer. Returns what happened: reminded, escalated, breached,
     skipped (the ticket moved on: answered, escalated, re-planned) or busy (the ticket
     is locked by another transaction; the timer goes back to be claimed again)."""
-    now = _as_utc(now)
+    now = as_utc(now)
     ticket = session.scalars(
         select(Ticket).where(Ticket.id == timer.ticket_id)
         .with_for_update(skip_locked=True, key_share=True)
@@ -139,7 +139,7 @@ def _remind(ticket: Ticket, config: SlaConfig, *, session: Session, now: datetim
             notify: Notify) -> str:
     level = config.level(ticket.level)
     _event(session, ticket, "reminded", now, level=ticket.level, name=level.name,
-           to=list(level.emails), due_at=_as_utc(ticket.due_at).isoformat())
+           to=list(level.emails), due_at=as_utc(ticket.due_at).isoformat())
     notify(ticket, "reminder", list(level.emails), session)
     return "reminded"
 
@@ -231,8 +231,3 @@ def _tick(url: str, config: SlaConfig, *, worker: str, notify: Notify,
     except Exception:
         log.exception("SLA scheduler %s: this round failed; trying again in the next", worker)
     return fired
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands DateTime(timezone=True) back naive; it was stored in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context
 
 from bot.console.auth import AccountError, LoginLimiter, check_csrf, csrf_token, users_file
 from bot.console.errors import LoginRequired, Misconfigured, NotFound, TooLarge
-from core import Settings, utcnow
+from core import Settings, as_utc, utcnow
 from escalation import SlaConfig
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ def config(request: Request) -> ConsoleConfig:
 
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive UTC datetimes; PostgreSQL aware ones."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+    return None if moment is None else as_utc(moment)
 
 
 @pass_context
