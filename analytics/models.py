@@ -14,9 +14,11 @@ from core import Base, utcnow
 
 class EventKind(enum.StrEnum):
     CONVERSATION_START = "conversation_start"
+    CONVERSATION_END = "conversation_end"  # the customer said goodbye or closed the chat
     MESSAGE = "message"  # a customer question and the bot's decision
     CHOICE = "choice"  # the customer picked one of the clarify buttons
     FEEDBACK = "feedback"  # thumbs up/down on an answer
+    RATING = "rating"  # the end-of-chat 1-5 rating, data {"rating": n, "comment": "..."}
     HANDOFF = "handoff"  # the customer asked for a person
     ESCALATION = "escalation"  # a ticket was opened (or joined) for the conversation
     RATE_LIMITED = "rate_limited"
