@@ -3,8 +3,11 @@ trends and the dashboard)."""
 
 from analytics.log import Interaction, events_of, has_events, record
 from analytics.metrics import (
+    RatingComment,
     Summary,
     knowledge_gaps,
+    rating_comments,
+    ratings_by_score,
     stale_entries,
     summary,
     top_questions,
@@ -17,8 +20,11 @@ __all__ = [
     "AnalyticsError",
     "Filters",
     "Period",
+    "RatingComment",
     "Summary",
     "knowledge_gaps",
+    "rating_comments",
+    "ratings_by_score",
     "stale_entries",
     "summary",
     "top_questions",

@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session, aliased
 from analytics.models import EventKind
 from analytics.models import InteractionEvent as E
 from analytics.period import CHANNELS, AnalyticsError, Filters, Period
-from core import utcnow
+from core import as_utc, utcnow
 
 __all__ = ["CHANNELS", "AnalyticsError", "EntryVotes", "Filters", "Period", "QuestionCount",
-           "StaleEntry", "Summary", "knowledge_gaps", "normalise", "stale_entries", "summary",
-           "top_questions", "unhelpful_entries"]
+           "RatingComment", "StaleEntry", "Summary", "knowledge_gaps", "normalise", "rating_comments",
+           "ratings_by_score", "stale_entries", "summary", "top_questions", "unhelpful_entries"]
 
 # analytics imports only core (see DESIGN): the columns it reads from other packages'
 # tables are declared here, by name, instead of importing their models.
@@ -58,6 +58,8 @@ class Summary:
     - first_response_p50/p90_min: answered_at - opened_at, nearest-rank percentiles, minutes.
     - learning_p50_min: ticket opened -> learned entry created, median, minutes.
     - learned_reuse: questions answered outright with an entry learned from an operator.
+    - ratings: end-of-chat ratings (`rating` events, 1-5) given in the period;
+      rating_average: their mean, None when there is none.
     """
 
     conversations: int
@@ -75,6 +77,8 @@ class Summary:
     first_response_p50_min: float | None
     first_response_p90_min: float | None
     learning_p50_min: float | None
+    ratings: int
+    rating_average: float | None
 
     # properties, not fields: a rate can never disagree with the counts it comes from
     deflection_rate = property(lambda self: _ratio(self.deflected, self.questions))
@@ -88,6 +92,14 @@ class Summary:
 class QuestionCount:
     text: str  # normalised: case, punctuation and spacing ignored
     count: int
+
+
+@dataclass(frozen=True)
+class RatingComment:
+    text: str  # the customer's comment, plain text (render it escaped)
+    rating: int
+    language: str
+    occurred_at: datetime  # UTC
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,16 @@ def _sum(condition):
 def _helpful(event, value: bool):
     return and_(event.kind == EventKind.FEEDBACK.value,
                 event.data["helpful"].as_boolean() == (true() if value else false()))
+
+
+def _score(event=E):
+    """A rating event's score as an SQL integer (JSON on SQLite and PostgreSQL alike)."""
+    return event.data["rating"].as_integer()
+
+
+def _ratings(period: Period, filters: Filters) -> list:
+    # The endpoint only ever logs 1-5; the range keeps a hand-made row from skewing figures.
+    return [E.kind == EventKind.RATING.value, _score().between(1, 5), *_in(period, filters)]
 
 
 def _in(period: Period, filters: Filters, event=E) -> list:
@@ -204,13 +226,43 @@ def summary(period: Period, filters: Filters, *, session: Session,
     learned_from = _TICKETS.join(_ENTRIES, _ENTRIES.c.id == t.learned_entry_id)
     (learning,) = _percentiles(session, learned_from,
                                _minutes(session, _ENTRIES.c.created_at, t.opened_at), where, (0.5,))
+    ratings, average = session.execute(
+        select(func.count(), func.avg(_score())).where(*_ratings(period, filters))).one()
     return Summary(
         conversations=conversations or 0, questions=questions[0], answered=int(questions[1]),
         deflected=int(questions[2]), escalated=int(questions[3]), clarified=int(questions[4]),
         learned_reuse=int(questions[5]), thumbs_up=int(thumbs[0]), thumbs_down=int(thumbs[1]),
         tickets=tickets[0], sla_due=int(tickets[1]), sla_met=int(tickets[2]),
         first_response_p50_min=response[0], first_response_p90_min=response[1],
-        learning_p50_min=learning)
+        learning_p50_min=learning, ratings=ratings,
+        rating_average=None if average is None else float(average))
+
+
+def ratings_by_score(period: Period, filters: Filters, *, session: Session) -> dict[int, int]:
+    """How many end-of-chat ratings gave each score: {1: n, ..., 5: n}, zeros included."""
+    score = _score()
+    rows = session.execute(select(score, func.count()).where(*_ratings(period, filters))
+                           .group_by(score))
+    counts = dict.fromkeys(range(1, 6), 0)
+    counts.update({int(value): count for value, count in rows})
+    return counts
+
+
+MAX_PAGE = 500
+
+
+def rating_comments(period: Period, filters: Filters, *, session: Session, offset: int = 0,
+                    limit: int = 20) -> list[RatingComment]:
+    """Ratings that came with a comment, newest first, `limit` from `offset` on."""
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise AnalyticsError(f"offset must be >= 0 and limit 1..{MAX_PAGE}")
+    comment = E.data["comment"].as_string()
+    rows = session.execute(
+        select(comment, _score(), E.language, E.occurred_at)
+        .where(*_ratings(period, filters), func.coalesce(comment, "") != "")
+        .order_by(E.occurred_at.desc(), E.id.desc()).offset(offset).limit(limit))
+    return [RatingComment(text, int(score), language, as_utc(at))
+            for text, score, language, at in rows]
 
 
 _PUNCT = re.compile(r"[^\w\s]")

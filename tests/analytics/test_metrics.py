@@ -10,6 +10,8 @@ from analytics.metrics import (
     Filters,
     Period,
     knowledge_gaps,
+    rating_comments,
+    ratings_by_score,
     stale_entries,
     summary,
     top_questions,
@@ -66,6 +68,10 @@ def escalated(ticket: int) -> tuple[str, dict]:
     return "escalation", {"data": {"ticket_id": ticket, "reason": "kb_escalate"}}
 
 
+def rated(score, comment: str = "") -> tuple[str, dict]:
+    return "rating", {"data": {"rating": score, "comment": comment}}
+
+
 def _ticket(session, conversation: str, language: str, opened: str, due: str,
             answered: str | None = None, learned: int | None = None) -> None:
     session.add(Ticket(conversation_id=conversation, question="?", language=language,
@@ -75,7 +81,7 @@ def _ticket(session, conversation: str, language: str, opened: str, due: str,
 
 @pytest.fixture
 def dataset(database_url):
-    """Seven questions in the October period, one before it, four tickets.
+    """Seven questions in the October period, one before it, four tickets, five ratings.
 
     A (it, socketio) 25 Oct 00:30: answered, thumbs up             -> deflected
     B (it, socketio) 25 Oct 23:30: answered, thumbs down, ticket   -> not deflected, escalated
@@ -83,6 +89,8 @@ def dataset(database_url):
     D (en, rest)     26 Oct: answered by a learned (operator) entry; paraphrase -> clarify, no choice
     F (it, socketio) 26 Oct 00:10 local (still 25 Oct in UTC): escalate, abandoned
     G (en, socketio) 19 Oct: answered, outside the period
+    Ratings: A 5 "Velocissimi", B 2, C 4 "<b>Refund</b>...", H (it, rest, 31 Oct 23:30) 3
+    "ok", G 1 (outside): October has 4, average 3.5.
     """
     with session_scope(database_url) as s:
         e1 = _entry(s, "it-shipping", "it")
@@ -91,24 +99,29 @@ def dataset(database_url):
         _events(s, "A", "it", "socketio", [
             ("2026-10-25T00:30", "conversation_start", {}),
             ("2026-10-25T00:30:05", *ask("Quanto costa la spedizione?", "answer", e1)),
-            ("2026-10-25T00:31", *thumbs(e1, True))])
+            ("2026-10-25T00:31", *thumbs(e1, True)),
+            ("2026-10-25T00:35", *rated(5, "Velocissimi, grazie!"))])
         _events(s, "B", "it", "socketio", [
             ("2026-10-25T23:30", "conversation_start", {}),
             ("2026-10-25T23:30:05", *ask("quanto costa la SPEDIZIONE", "answer", e1)),
             ("2026-10-25T23:31", *thumbs(e1, False)),
-            ("2026-10-25T23:32", *escalated(2))])
+            ("2026-10-25T23:32", *escalated(2)),
+            ("2026-10-25T23:40", *rated(2))])
         _events(s, "C", "en", "rest", [
             ("2026-10-24T12:00", *ask("Where is my order?", "clarify", e2)),
             ("2026-10-24T12:01", *choose(e2)),
             ("2026-10-24T12:04", *ask("I want a refund", "escalate")),
-            ("2026-10-24T12:05", *escalated(1))])
+            ("2026-10-24T12:05", *escalated(1)),
+            ("2026-10-24T12:10", *rated(4, "<b>Refund</b> needed a person"))])
         _events(s, "D", "en", "rest", [
             ("2026-10-26T10:00", *ask("Do you ship to Mars?", "answer", e3)),
             ("2026-10-26T10:02", *ask("do you ship to mars", "clarify", e3))])
         _events(s, "F", "it", "socketio", [
             ("2026-10-26T00:10", *ask("Posso pagare a rate?", "escalate"))])
         _events(s, "G", "en", "socketio", [
-            ("2026-10-19T10:00", *ask("Where is my order", "answer", e2))])
+            ("2026-10-19T10:00", *ask("Where is my order", "answer", e2)),
+            ("2026-10-19T10:05", *rated(1, "slow"))])
+        _events(s, "H", "it", "rest", [("2026-10-31T23:30", *rated(3, "ok"))])
         _ticket(s, "C", "en", "2026-10-24T10:05", "2026-10-24T12:05", "2026-10-24T11:05", learned=e3)
         _ticket(s, "B", "it", "2026-10-25T09:00", "2026-10-25T11:00", "2026-10-25T12:00")
         _ticket(s, "D", "en", "2026-10-26T09:00", "2026-10-26T11:00")  # overdue, unanswered
@@ -225,3 +238,72 @@ def test_unknown_timezone_and_filter_values_are_refused():
         Filters(language="klingon")
     with pytest.raises(AnalyticsError, match="channel"):
         Filters(channel="pigeon")
+
+
+def test_ratings_in_the_summary(dataset):
+    url, _ = dataset
+    with session_scope(url) as session:
+        october = summary(OCTOBER, Filters(), session=session, now=NOW)
+        dst = summary(DST_DAY, Filters(), session=session, now=NOW)
+        it = summary(OCTOBER, Filters(language="it"), session=session, now=NOW)
+        rest = summary(OCTOBER, Filters(channel="rest"), session=session, now=NOW)
+        both = summary(OCTOBER, Filters(language="it", channel="rest"), session=session, now=NOW)
+        english_socket = summary(OCTOBER, Filters(language="en", channel="socketio"),
+                                 session=session, now=NOW)
+        before = summary(Period(date(2026, 10, 19), date(2026, 10, 19)), Filters(), session=session)
+        empty = summary(Period(date(2026, 12, 1), date(2026, 12, 1)), Filters(), session=session)
+    assert (october.ratings, october.rating_average) == (4, pytest.approx(3.5))
+    assert (dst.ratings, dst.rating_average) == (2, pytest.approx(3.5))  # A 5 and B 2
+    assert (it.ratings, it.rating_average) == (3, pytest.approx(10 / 3))
+    assert (rest.ratings, rest.rating_average) == (2, pytest.approx(3.5))
+    assert (both.ratings, both.rating_average) == (1, pytest.approx(3.0))
+    assert (english_socket.ratings, english_socket.rating_average) == (0, None)
+    assert (before.ratings, before.rating_average) == (1, pytest.approx(1.0))
+    assert (empty.ratings, empty.rating_average) == (0, None)
+    # ratings are not conversations or questions of their own (H only rated)
+    assert (october.conversations, october.questions) == (5, 7)
+
+
+def test_ratings_by_score(dataset):
+    url, _ = dataset
+    with session_scope(url) as session:
+        assert ratings_by_score(OCTOBER, Filters(), session=session) == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
+        assert ratings_by_score(OCTOBER, Filters(language="it"), session=session) == {
+            1: 0, 2: 1, 3: 1, 4: 0, 5: 1}
+        assert ratings_by_score(Period(date(2026, 12, 1), date(2026, 12, 1)), Filters(),
+                                session=session) == dict.fromkeys(range(1, 6), 0)
+
+
+def test_rating_comments_newest_first_and_paginated(dataset):
+    url, _ = dataset
+    with session_scope(url) as session:
+        comments = rating_comments(OCTOBER, Filters(), session=session)
+        second = rating_comments(OCTOBER, Filters(), session=session, offset=1, limit=1)
+        past_the_end = rating_comments(OCTOBER, Filters(), session=session, offset=3)
+        english = rating_comments(OCTOBER, Filters(language="en"), session=session)
+    # B rated without a comment: not listed; G is before the period
+    assert [(c.text, c.rating, c.language) for c in comments] == [
+        ("ok", 3, "it"), ("Velocissimi, grazie!", 5, "it"), ("<b>Refund</b> needed a person", 4, "en")]
+    assert comments[0].occurred_at == local("2026-10-31T23:30")
+    assert comments[0].occurred_at.tzinfo is not None
+    assert [c.text for c in second] == ["Velocissimi, grazie!"]
+    assert past_the_end == [] and [c.rating for c in english] == [4]
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(-1, 10), (0, 0), (0, 501)])
+def test_rating_comments_refuse_bad_pages(database_url, offset, limit):
+    with session_scope(database_url) as session, pytest.raises(AnalyticsError, match="limit"):
+        rating_comments(OCTOBER, Filters(), session=session, offset=offset, limit=limit)
+
+
+def test_rating_events_out_of_range_are_ignored(database_url):
+    """Only the endpoint writes ratings (1-5); a hand-made row outside the scale is no figure."""
+    with session_scope(database_url) as s:
+        _events(s, "Z", "it", "socketio", [("2026-10-26T10:00", *rated(9, "nine")),
+                                           ("2026-10-26T10:01", *rated(0)),
+                                           ("2026-10-26T10:02", *rated(4, "fine"))])
+    with session_scope(database_url) as session:
+        figures = summary(OCTOBER, Filters(), session=session, now=NOW)
+        assert (figures.ratings, figures.rating_average) == (1, 4.0)
+        assert ratings_by_score(OCTOBER, Filters(), session=session)[4] == 1
+        assert [c.text for c in rating_comments(OCTOBER, Filters(), session=session)] == ["fine"]
