@@ -284,6 +284,8 @@ def report(
         ("first response p90", _minutes(s.first_response_p90_min)),
         ("ticket to learned p50", _minutes(s.learning_p50_min)),
         ("learned answers reused", str(s.learned_reuse)),
+        ("end-of-chat ratings", str(s.ratings)),
+        ("rating average", "-" if s.rating_average is None else f"{s.rating_average:.2f} of 5"),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -82,3 +82,17 @@ def test_bad_arguments_exit_2_without_a_traceback(tmp_path, args, words):
     assert "Traceback" not in output
     for word in words:
         assert word.lower() in output.lower(), output
+
+
+def test_report_prints_the_ratings(logged, tmp_path):
+    at = datetime(2026, 10, 25, 9, 5, tzinfo=UTC)
+    with session_scope(logged) as session:
+        for conversation, score in (("c1", 5), ("c2", 2), ("c3", 4)):
+            session.add(InteractionEvent(occurred_at=at, kind="rating", conversation_id=conversation,
+                                         language="it", channel="socketio",
+                                         data={"rating": score, "comment": ""}))
+    figures = table(run(tmp_path, logged, "report", "--from", "2026-10-20", "--to", "2026-10-26"))
+    assert figures["end-of-chat ratings"] == "3"
+    assert figures["rating average"] == "3.67 of 5"
+    none = table(run(tmp_path, logged, "report", "--from", "2026-10-27", "--to", "2026-10-28"))
+    assert (none["end-of-chat ratings"], none["rating average"]) == ("0", "-")
