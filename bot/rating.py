@@ -1,0 +1,150 @@
+"""The end-of-chat rating: one score from 1 to 5 and an optional comment per conversation.
+
+The widget asks for it when the bot says goodbye (a `custom` payload on utter_goodbye) or
+when the customer closes the chat; `POST /chat/rating` hands the body to `parse_rating`
+and `submit_rating`. The rating is logged as a `rating` event with the language, channel
+and page of the conversation's own events (the browser's word is not needed, nor trusted),
+followed by a `conversation_end` event.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from analytics import EventKind, Interaction, InteractionEvent, events_of, has_events, record
+from bot import language as lang
+from core import SupportBotError, session_scope
+
+MAX_COMMENT = 1000
+MAX_CONVERSATION_ID = 128
+_CONTEXT_EVENTS = 200  # the latest events say the conversation's language, channel and page
+# Control characters (newline and tab stay: a comment may have lines) and lone surrogates.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class RatingError(SupportBotError):
+    """A rating that cannot be recorded; the message is shown to the API caller."""
+
+
+class InvalidRating(RatingError):
+    pass
+
+
+class UnknownConversation(RatingError):
+    pass
+
+
+class AlreadyRated(RatingError):
+    pass
+
+
+@dataclass(frozen=True)
+class Rating:
+    conversation_id: str
+    score: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RatingStatus:
+    language: str
+    rated: bool
+
+
+def clean_comment(value: str) -> str:
+    """Plain text as typed: CR LF folded, control characters and lone surrogates dropped, NFC."""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return _UNSAFE.sub("", value).strip()
+
+
+def conversation_id_of(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRating("conversation_id must be a non-empty string")
+    if len(value) > MAX_CONVERSATION_ID:
+        raise InvalidRating(f"conversation_id is longer than {MAX_CONVERSATION_ID} characters")
+    return value
+
+
+def parse_rating(body: object) -> Rating:
+    """The JSON body {conversation_id, rating, comment?}, or InvalidRating saying what is wrong."""
+    if not isinstance(body, dict):
+        raise InvalidRating("the body must be a JSON object {conversation_id, rating, comment?}")
+    unknown = sorted(set(body) - {"conversation_id", "rating", "comment"})
+    if unknown:
+        raise InvalidRating(f"unknown field(s): {', '.join(unknown)[:200]}")
+    conversation = conversation_id_of(body.get("conversation_id"))
+    score = body.get("rating")
+    # bool is an int in Python (and true would be a 1); 4.0 or "4" are not what the widget sends
+    if type(score) is not int or not 1 <= score <= 5:
+        raise InvalidRating("rating must be a whole number from 1 to 5")
+    comment = body.get("comment")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise InvalidRating("comment must be text")
+    if len(comment) > MAX_COMMENT:
+        raise InvalidRating(f"comment is longer than {MAX_COMMENT} characters ({len(comment)})")
+    return Rating(conversation, score, clean_comment(comment))
+
+
+def _context(conversation_id: str, *, session: Session) -> tuple[str, str, str, str]:
+    """Language, channel and page (the latest known of each) and the latest event's kind."""
+    e = InteractionEvent
+    rows = session.execute(select(e.kind, e.language, e.channel, e.page)
+                           .where(e.conversation_id == conversation_id)
+                           .order_by(e.id.desc()).limit(_CONTEXT_EVENTS)).all()
+
+    def latest(column: int) -> str:
+        return next((row[column] for row in rows if row[column]), "")
+
+    return latest(1), latest(2), latest(3), rows[0][0] if rows else ""
+
+
+def _serialise(conversation_id: str, session: Session) -> None:
+    """On PostgreSQL, replicas take turns per conversation until the transaction ends (a
+    second rating then sees the first). SQLite serves one process: the caller's lock does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"rating:{conversation_id}"})
+
+
+def record_rating(rating: Rating, *, session: Session) -> InteractionEvent:
+    """Log the rating and the end of its conversation; one rating per conversation."""
+    _serialise(rating.conversation_id, session)
+    if not has_events(rating.conversation_id, session=session):
+        raise UnknownConversation("no conversation with this id; a rating needs a conversation")
+    if events_of(rating.conversation_id, session=session, kind=EventKind.RATING):
+        raise AlreadyRated("this conversation has been rated already; a rating cannot be changed")
+    language, channel, page, last_kind = _context(rating.conversation_id, session=session)
+    common = {"conversation_id": rating.conversation_id, "language": language,
+              "channel": channel, "page": page}
+    event = record(Interaction(EventKind.RATING, data={"rating": rating.score,
+                                                       "comment": rating.comment}, **common),
+                   session=session)
+    if last_kind != EventKind.CONVERSATION_END.value:
+        record(Interaction(EventKind.CONVERSATION_END, data={"via": "rating"}, **common),
+               session=session)
+    return event
+
+
+def rating_status(conversation_id: str, *, session: Session) -> RatingStatus:
+    """Whether the widget may still ask, and in which language (the conversation's)."""
+    if not has_events(conversation_id, session=session):
+        raise UnknownConversation("no conversation with this id")
+    language, *_ = _context(conversation_id, session=session)
+    rated = bool(events_of(conversation_id, session=session, kind=EventKind.RATING))
+    return RatingStatus(language if language in lang.SERVED else lang.DEFAULT, rated)
+
+
+_one_at_a_time = threading.Lock()  # check-then-write in this process (SQLite has no row lock)
+
+
+def submit_rating(url: str, rating: Rating) -> None:
+    with _one_at_a_time, session_scope(url) as session:
+        record_rating(rating, session=session)
