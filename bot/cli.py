@@ -366,9 +366,12 @@ def gdpr_export(
 ) -> None:
     """Everything stored about one customer, as JSON."""
     from bot.gdpr import export_customer, find_customer
+    from bot.rasa_tracker import TrackerStore
 
+    tracker = TrackerStore.of(get_settings())
     with session_scope(_database()) as session:
-        data = export_customer(find_customer(customer, session=session), session=session)
+        data = export_customer(find_customer(customer, session=session, tracker=tracker),
+                               session=session, tracker=tracker)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -385,13 +388,15 @@ def gdpr_erase(
 ) -> None:
     """Erase one customer's interactions, contact and questions; learned entries are unlinked."""
     from bot.gdpr import erase_customer, find_customer
+    from bot.rasa_tracker import TrackerStore
 
+    tracker = TrackerStore.of(get_settings())
     with session_scope(_database()) as session:
-        found = find_customer(customer, session=session)
+        found = find_customer(customer, session=session, tracker=tracker)
         if not yes:
             _fail(f"this erases {len(found.conversations)} conversation(s) and "
                   f"{len(found.ticket_ids)} ticket(s) of {customer!r}; add --yes to confirm")
-        result = erase_customer(found, session=session, by=by)
+        result = erase_customer(found, session=session, by=by, tracker=tracker)
     typer.echo(json.dumps(result))
 
 
@@ -400,14 +405,22 @@ def gdpr_purge(
     months: Annotated[Optional[int], typer.Option(min=1, max=240, help="Default: the retention "
                                                   "setting (24).")] = None,
 ) -> None:
-    """Delete interaction events older than the retention period."""
+    """Delete interaction events and Rasa tracker events older than the retention period."""
     from bot.gdpr import purge_before
+    from bot.rasa_tracker import TrackerStore
     from core import utcnow
 
     months = months or get_settings().retention_months
+    cutoff = utcnow() - timedelta(days=round(months * 30.44))
     with session_scope(_database()) as session:
-        deleted = purge_before(utcnow() - timedelta(days=round(months * 30.44)), session=session)
+        deleted = purge_before(cutoff, session=session)
     typer.echo(f"{deleted} interaction events older than {months} months deleted")
+    tracker = TrackerStore.of(get_settings())
+    if missing := tracker.missing:
+        typer.echo(f"{missing}: nothing to purge there")
+    else:
+        typer.echo(f"{tracker.purge_before(cutoff)} Rasa tracker events older than {months} "
+                   "months deleted")
 
 
 def main() -> None:

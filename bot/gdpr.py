@@ -7,6 +7,12 @@ deletes their interaction events (the one sanctioned exception to the log being
 append-only), blanks their questions, the answers to them and their contact on tickets (the ticket stays, so SLA
 figures stay true), deletes mail queued to them, and unlinks learned entries from
 their tickets (the entries' text was scrubbed of personal data when learned).
+
+Rasa keeps its own copy of each conversation in its tracker store (`bot.rasa_tracker`):
+export includes those events and erasure deletes them first, so a failure there leaves
+everything in place to try again (our tables are one transaction; the tracker is another
+database). The customer's browser keeps the chat transcript in its localStorage: that
+copy is on their device, not ours.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from analytics.models import InteractionEvent
+from bot.rasa_tracker import TrackerStore
 from core import SupportBotError
 from escalation.models import OutboxMessage, Ticket, TicketEvent
 from knowledge.models import Entry
@@ -35,7 +42,9 @@ class Customer:
     ticket_ids: tuple[int, ...]
 
 
-def find_customer(ref: str, *, session: Session) -> Customer:
+def find_customer(ref: str, *, session: Session, tracker: TrackerStore | None = None) -> Customer:
+    """The customer named by a conversation id or an email; a conversation id known only to
+    Rasa's tracker store (the log purged, say) is found there."""
     ref = ref.strip()
     if not ref or len(ref) > 320:
         raise UnknownCustomer("give a conversation id or an email address")
@@ -47,13 +56,15 @@ def find_customer(ref: str, *, session: Session) -> Customer:
         InteractionEvent.conversation_id.in_(conversations))))
     tickets += list(session.scalars(select(Ticket).where(
         Ticket.conversation_id.in_(conversations), Ticket.id.not_in([t.id for t in tickets]))))
+    if not by_email and not logged and tracker is not None and tracker.has_sender(ref):
+        logged = {ref}
     if not tickets and not logged:
         raise UnknownCustomer(f"nothing is stored about {ref!r}")
     return Customer(tuple(sorted(logged | {t.conversation_id for t in tickets})),
                     tuple(sorted(t.id for t in tickets)))
 
 
-def export_customer(customer: Customer, *, session: Session) -> dict:
+def export_customer(customer: Customer, *, session: Session, tracker: TrackerStore) -> dict:
     events = session.scalars(select(InteractionEvent).where(
         InteractionEvent.conversation_id.in_(customer.conversations)).order_by(InteractionEvent.id))
     tickets = session.scalars(select(Ticket).where(Ticket.id.in_(customer.ticket_ids)))
@@ -67,10 +78,15 @@ def export_customer(customer: Customer, *, session: Session) -> dict:
                      "transcript": t.transcript, "email": t.customer_email,
                      "consent": t.contact_consent, "status": t.status, "answer": t.answer,
                      "learned_entry_id": t.learned_entry_id} for t in tickets],
+        "rasa_tracker_events": tracker.events_of(customer.conversations),
+        **_tracker_note(tracker),
     }
 
 
-def erase_customer(customer: Customer, *, session: Session, by: str) -> dict:
+def erase_customer(customer: Customer, *, session: Session, by: str, tracker: TrackerStore
+                   ) -> dict:
+    note = _tracker_note(tracker)
+    rasa_events = tracker.erase(customer.conversations)  # first: see the module's doc
     events = session.execute(delete(InteractionEvent).where(
         InteractionEvent.conversation_id.in_(customer.conversations))).rowcount
     session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
@@ -83,13 +99,20 @@ def erase_customer(customer: Customer, *, session: Session, by: str) -> dict:
     entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
                               .values(ticket_id=None, source_ref=ERASED)).rowcount
     return {"interactions_deleted": events, "tickets_blanked": len(customer.ticket_ids),
-            "customer_mails_deleted": mails, "entries_unlinked": entries}
+            "customer_mails_deleted": mails, "entries_unlinked": entries,
+            "rasa_tracker_events_deleted": rasa_events, **note}
 
 
 def purge_before(cutoff: datetime, *, session: Session) -> int:
     """Retention: interaction events older than `cutoff` are deleted."""
     return session.execute(delete(InteractionEvent).where(
         InteractionEvent.occurred_at < cutoff)).rowcount
+
+
+def _tracker_note(tracker: TrackerStore) -> dict:
+    """{"rasa_tracker": why there is nothing} when the tracker store is not there."""
+    missing = tracker.missing
+    return {"rasa_tracker": missing} if missing else {}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -87,6 +87,12 @@ def _prune(model_dir: Path, *, keep: Path, spare: int = 2) -> None:
         stale.unlink(missing_ok=True)
 
 
+def tracker_db_path(settings: Settings) -> Path:
+    """Rasa's SQL tracker store (SQLite) under the var dir: the one place that names it, for
+    `supportbot run` and for GDPR erasure and retention."""
+    return settings.var_dir.resolve() / "rasa-tracker.db"
+
+
 def write_endpoints(settings: Settings, action_url: str, path: Path, *, tracker_db: Path | None
                     ) -> Path:
     lines = ["action_endpoint:", f"  url: {action_url}"]

@@ -13,7 +13,7 @@ import uvicorn
 from bot.assistant import Assistant
 from bot.chat_delivery import RasaChatDelivery
 from bot.console import ensure_demo_account
-from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable
+from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
 from bot.services import EscalationServices
 from core import Settings, SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
@@ -83,7 +83,7 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     rasa = RasaServer(settings, model=trained["model"], port=rasa_port, host=host,
                       action_url=f"http://{host}:{port}/webhook",
                       log_path=settings.var_dir.resolve() / "rasa.log",
-                      tracker_db=settings.var_dir.resolve() / "rasa-tracker.db")
+                      tracker_db=tracker_db_path(settings))
     from bot.app import create_app
 
     app = create_app(assistant)

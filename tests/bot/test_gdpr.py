@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from analytics.models import InteractionEvent
 from bot.gdpr import ERASED, UnknownCustomer, erase_customer, export_customer, find_customer, purge_before
+from bot.rasa_tracker import TrackerStore
 from core import session_scope, utcnow
 from escalation.models import OutboxMessage, Ticket
 from knowledge import repository as repo
@@ -42,6 +44,54 @@ def stored(database_url, add_entry):
     return database_url, anna
 
 
+# Rasa 3.6's SQLTrackerStore creates exactly this on SQLite (its SQLEvent model).
+RASA_EVENTS_DDL = """
+CREATE TABLE events (
+    id INTEGER NOT NULL, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,
+    timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT,
+    PRIMARY KEY (id));
+CREATE INDEX ix_events_sender_id ON events (sender_id);
+"""
+TRACKER_AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC).timestamp()
+
+
+def write_tracker(path, rows) -> TrackerStore:
+    """rows: (sender, type_name, seconds after TRACKER_AT, intent, action, data)."""
+    with sqlite3.connect(path) as db:
+        db.executescript(RASA_EVENTS_DDL)
+        db.executemany(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(sender, kind, TRACKER_AT + offset, intent, action, json.dumps(data))
+             for sender, kind, offset, intent, action, data in rows])
+    db.close()
+    return TrackerStore(path)
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    """Rasa's own copy: Anna's conversation (3 events), Bob's (2), one from 2020."""
+    return write_tracker(tmp_path / "rasa-tracker.db", [
+        ("conv-anna", "action", 0, None, "action_session_start",
+         {"event": "action", "name": "action_session_start"}),
+        ("conv-bob", "action", 0.5, None, "action_session_start",
+         {"event": "action", "name": "action_session_start"}),
+        ("conv-anna", "user", 1, "ask_question", None,
+         {"event": "user", "text": "Sono Anna, spedite in Svizzera?"}),
+        ("conv-bob", "user", 2, "greet", None, {"event": "user", "text": "ciao"}),
+        ("conv-anna", "bot", 3, None, None, {"event": "bot", "text": "Sì, in 5 giorni."}),
+        ("old-conv", "user", datetime(2020, 1, 1, tzinfo=UTC).timestamp() - TRACKER_AT, "greet",
+         None, {"event": "user", "text": "old"}),
+    ])
+
+
+def tracker_rows(store: TrackerStore) -> list[tuple[str, str]]:
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute("SELECT sender_id, type_name FROM events ORDER BY sender_id, id").fetchall()
+    db.close()
+    return rows
+
+
 def test_a_customer_is_found_by_email_or_conversation(stored):
     url, anna = stored
     with session_scope(url) as session:
@@ -53,22 +103,30 @@ def test_a_customer_is_found_by_email_or_conversation(stored):
                 find_customer(unknown, session=session)
 
 
-def test_export_holds_everything_about_the_customer_and_nothing_else(stored):
+def test_export_holds_everything_about_the_customer_and_nothing_else(stored, tracker):
     url, anna = stored
     with session_scope(url) as session:
-        data = export_customer(find_customer("conv-anna", session=session), session=session)
+        data = export_customer(find_customer("conv-anna", session=session), session=session,
+                               tracker=tracker)
     assert [i["text"] for i in data["interactions"]] == ["question of conv-anna"]
     assert [(t["id"], t["email"]) for t in data["tickets"]] == [(anna, "anna@example.com")]
-    assert "conv-bob" not in json.dumps(data)
+    assert [(e["type"], e["intent"], e["action"]) for e in data["rasa_tracker_events"]] == [
+        ("action", None, "action_session_start"), ("user", "ask_question", None),
+        ("bot", None, None)]
+    assert data["rasa_tracker_events"][1]["data"]["text"] == "Sono Anna, spedite in Svizzera?"
+    assert data["rasa_tracker_events"][1]["at"] == "2026-11-20T10:00:01+00:00"
+    assert "rasa_tracker" not in data and "conv-bob" not in json.dumps(data)
 
 
-def test_erase_removes_the_customer_and_keeps_everyone_else(stored):
+def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
     url, anna = stored
     with session_scope(url) as session:
         result = erase_customer(find_customer("anna@example.com", session=session), session=session,
-                                by="dpo@shop.example")
+                                by="dpo@shop.example", tracker=tracker)
     assert result == {"interactions_deleted": 1, "tickets_blanked": 1, "customer_mails_deleted": 1,
-                      "entries_unlinked": 1}
+                      "entries_unlinked": 1, "rasa_tracker_events_deleted": 3}
+    assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user"),
+                                     ("old-conv", "user")]
     with session_scope(url) as session:
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["conv-bob"]
         ticket = session.get(Ticket, anna)
@@ -81,6 +139,43 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored):
             find_customer("anna@example.com", session=session)
 
 
+def test_a_conversation_only_rasa_remembers_is_found_and_erased(database_url, tracker):
+    with session_scope(database_url) as session:
+        with pytest.raises(UnknownCustomer):
+            find_customer("old-conv", session=session)  # without the tracker store
+        found = find_customer("old-conv", session=session, tracker=tracker)
+        assert found.conversations == ("old-conv",) and found.ticket_ids == ()
+        result = erase_customer(found, session=session, by="dpo", tracker=tracker)
+    assert result["rasa_tracker_events_deleted"] == 1 and result["interactions_deleted"] == 0
+    assert ("old-conv", "user") not in tracker_rows(tracker)
+
+
+def test_a_missing_tracker_store_is_said_not_an_error(stored, tmp_path):
+    url, _ = stored
+    nothing = TrackerStore(tmp_path / "no-such-dir" / "rasa-tracker.db")
+    with session_scope(url) as session:
+        customer = find_customer("conv-anna", session=session, tracker=nothing)
+        data = export_customer(customer, session=session, tracker=nothing)
+        result = erase_customer(customer, session=session, by="dpo", tracker=nothing)
+    assert data["rasa_tracker_events"] == [] and "no Rasa tracker store" in data["rasa_tracker"]
+    assert result["rasa_tracker_events_deleted"] == 0
+    assert result["rasa_tracker"] == f"no Rasa tracker store at {nothing.path}"
+    assert not nothing.path.parent.exists()  # looking did not create it
+    assert nothing.purge_before(utcnow()) == 0
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    assert "no events table" in TrackerStore(empty).missing
+
+
+def test_tracker_retention_by_age(tracker):
+    cutoff = datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)  # one second after the first events
+    assert tracker.purge_before(datetime(2020, 1, 1, tzinfo=UTC)) == 0  # not older than itself
+    assert tracker.purge_before(datetime(2021, 1, 1, tzinfo=UTC)) == 1  # the 2020 one
+    assert tracker.purge_before(cutoff) == 2
+    assert tracker_rows(tracker) == [("conv-anna", "user"), ("conv-anna", "bot"),
+                                     ("conv-bob", "user")]
+
+
 def test_retention_purges_only_old_events(database_url):
     with session_scope(database_url) as session:
         event(session, "old", "old", datetime(2020, 1, 1, tzinfo=UTC))
@@ -90,16 +185,24 @@ def test_retention_purges_only_old_events(database_url):
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["new"]
 
 
-def test_the_cli_confirms_and_answers_clearly(stored, tmp_path):
-    url, _ = stored
+def test_the_cli_confirms_and_answers_clearly(stored, tracker, tmp_path):
+    url, _ = stored  # the tracker store lies where `supportbot run` puts it in this var dir
     refused = run(tmp_path, url, "gdpr", "erase", "anna@example.com")
     assert refused.returncode == 2 and "--yes" in refused.stderr
     unknown = run(tmp_path, url, "gdpr", "erase", "nobody@example.com", "--yes")
     assert unknown.returncode == 2 and "nothing is stored" in unknown.stderr
-    exported = run(tmp_path, url, "gdpr", "export", "conv-anna")
-    assert exported.returncode == 0 and json.loads(exported.stdout)["conversations"] == ["conv-anna"]
+    exported = json.loads(run(tmp_path, url, "gdpr", "export", "conv-anna").stdout)
+    assert exported["conversations"] == ["conv-anna"] and len(exported["rasa_tracker_events"]) == 3
     erased = run(tmp_path, url, "gdpr", "erase", "anna@example.com", "--yes")
-    assert erased.returncode == 0 and json.loads(erased.stdout)["interactions_deleted"] == 1
-    purged = run(tmp_path, url, "gdpr", "purge", "--months", "1")
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["interactions_deleted"] == 1
+    assert json.loads(erased.stdout)["rasa_tracker_events_deleted"] == 3
+    purged = run(tmp_path, url, "gdpr", "purge")
     assert purged.returncode == 0 and "0 interaction events" in purged.stdout
+    assert "1 Rasa tracker events older than 24 months deleted" in purged.stdout  # the 2020 one
+    assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user")]
     assert run(tmp_path, url, "gdpr", "purge", "--months", "0").returncode == 2
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    purged = run(elsewhere, url, "gdpr", "purge")
+    assert purged.returncode == 0 and "no Rasa tracker store at" in purged.stdout
