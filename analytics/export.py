@@ -7,6 +7,7 @@ interactions holds one conversation in memory at a time, never the table.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -92,7 +93,21 @@ def neutralise(value: object) -> object:
 
 
 def write_csv(rows: Iterable[ConversationRow], out: TextIO) -> int:
-    writer = csv.writer(out)
+    count = 0
+    for text, count in _csv_chunks(rows, every=PAGE):
+        out.write(text)
+    return count
+
+
+def csv_chunks(rows: Iterable[ConversationRow], every: int = 500) -> Iterator[str]:
+    """The CSV text (header first) in pieces of `every` rows, for a streamed download."""
+    for text, _ in _csv_chunks(rows, every):
+        yield text
+
+
+def _csv_chunks(rows: Iterable[ConversationRow], every: int) -> Iterator[tuple[str, int]]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
@@ -100,7 +115,11 @@ def write_csv(rows: Iterable[ConversationRow], out: TextIO) -> int:
         values["started_at"] = row.started_at.isoformat()
         writer.writerow([neutralise(values[name]) for name in COLUMNS])
         count += 1
-    return count
+        if count % every == 0:
+            yield buffer.getvalue(), count
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue(), count
 
 
 def write_parquet(rows: Iterable[ConversationRow], path: Path) -> int:

@@ -14,6 +14,8 @@ from core import LANGUAGES, SupportBotError
 CHANNELS = ("socketio", "rest", "cmdline")
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # far outside this a date is a typo, not history
 MAX_DAYS = 5 * 365 + 2  # five years, leap days included
+REPORT_TIMEZONE = "Europe/Rome"  # the shop's clock: a "day" in every report is a day here
+REPORT_ZONE = ZoneInfo(REPORT_TIMEZONE)
 
 
 class AnalyticsError(SupportBotError):
@@ -27,7 +29,7 @@ class Period:
 
     start: date
     end: date
-    timezone: str = "Europe/Rome"
+    timezone: str = REPORT_TIMEZONE
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +51,7 @@ class Period:
         object.__setattr__(self, "zone", zone)
 
     @classmethod
-    def last_days(cls, days: int, *, today: date, timezone: str = "Europe/Rome") -> Period:
+    def last_days(cls, days: int, *, today: date, timezone: str = REPORT_TIMEZONE) -> Period:
         return cls(today - timedelta(days=days - 1), today, timezone)
 
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from knowledge.embedders import Embedder
+from analytics.embedding import Embedder
 
 LABELS = ("pre_purchase", "post_purchase", "other")
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,11 @@ class PurchaseStageClassifier:
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return _softmax(features(texts, self.embedder) @ self.weights.T + self.bias)
+        return self.probabilities_of(features(texts, self.embedder))
+
+    def probabilities_of(self, vectors: np.ndarray) -> np.ndarray:
+        """Class probabilities of texts already embedded with `self.embedder` (and cleaned)."""
+        return _softmax(vectors @ self.weights.T + self.bias)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """One prediction per text. A blank text is no question at all: "other", certain."""
@@ -164,3 +168,27 @@ def _scores(gold: Sequence[str], predicted: Sequence[str]) -> dict:
     accuracy = sum(g == p for g, p in zip(gold, predicted)) / max(len(gold), 1)
     return {"n": len(gold), "accuracy": round(accuracy, 4),
             "macro_f1": round(sum(f1s) / len(f1s), 4)}
+
+
+def default_classifier(embedder: Embedder, cache_dir: str | Path) -> PurchaseStageClassifier:
+    """The shipped classifier, trained once per embedder and training file and kept in
+    `cache_dir` (a few KB); a cached file that no longer loads is trained again."""
+    import hashlib
+    import os
+    import tempfile
+
+    digest = hashlib.sha256(EXAMPLES.read_bytes() + f"{_FORMAT}{_C}".encode()).hexdigest()[:12]
+    safe = "".join(ch if ch.isalnum() else "-" for ch in embedder.name)
+    path = Path(cache_dir) / f"purchase-stage-{safe}-{digest}.npz"
+    if path.exists():
+        try:
+            return PurchaseStageClassifier.load(path, embedder)
+        except (PurchaseStageError, OSError, KeyError, ValueError):
+            pass
+    classifier = train_default(embedder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staged = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    os.close(handle)
+    classifier.save(staged)
+    os.replace(staged, path)  # two processes training at once both write whole files
+    return classifier

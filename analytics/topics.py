@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from knowledge.embedders import Embedder
+from analytics.embedding import Embedder
 
 MAX_K = 40  # more topics than a marketing dashboard can show on one screen helps nobody
 _SAMPLE = 2000  # silhouette is quadratic; a sample this size picks the same k in practice

@@ -22,6 +22,9 @@ app.add_typer(kb_app, name="kb")
 gdpr_app = typer.Typer(help="Export or erase what is stored about a customer; retention.",
                        no_args_is_help=True)
 app.add_typer(gdpr_app, name="gdpr")
+analytics_app = typer.Typer(help="The dashboard's question labels: purchase stage, topics.",
+                            no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "data" / "demo_kb.yaml"
 
@@ -357,6 +360,27 @@ def demo_traffic(
         counts = simulate(session, days=days, per_day=per_day, seed=seed)
     typer.echo(f"simulated {counts['conversations']} conversations, {counts['questions']} "
                f"questions, {counts['tickets']} tickets over {days} days")
+    _refresh_insights(recluster=True)
+
+
+def _refresh_insights(*, recluster: bool) -> None:
+    from bot.insights_job import InsightsRefresher
+
+    settings = get_settings()
+    refresher = InsightsRefresher(_database(), _knowledge_base().embedder,
+                                  settings.var_dir / "models")
+    result = refresher.run_once(recluster=recluster)
+    typer.echo(f"dashboard labels: {result.labelled} questions labelled, {result.topics} topics"
+               + (" (found again)" if result.reclustered else ""))
+
+
+@analytics_app.command("refresh")
+def analytics_refresh(
+    recluster: Annotated[bool, typer.Option(help="Find the topics again now.")] = False,
+) -> None:
+    """Label the questions logged since the last run (the running product does this every
+    few minutes); --recluster finds the topics again (it does that weekly by itself)."""
+    _refresh_insights(recluster=recluster)
 
 
 @gdpr_app.command("export")

@@ -13,6 +13,7 @@ import uvicorn
 from bot.assistant import Assistant
 from bot.chat_delivery import RasaChatDelivery
 from bot.console import ensure_demo_account
+from bot.insights_job import InsightsRefresher
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
 from bot.services import EscalationServices
 from core import Settings, SupportBotError, get_settings, session_scope
@@ -90,17 +91,25 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
     app.state.escalation = services  # the console answers through the same path as email
-    if password := ensure_demo_account(settings):
-        print(f"\n  Operator console account (shown once): operatore@bottega-aurora.example / "
-              f"{password}\n  Change it with `supportbot console-user "
-              f"operatore@bottega-aurora.example`.\n", flush=True)
+    if passwords := ensure_demo_account(settings):
+        print("\n  Demo accounts (passwords shown once; change them with "
+              "`supportbot console-user EMAIL`):", flush=True)
+        for email, password in passwords.items():
+            print(f"    {email} / {password}", flush=True)
+        print(flush=True)
     rasa.start()
     services.start()
+    insights = InsightsRefresher(settings.resolved_database_url, assistant.kb.embedder,
+                                 settings.var_dir / "models")
+    stop_insights = threading.Event()
+    threading.Thread(target=insights.run, args=(stop_insights,), name="insights",
+                     daemon=True).start()
     threading.Thread(target=_announce, args=(rasa, settings, host, port), daemon=True).start()
     try:
         server.run()  # returns on Ctrl-C or SIGTERM
     finally:
         log.info("stopping the Rasa server and the mail services")
+        stop_insights.set()
         services.stop()
         rasa.stop()
         assistant.kb.close()
@@ -114,6 +123,7 @@ def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> Non
         return
     print(f"\n  Shop with the chat:     http://{host}:{port}/\n"
           f"  Operator console:       http://{host}:{port}/console\n"
+          f"  Marketing dashboard:    http://{host}:{port}/dashboard\n"
           f"  Knowledge-base search:  http://{host}:{port}/kb\n"
           f"  API docs:               http://{host}:{port}/docs\n"
           f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"

@@ -1,6 +1,6 @@
-"""The operator console: server-rendered pages under /console where operators see the
-ticket queue under its SLA, answer tickets, review quarantined mail, read the demo
-mailbox and keep the knowledge base."""
+"""The staff web pages. The operator console under /console: the ticket queue under its
+SLA, answering tickets, quarantined mail, the demo mailbox and the knowledge base. The
+marketing dashboard under /dashboard. One sign-in; the account's role decides which."""
 
 from __future__ import annotations
 
@@ -25,17 +25,17 @@ HTTPS_ONLY_ENV = "SUPPORTBOT_CONSOLE_HTTPS_ONLY"  # "1" behind TLS: the cookie i
 def install_console(app: FastAPI, settings: Settings, sla: SlaConfig | None = None) -> None:
     """Sessions, pages, error pages and static files of the console on `app`; `sla` names
     the escalation levels and the clock deadlines are shown on."""
-    from bot.console import kb_routes, mail_routes, routes
+    from bot.console import dashboard_routes, kb_routes, mail_routes, routes
 
     app.state.console = console_config(settings, sla)
     # Its own key, derived: a leaked session key must not forge ticket reply tokens.
     key = hmac.new(settings.resolved_secret_key, b"console-session", hashlib.sha256).hexdigest()
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="supportbot_console",
-                       max_age=SESSION_HOURS * 3600, path="/console", same_site="lax",
+                       max_age=SESSION_HOURS * 3600, path="/", same_site="lax",
                        https_only=os.environ.get(HTTPS_ONLY_ENV, "") == "1")
     app.add_exception_handler(ConsoleError, handle_console_error)
     app.add_exception_handler(AccountError, handle_console_error)
-    for module in (routes, kb_routes, mail_routes):
+    for module in (routes, kb_routes, mail_routes, dashboard_routes):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 

@@ -4,7 +4,11 @@ Accounts live in a small JSON (or YAML) file, not a table: a handful of operator
 edited with `supportbot console-user`. Its path is `SUPPORTBOT_CONSOLE_USERS`, by
 default `<var_dir>/console_users.json`, and it maps each email to
 ``{"password_hash": "<argon2id>", "role": "operator"}``. The file is read again when
-it changes, so removing an operator ends their sessions at their next click.
+it changes, so removing an account (or changing its role) takes effect at the next click.
+
+Roles: an `operator` works the ticket queue, the knowledge base and the mail, and may read
+the dashboard; `marketing` reads the dashboard only: tickets hold customers' emails and
+conversations, which marketing has no need to see.
 
 The session is Starlette's signed cookie. It holds the operator's email and the CSRF
 token that every POST form must echo in a hidden field.
@@ -31,12 +35,15 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.console.errors import CsrfFailed, LoginRequired
+from bot.console.errors import CsrfFailed, Forbidden, LoginRequired
 from core import Settings, SupportBotError
 
 USERS_ENV = "SUPPORTBOT_CONSOLE_USERS"
 DEMO_EMAIL = "operatore@bottega-aurora.example"
-ROLES = ("operator",)
+DEMO_MARKETING_EMAIL = "marketing@bottega-aurora.example"
+ROLES = ("operator", "marketing")
+CONSOLE_ROLES = ("operator",)  # the ticket queue, knowledge base and mail
+DASHBOARD_ROLES = ("operator", "marketing")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024  # the cap keeps a huge form field from costing CPU
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -141,23 +148,27 @@ def set_account(path: Path, email: str, password: str, role: str = "operator") -
     return account
 
 
-def ensure_demo_account(settings: Settings) -> str | None:
-    """The first run's account: when there is no accounts file yet, create one with
-    `DEMO_EMAIL` and a random password, and return that password so that it can be
-    shown once. None when the file already exists (nothing is changed)."""
+def ensure_demo_account(settings: Settings) -> dict[str, str] | None:
+    """The first run's accounts: when there is no accounts file yet, create one with an
+    operator (`DEMO_EMAIL`) and a marketing account (`DEMO_MARKETING_EMAIL`), each with a
+    random password, and return {email: password} so that they can be shown once. None
+    when the file already exists (nothing is changed)."""
     path = users_file(settings)
     if path.exists():
         return None
-    password = secrets.token_urlsafe(12)
-    account = Account(DEMO_EMAIL, _hasher.hash(password), "operator")
-    staged = _temporary(path, _serialise({DEMO_EMAIL: account}, path))
+    passwords = {email: secrets.token_urlsafe(12) for email in (DEMO_EMAIL, DEMO_MARKETING_EMAIL)}
+    accounts = {DEMO_EMAIL: Account(DEMO_EMAIL, _hasher.hash(passwords[DEMO_EMAIL]), "operator"),
+                DEMO_MARKETING_EMAIL: Account(DEMO_MARKETING_EMAIL,
+                                              _hasher.hash(passwords[DEMO_MARKETING_EMAIL]),
+                                              "marketing")}
+    staged = _temporary(path, _serialise(accounts, path))
     try:
         os.link(staged, path)  # atomic and exclusive: a concurrent start cannot overwrite it
     except FileExistsError:
         return None
     finally:
         staged.unlink()
-    return password
+    return passwords
 
 
 @cache
@@ -220,18 +231,40 @@ def sign_out(request: Request) -> None:
     request.session.clear()
 
 
-def signed_in(request: Request) -> str | None:
-    """The operator of this session while their account still exists."""
+def signed_in_account(request: Request) -> Account | None:
+    """The account of this session while it still exists (its role as the file says now)."""
     email = request.session.get("operator")
     if not isinstance(email, str):
         return None
-    return email if email in load_accounts(request.app.state.console.users_path) else None
+    return load_accounts(request.app.state.console.users_path).get(email)
+
+
+def signed_in(request: Request) -> str | None:
+    account = signed_in_account(request)
+    return account.email if account else None
+
+
+def home_of(account: Account) -> str:
+    """Where an account lands after signing in."""
+    return "/console" if account.role in CONSOLE_ROLES else "/dashboard"
+
+
+def _require(request: Request, roles: tuple[str, ...], home: str) -> str:
+    account = signed_in_account(request)
+    if account is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(path if request.method == "GET" else home)
+    if account.role not in roles:
+        raise Forbidden(home_of(account))
+    return account.email
 
 
 def current_operator(request: Request) -> str:
-    """Dependency of every console page: the operator's email, or off to the login form."""
-    email = signed_in(request)
-    if email is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path if request.method == "GET" else "/console")
-    return email
+    """Dependency of every console page: the operator's email, or off to the login form;
+    a signed-in account of another role gets a page pointing to its own area."""
+    return _require(request, CONSOLE_ROLES, "/console")
+
+
+def current_dashboard_user(request: Request) -> str:
+    """Dependency of every dashboard page (marketing and operators)."""
+    return _require(request, DASHBOARD_ROLES, "/dashboard")

@@ -53,3 +53,15 @@ class LoginRequired(ConsoleError):
     def __init__(self, next_path: str = "/console") -> None:
         super().__init__("")
         self.next_path = next_path
+
+
+class Forbidden(ConsoleError):
+    """Signed in, but this area is for another role; the page links to the account's own."""
+
+    status = 403
+    title = "Accesso non consentito"
+
+    def __init__(self, home: str = "/dashboard") -> None:
+        area = "la console operatori" if home == "/console" else "la dashboard"
+        super().__init__(f"Il tuo account non ha accesso a questa pagina. La tua area è {area}.")
+        self.home = home

@@ -14,7 +14,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bot.console import tickets as views
-from bot.console.auth import authenticate, current_operator, sign_in, sign_out, signed_in
+from bot.console.auth import (
+    authenticate,
+    current_operator,
+    home_of,
+    sign_in,
+    sign_out,
+    signed_in_account,
+)
 from bot.console.errors import NotFound, ServiceUnavailable
 from bot.console.web import (
     MAX_TEXT,
@@ -37,9 +44,9 @@ STATUSES = [s.value for s in TicketStatus]
 
 # -- signing in and out -------------------------------------------------------------------
 @router.get("/login")
-def login_page(request: Request, next: str = "/console") -> Response:
-    if signed_in(request):
-        return redirect(safe_next(next))
+def login_page(request: Request, next: str = "") -> Response:
+    if account := signed_in_account(request):
+        return redirect(safe_next(next) or home_of(account))
     return render(request, "login.html", next=safe_next(next))
 
 
@@ -63,8 +70,8 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", 401, next=target, email=email,
                       error="Email o password non corretti.")
     sign_in(request, account)
-    log.info("console: %s signed in", account.email)
-    return redirect(target)
+    log.info("console: %s (%s) signed in", account.email, account.role)
+    return redirect(target or home_of(account))
 
 
 @router.post("/logout")

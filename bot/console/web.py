@@ -17,8 +17,15 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 
-from bot.console.auth import AccountError, LoginLimiter, check_csrf, csrf_token, users_file
-from bot.console.errors import LoginRequired, Misconfigured, NotFound, TooLarge
+from bot.console.auth import (
+    AccountError,
+    LoginLimiter,
+    check_csrf,
+    csrf_token,
+    signed_in_account,
+    users_file,
+)
+from bot.console.errors import Forbidden, LoginRequired, Misconfigured, NotFound, TooLarge
 from core import Settings, as_utc, utcnow
 from escalation import SlaConfig
 
@@ -98,17 +105,37 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    """A share as Italians write it: 12,5%; "—" when there is nothing to divide."""
+    return "—" if value is None else f"{value * 100:.1f}%".replace(".", ",")
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    minutes = round(value)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+REASONS = {"unused": "mai usata", "disliked": "più giudizi negativi che positivi", "review overdue": "revisione scaduta"}
+
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters.update(when=_when, iso=_iso, plain=_plain, path=lambda text: quote(str(text), safe=""),
-                    label=lambda value: LABELS.get(str(value), str(value)))
+                    label=lambda value: LABELS.get(str(value), str(value)), pct=_pct,
+                    minutes=_minutes, reason=lambda value: REASONS.get(value, value))
 templates = Jinja2Templates(env=_env)
 
 
 def render(request: Request, name: str, code: int = 200, **context: Any) -> Response:
     cfg = config(request)
+    try:
+        account = signed_in_account(request)
+    except AccountError:  # the page may be the one reporting that very problem
+        account = None
     context.update(
-        operator=request.session.get("operator"), csrf=csrf_token(request),
+        operator=account.email if account else None, role=account.role if account else "",
+        area=context.get("area", "console"), csrf=csrf_token(request),
         flash=request.session.pop("flash", None), tz=cfg.timezone, now=utcnow(),
         shop=cfg.settings.shop_name, section=context.get("section", ""),
         level_name=cfg.level_name)
@@ -149,11 +176,12 @@ def parse_id(text: str) -> int:
 
 
 def safe_next(path: str | None) -> str:
-    """Where to go after login: only a console page of this site, never another host."""
-    if (path and path.startswith("/console") and "//" not in path and "\\" not in path
-            and not path.startswith("/console/log")):
+    """Where to go after login: only a console or dashboard page of this site, never
+    another host; "" when there is no such page (then the account's own home)."""
+    if (path and (path.startswith("/console") or path.startswith("/dashboard"))
+            and "//" not in path and "\\" not in path and not path.startswith("/console/log")):
         return path
-    return "/console"
+    return ""
 
 
 async def handle_console_error(request: Request, exc: Exception) -> Response:
@@ -162,5 +190,9 @@ async def handle_console_error(request: Request, exc: Exception) -> Response:
         exc = Misconfigured("Il file degli account operatori non è leggibile: vedi il log del "
                             "server e `supportbot console-user`.")
     if isinstance(exc, LoginRequired):
-        return redirect(f"/console/login?next={quote(safe_next(exc.next_path), safe='/')}")
+        target = safe_next(exc.next_path)
+        return redirect("/console/login" + (f"?next={quote(target, safe='/')}" if target else ""))
+    if isinstance(exc, Forbidden):
+        return render(request, "error.html", exc.status, title=exc.title, message=exc.message,
+                      home=exc.home)
     return render(request, "error.html", exc.status, title=exc.title, message=exc.message)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.console.auth import (
     DEMO_EMAIL,
+    DEMO_MARKETING_EMAIL,
     USERS_ENV,
     authenticate,
     ensure_demo_account,
@@ -138,12 +139,16 @@ def test_the_demo_mailbox_lists_and_shows_mail_escaped(signed_in):
 def test_the_first_run_creates_a_demo_account_once(tmp_path, monkeypatch):
     monkeypatch.delenv(USERS_ENV, raising=False)
     settings = Settings(var_dir=tmp_path)
-    password = ensure_demo_account(settings)
-    assert password and ensure_demo_account(settings) is None
+    passwords = ensure_demo_account(settings)
+    assert passwords and ensure_demo_account(settings) is None
     path = users_file(settings)
     assert path == tmp_path / "console_users.json" and path.stat().st_mode & 0o077 == 0
-    assert authenticate(path, DEMO_EMAIL, password).role == "operator"
-    assert password not in path.read_text() and "$argon2id$" in path.read_text()
+    assert authenticate(path, DEMO_EMAIL, passwords[DEMO_EMAIL]).role == "operator"
+    assert authenticate(path, DEMO_MARKETING_EMAIL, passwords[DEMO_MARKETING_EMAIL]).role == "marketing"
+    assert authenticate(path, DEMO_EMAIL, passwords[DEMO_MARKETING_EMAIL]) is None
+    for password in passwords.values():
+        assert password not in path.read_text()
+    assert "$argon2id$" in path.read_text()
 
 
 def test_the_cli_writes_accounts_to_the_configured_file(tmp_path, monkeypatch):

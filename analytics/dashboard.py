@@ -1,0 +1,222 @@
+"""The figures behind the marketing dashboard, read from `question_insights` (see
+analytics.insights) and the log. Every query is an aggregate over an indexed local day or
+one page of rows: no page loads a table, whatever its size.
+
+Days are the shop's local days (`REPORT_TIMEZONE`); weeks are ISO weeks of those days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
+from analytics.period import REPORT_ZONE, AnalyticsError, Filters, Period
+from analytics.purchase_stage import LABELS as STAGES
+from analytics.topics import emerging, iso_week
+
+Q = QuestionInsight
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+DECISIONS = ("answer", "clarify", "escalate")
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    days: tuple[date, ...]
+    by_decision: dict[str, tuple[int, ...]]  # decision -> a count per day
+
+    @property
+    def total(self) -> int:
+        return sum(sum(counts) for counts in self.by_decision.values())
+
+
+@dataclass(frozen=True)
+class TopicStat:
+    id: int
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...]
+    questions: int  # in the period
+    escalated: int  # of them, decided escalate: where the knowledge base falls short
+    pre_purchase: int
+    weekly: dict[str, int]  # ISO week -> questions, every week of the period
+    emerging: bool
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.keywords[:3]) or f"argomento {self.id}"
+
+
+@dataclass(frozen=True)
+class SubjectStat:
+    kind: str  # product or category
+    subject: str
+    questions: int
+    previous: int  # in the period of the same length just before
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    event_id: int
+    occurred_at: datetime
+    text: str
+    language: str
+    decision: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    rows: tuple[QuestionRow, ...]
+    total: int
+    next_before: int | None  # pass as `before` for the next (older) page; None at the end
+
+
+def _where(period: Period, filters: Filters, stage: str | None = None) -> list:
+    conditions = [Q.day >= period.start, Q.day <= period.end,
+                  *filters.conditions(Q.language, Q.channel)]
+    if stage is not None:
+        check_stage(stage)
+        conditions.append(Q.stage == stage)
+    return conditions
+
+
+def check_stage(stage: str) -> str:
+    if stage not in STAGES:
+        raise AnalyticsError(f"unknown purchase stage {stage!r}; use one of {', '.join(STAGES)}")
+    return stage
+
+
+def days_of(period: Period) -> list[date]:
+    return [period.start + timedelta(days=i) for i in range((period.end - period.start).days + 1)]
+
+
+def weeks_of(period: Period) -> list[str]:
+    return list(dict.fromkeys(iso_week(day) for day in days_of(period)))
+
+
+def _day(value) -> date:
+    # SQLite hands a grouped Date back as text
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def daily_volume(period: Period, filters: Filters, *, session: Session) -> DailyVolume:
+    """Questions per local day, split by the bot's decision."""
+    rows = session.execute(select(Q.day, Q.decision, func.count())
+                           .where(*_where(period, filters)).group_by(Q.day, Q.decision))
+    counts: dict[tuple[date, str], int] = {(_day(d), decision): n for d, decision, n in rows}
+    days = days_of(period)
+    return DailyVolume(tuple(days), {decision: tuple(counts.get((d, decision), 0) for d in days)
+                                     for decision in DECISIONS})
+
+
+def stage_totals(period: Period, filters: Filters, *, session: Session) -> dict[str, int]:
+    rows = dict(session.execute(select(Q.stage, func.count())
+                                .where(*_where(period, filters)).group_by(Q.stage)).all())
+    return {stage: int(rows.get(stage, 0)) for stage in STAGES}
+
+
+def stage_by_week(period: Period, filters: Filters, *, session: Session
+                  ) -> dict[str, dict[str, int]]:
+    """{stage: {ISO week: questions}} with every week of the period."""
+    weeks = weeks_of(period)
+    out = {stage: dict.fromkeys(weeks, 0) for stage in STAGES}
+    rows = session.execute(select(Q.day, Q.stage, func.count())
+                           .where(*_where(period, filters)).group_by(Q.day, Q.stage))
+    for day, stage, n in rows:
+        if stage in out:
+            out[stage][iso_week(_day(day))] += n
+    return out
+
+
+def topic_overview(period: Period, filters: Filters, *, session: Session,
+                   stage: str | None = None) -> list[TopicStat]:
+    """Every topic of the current run with its questions in the period, most asked first.
+    Emerging: the last week of the period grew well past the weeks before (topics.emerging)."""
+    run = session.scalar(select(func.max(QuestionTopic.run)))
+    if run is None:
+        return []
+    topics = {t.id: t for t in session.scalars(select(QuestionTopic).where(QuestionTopic.run == run))}
+    weeks = weeks_of(period)
+    weekly = {tid: dict.fromkeys(weeks, 0) for tid in topics}
+    escalated: dict[int, int] = defaultdict(int)
+    pre: dict[int, int] = defaultdict(int)
+    rows = session.execute(
+        select(Q.topic_id, Q.day, Q.decision, Q.stage, func.count())
+        .where(Q.topic_id.in_(topics), *_where(period, filters, stage))
+        .group_by(Q.topic_id, Q.day, Q.decision, Q.stage))
+    for tid, day, decision, row_stage, n in rows:
+        weekly[tid][iso_week(_day(day))] += n
+        if decision == "escalate":
+            escalated[tid] += n
+        if row_stage == "pre_purchase":
+            pre[tid] += n
+    rising = set(emerging(weekly)) if len(weeks) > 1 else set()
+    stats = [TopicStat(tid, tuple(t.keywords), tuple(t.examples), sum(weekly[tid].values()),
+                       escalated[tid], pre[tid], weekly[tid], tid in rising)
+             for tid, t in topics.items()]
+    return sorted((s for s in stats if s.questions), key=lambda s: (-s.questions, s.id))
+
+
+def topic(topic_id: int, *, session: Session) -> QuestionTopic | None:
+    return session.get(QuestionTopic, topic_id)
+
+
+def subjects(period: Period, filters: Filters, *, session: Session, kind: str | None = None,
+             stage: str | None = "pre_purchase", limit: int = 15) -> list[SubjectStat]:
+    """The products and categories asked about most (before buying, by default), with the
+    count of the same-length period just before for comparison."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise AnalyticsError(f"limit must be 1 to {MAX_PAGE_SIZE}")
+    length = (period.end - period.start).days + 1
+    try:
+        before = Period(period.start - timedelta(days=length), period.start - timedelta(days=1),
+                        period.timezone)
+    except AnalyticsError:  # the period starts at the earliest date a report accepts
+        before = None
+
+    def counted(p: Period, only: list | None = None):
+        conditions = [*_where(p, filters, stage), Q.subject != ""]
+        if kind is not None:
+            conditions.append(Q.subject_kind == kind)
+        query = select(Q.subject_kind, Q.subject, func.count()).where(*conditions)
+        if only is not None:
+            query = query.where(Q.subject.in_(only))
+        return query.group_by(Q.subject_kind, Q.subject)
+
+    now = sorted(session.execute(counted(period)).all(), key=lambda r: (-r[2], r[0], r[1]))[:limit]
+    previous = {}
+    if before is not None and now:
+        previous = {(k, s): n for k, s, n in
+                    session.execute(counted(before, [s for _, s, _ in now]))}
+    return [SubjectStat(k, s, n, previous.get((k, s), 0)) for k, s, n in now]
+
+
+def questions(period: Period, filters: Filters, *, session: Session, topic_id: int | None = None,
+              stage: str | None = None, subject: str | None = None, before: int | None = None,
+              limit: int = PAGE_SIZE) -> QuestionPage:
+    """One page of questions, newest first; `before` is the `next_before` of the page
+    before (keyset paging: page 1,000 costs what page 1 does)."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise AnalyticsError(f"limit must be 1 to {MAX_PAGE_SIZE}")
+    conditions = _where(period, filters, stage)
+    if topic_id is not None:
+        conditions.append(Q.topic_id == topic_id)
+    if subject is not None:
+        conditions.append(Q.subject == subject)
+    total = session.scalar(select(func.count()).select_from(Q).where(*conditions)) or 0
+    if before is not None:
+        conditions.append(Q.event_id < before)
+    E = InteractionEvent
+    rows = session.execute(
+        select(Q.event_id, E.occurred_at, E.text, Q.language, Q.decision, Q.stage)
+        .join(E, E.id == Q.event_id).where(*conditions)
+        .order_by(Q.event_id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return QuestionPage(tuple(QuestionRow(*row) for row in rows), total,
+                        rows[-1][0] if more else None)

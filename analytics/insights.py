@@ -1,0 +1,202 @@
+"""Labels every customer question for marketing, ahead of time: its purchase stage (the
+trained classifier), its topic (the nearest centroid of the current topic run) and the
+product or category page it was asked on. The results go to `question_insights`, which
+the dashboard and the weekly report read; no page ever embeds or classifies while a
+person waits.
+
+`refresh` is incremental (questions logged since the last call) and cheap to call every
+few minutes. Topics are found again (`recluster`) when there are none, when the newest run
+is older than a week, or when asked; the new run then relabels every question of the
+window, so weekly trends always compare like with like.
+
+Each distinct text is embedded once per call: customers repeat the same questions, so a
+batch of a thousand events is typically a few dozen embeddings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from analytics.embedding import Embedder
+from analytics.metrics import normalise
+from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
+from analytics.period import REPORT_ZONE
+from analytics.purchase_stage import PurchaseStageClassifier, clean
+from analytics.topics import cluster
+from core import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # events labelled per transaction
+TOPIC_WINDOW_DAYS = 90  # topics are found from this many days of questions
+RECLUSTER_AFTER = timedelta(days=7)
+MAX_CLUSTER_TEXTS = 20_000  # distinct texts clustered; the most frequent when there are more
+# Page names the widget reports (the `data-page` of the shop's pages): "product:<slug>",
+# "category:<slug>", "cart", "checkout", "order:<anything>", "home", ...
+SUBJECT_KINDS = ("product", "category")
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    labelled: int  # questions labelled in this call
+    reclustered: bool
+    topics: int  # topics in the current run
+
+
+def page_subject(page: str) -> tuple[str, str]:
+    """("product", "sciarpa-merino") for "product:sciarpa-merino"; the page kind and ""
+    for pages that name no product or category ("cart", "order:status"); ("", "") for none."""
+    kind, _, name = (page or "").strip().partition(":")
+    kind = kind.strip().lower()[:16]
+    return (kind, name.strip()[:200]) if kind in SUBJECT_KINDS else (kind, "")
+
+
+def current_topics(session: Session) -> list[QuestionTopic]:
+    run = session.scalar(select(func.max(QuestionTopic.run)))
+    if run is None:
+        return []
+    return list(session.scalars(select(QuestionTopic).where(QuestionTopic.run == run)
+                                .order_by(QuestionTopic.id)))
+
+
+def refresh(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier, *,
+            recluster: bool = False, now: datetime | None = None, batch: int = BATCH,
+            seed: int = 0) -> RefreshResult:
+    """Label the questions logged since the last call; find topics again when due."""
+    if classifier.embedder.name != embedder.name:
+        raise ValueError(f"the classifier was trained on {classifier.embedder.name}, "
+                         f"not {embedder.name}")
+    now = now or utcnow()
+    topics = current_topics(session)
+    due = not topics or now - as_utc(topics[0].created_at) >= RECLUSTER_AFTER
+    reclustered = False
+    if recluster or due:
+        found = _find_topics(session, embedder, now=now, seed=seed)
+        if found:  # no questions yet: keep labelling without topics
+            topics, reclustered = found, True
+    labeller = _Labeller(embedder, classifier, topics)
+    if reclustered:
+        _relabel_topics(session, labeller, batch)
+    labelled = _label_new(session, labeller, batch)
+    return RefreshResult(labelled, reclustered, len(topics))
+
+
+class _Labeller:
+    def __init__(self, embedder: Embedder, classifier: PurchaseStageClassifier,
+                 topics: Sequence[QuestionTopic]):
+        self.embedder, self.classifier = embedder, classifier
+        self.topic_ids = [t.id for t in topics]
+        self.centroids = (np.vstack([np.frombuffer(t.centroid, dtype=np.float32) for t in topics])
+                          if topics else None)
+
+    def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """One vector per distinct cleaned text."""
+        distinct = sorted({clean(t) for t in texts})
+        return dict(zip(distinct, self.embedder.embed_many(distinct)))
+
+    def topic_of(self, vectors: np.ndarray) -> list[int | None]:
+        if self.centroids is None or not len(vectors):
+            return [None] * len(vectors)
+        return [self.topic_ids[i] for i in (vectors @ self.centroids.T).argmax(axis=1)]
+
+
+def _label_new(session: Session, labeller: _Labeller, batch: int) -> int:
+    done = 0
+    while True:
+        last = session.scalar(select(func.max(QuestionInsight.event_id))) or 0
+        events = session.execute(
+            select(InteractionEvent.id, InteractionEvent.occurred_at, InteractionEvent.language,
+                   InteractionEvent.channel, InteractionEvent.decision, InteractionEvent.page,
+                   InteractionEvent.text)
+            .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.id > last)
+            .order_by(InteractionEvent.id).limit(batch)).all()
+        if not events:
+            return done
+        by_text = labeller.vectors([e.text for e in events])
+        matrix = np.vstack([by_text[clean(e.text)] for e in events])
+        probabilities = labeller.classifier.probabilities_of(matrix)
+        topics = labeller.topic_of(matrix)
+        rows = []
+        for event, probs, topic in zip(events, probabilities, topics):
+            best = int(probs.argmax())
+            stage = labeller.classifier.labels[best] if clean(event.text) else "other"
+            kind, subject = page_subject(event.page)
+            rows.append(dict(event_id=event.id, occurred_at=event.occurred_at,
+                             day=as_utc(event.occurred_at).astimezone(REPORT_ZONE).date(),
+                             language=event.language, channel=event.channel,
+                             decision=event.decision, stage=stage,
+                             stage_confidence=round(float(probs[best]), 4), topic_id=topic,
+                             subject_kind=kind, subject=subject))
+        session.execute(QuestionInsight.__table__.insert(), rows)
+        session.flush()
+        done += len(rows)
+
+
+def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: int
+                 ) -> list[QuestionTopic]:
+    since = now - timedelta(days=TOPIC_WINDOW_DAYS)
+    counted = session.execute(
+        select(InteractionEvent.text, func.count())
+        .where(InteractionEvent.kind == EventKind.MESSAGE.value,
+               InteractionEvent.occurred_at >= since, InteractionEvent.text != "")
+        .group_by(InteractionEvent.text)).all()
+    # The same question typed twice differs in case and punctuation: count it once, show
+    # its most frequent spelling.
+    spelled: dict[str, tuple[str, int]] = {}
+    for text, count in counted:
+        key = normalise(text)
+        if not key:
+            continue
+        best, total = spelled.get(key, (text, 0))
+        spelled[key] = (best if total >= count else text, total + count)
+    ranked = sorted(spelled.values(), key=lambda item: -item[1])[:MAX_CLUSTER_TEXTS]
+    if len(ranked) < 2:
+        return []
+    texts = [clean(text) for text, _ in ranked]
+    weights = np.array([count for _, count in ranked])
+    vectors = embedder.embed_many(texts)
+    found = cluster(vectors, texts, seed=seed)
+    # Sizes count questions, not distinct texts; the examples are the most asked ones.
+    run = (session.scalar(select(func.max(QuestionTopic.run))) or 0) + 1
+    centroids = np.vstack([t.centroid for t in found])
+    nearest = (vectors @ centroids.T).argmax(axis=1)
+    rows = []
+    for index, topic in enumerate(found):
+        members = np.flatnonzero(nearest == index)
+        by_count = members[np.argsort(-weights[members], kind="stable")][:3]
+        rows.append(QuestionTopic(
+            run=run, created_at=now, embedder=embedder.name, keywords=list(topic.keywords),
+            examples=[texts[i] for i in by_count] or list(topic.examples),
+            size=int(weights[members].sum()),
+            centroid=np.ascontiguousarray(topic.centroid, dtype=np.float32).tobytes()))
+    session.add_all(rows)
+    session.flush()
+    session.execute(delete(QuestionTopic).where(QuestionTopic.run < run - 1))  # keep one back
+    log.info("topics: run %s, %s topics from %s distinct questions", run, len(rows), len(texts))
+    return rows
+
+
+def _relabel_topics(session: Session, labeller: _Labeller, batch: int) -> None:
+    """Point every labelled question at its topic in the new run."""
+    after = 0
+    while True:
+        rows = session.execute(
+            select(QuestionInsight.event_id, InteractionEvent.text)
+            .join(InteractionEvent, InteractionEvent.id == QuestionInsight.event_id)
+            .where(QuestionInsight.event_id > after)
+            .order_by(QuestionInsight.event_id).limit(batch)).all()
+        if not rows:
+            return
+        by_text = labeller.vectors([text for _, text in rows])
+        topics = labeller.topic_of(np.vstack([by_text[clean(text)] for _, text in rows]))
+        session.execute(update(QuestionInsight),
+                        [{"event_id": eid, "topic_id": topic}
+                         for (eid, _), topic in zip(rows, topics)])
+        after = rows[-1][0]

@@ -1,0 +1,320 @@
+"""The marketing dashboard under /dashboard: key figures, topics and their weekly trend,
+what people ask before buying, satisfaction and knowledge gaps, with drill-down to the
+questions themselves and per-conversation exports for BI tools.
+
+Pages read analytics' aggregates (analytics.dashboard, analytics.metrics); charts are drawn
+in the browser by Chart.js from a JSON block the page carries (no inline script: the CSP
+allows only our own files). Question texts are scrubbed of personal data before they are
+shown: marketing reads what customers ask, not who they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+import analytics
+from analytics import dashboard as data
+from analytics import export
+from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, Filters, Period
+from bot.console.auth import current_dashboard_user
+from bot.console.errors import ConsoleError, NotFound
+from bot.console.web import config, parse_id, render
+from core import LANGUAGES, session_scope, utcnow
+from knowledge.privacy import scrub
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+ROOT = Path(__file__).resolve().parents[2]
+CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+DEFAULT_DAYS = 28
+STAGE_NAMES = {"pre_purchase": "Prima dell'acquisto", "post_purchase": "Dopo l'acquisto",
+               "other": "Altro"}
+DECISION_NAMES = {"answer": "Risposte", "clarify": "Chiarimenti", "escalate": "A un operatore"}
+LANGUAGE_NAMES = {"it": "Italiano", "en": "Inglese"}
+CHANNEL_NAMES = {"socketio": "Widget (socket.io)", "rest": "Widget (REST)", "cmdline": "Terminale"}
+
+
+class BadFilter(ConsoleError):
+    status = 400
+    title = "Filtro non valido"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the filter bar says, validated: the period and filters every query takes."""
+
+    period: Period
+    filters: Filters
+    stage: str | None
+    query: dict[str, str]  # the filter values as they go back into links
+
+    def link(self, path: str, **extra: Any) -> str:
+        params = {**self.query, **{k: str(v) for k, v in extra.items() if v not in (None, "")}}
+        return f"{path}?{urlencode(params)}" if params else path
+
+
+def _view(request: Request, *, stage_filter: bool = False) -> View:
+    params = request.query_params
+    known = {"from", "to", "language", "channel", "stage", "before", "topic", "subject"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise BadFilter(f"Filtro sconosciuto: {', '.join(unknown)[:200]}. "
+                        f"Filtri possibili: periodo (from, to), lingua, canale, fase.")
+    today = utcnow().astimezone(data.REPORT_ZONE).date()
+    try:
+        end = _date(params.get("to"), "to") or today
+        start = _date(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+        language, channel = params.get("language") or None, params.get("channel") or None
+        stage = data.check_stage(params["stage"]) if params.get("stage") else None
+        if stage and not stage_filter:
+            stage = None
+        period, filters = Period(start, end), Filters(language, channel)
+    except AnalyticsError as exc:
+        raise BadFilter(_italian(str(exc))) from exc
+    query = {"from": start.isoformat(), "to": end.isoformat()}
+    query.update({k: v for k, v in (("language", language), ("channel", channel),
+                                    ("stage", stage)) if v})
+    return View(period, filters, stage, query)
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10]) if len(text) == 10 else date.fromisoformat(text)
+    except ValueError as exc:
+        raise AnalyticsError(f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}") from exc
+
+
+def _italian(message: str) -> str:
+    """Analytics speaks English to developers; the dashboard reader gets Italian."""
+    if "ends" in message and "before it starts" in message:
+        return "Il periodo finisce prima di cominciare: scambia le date «dal» e «al»."
+    if "at most 5 years" in message:
+        return f"Il periodo può coprire al massimo 5 anni ({MAX_DAYS} giorni)."
+    if "is not between" in message:
+        return "Una data è fuori dall'intervallo ammesso (anni 2000-2100)."
+    if "must be a date" in message:
+        return "Le date vanno scritte come AAAA-MM-GG."
+    if "unknown language" in message:
+        return f"Lingua sconosciuta: usa {', '.join(LANGUAGES)}."
+    if "unknown channel" in message:
+        return f"Canale sconosciuto: usa {', '.join(CHANNELS)}."
+    if "purchase stage" in message:
+        return f"Fase sconosciuta: usa {', '.join(STAGE_NAMES)}."
+    return message
+
+
+def _page(request: Request, name: str, view: View, section: str, **context: Any) -> Response:
+    return render(request, name, area="dashboard", section=section, view=view,
+                  languages=LANGUAGE_NAMES, channels=CHANNEL_NAMES, stages=STAGE_NAMES,
+                  decisions=DECISION_NAMES, **context)
+
+
+def _url(request: Request) -> str:
+    return config(request).database_url
+
+
+def _clean(text: str) -> str:
+    return scrub(text or "")
+
+
+# -- pages --------------------------------------------------------------------------------
+@router.get("")
+def overview(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request)
+    p, f = view.period, view.filters
+    with session_scope(_url(request)) as session:
+        summary = analytics.summary(p, f, session=session)
+        volume = data.daily_volume(p, f, session=session)
+        stages = data.stage_totals(p, f, session=session)
+        ratings = analytics.ratings_by_score(p, f, session=session)
+        top = analytics.top_questions(p, f, session=session, limit=10)
+    charts = [
+        {"id": "chart-volume", "type": "bar", "stacked": True, "title": "Domande al giorno",
+         "aspectRatio": 3,
+         "labels": [d.strftime("%d/%m") for d in volume.days],
+         "datasets": [{"label": DECISION_NAMES[k], "data": list(v)}
+                      for k, v in volume.by_decision.items()]},
+        {"id": "chart-stages", "type": "doughnut", "title": "Fase d'acquisto",
+         "labels": [STAGE_NAMES[s] for s in stages],
+         "datasets": [{"label": "Domande", "data": list(stages.values())}],
+         "links": [view.link("/dashboard/questions", stage=s) for s in stages]},
+        {"id": "chart-ratings", "type": "bar", "title": "Valutazioni di fine chat",
+         "labels": [f"{'★' * score}" for score in ratings],
+         "datasets": [{"label": "Chat", "data": list(ratings.values())}]},
+    ]
+    return _page(request, "dashboard/overview.html", view, "overview", s=summary,
+                 top=[(_clean(q.text), q.count) for q in top], charts=charts,
+                 has_data=volume.total > 0 or summary.conversations > 0)
+
+
+@router.get("/topics")
+def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request, stage_filter=True)
+    with session_scope(_url(request)) as session:
+        stats = data.topic_overview(view.period, view.filters, session=session, stage=view.stage)
+    weeks = data.weeks_of(view.period)
+    shown = stats[:8]
+    charts = [{"id": "chart-topics", "type": "line", "title": "Domande per argomento e settimana",
+               "aspectRatio": 3,
+               "labels": weeks,
+               "datasets": [{"label": t.label, "data": [t.weekly[w] for w in weeks]} for t in shown],
+               "links": [view.link(f"/dashboard/topics/{t.id}") for t in shown]}]
+    return _page(request, "dashboard/topics.html", view, "topics", topics=stats, charts=charts)
+
+
+@router.get("/topics/{topic_id}")
+def topic_detail(request: Request, topic_id: str,
+                 user: str = Depends(current_dashboard_user)) -> Response:
+    number = parse_id(topic_id)
+    view = _view(request, stage_filter=True)
+    before = _before(request)
+    with session_scope(_url(request)) as session:
+        found = data.topic(number, session=session)
+        if found is None:
+            raise NotFound(f"L'argomento {number} non esiste (gli argomenti vengono ricalcolati "
+                           "ogni settimana: riparti dall'elenco).")
+        stats = {t.id: t for t in data.topic_overview(view.period, view.filters,
+                                                      session=session, stage=view.stage)}
+        page = data.questions(view.period, view.filters, session=session, topic_id=number,
+                              stage=view.stage, before=before)
+    weeks = data.weeks_of(view.period)
+    stat = stats.get(number)
+    charts = [{"id": "chart-topic", "type": "bar", "title": "Domande per settimana",
+               "aspectRatio": 3.5,
+               "labels": weeks,
+               "datasets": [{"label": "Domande",
+                             "data": [stat.weekly[w] if stat else 0 for w in weeks]}]}]
+    return _page(request, "dashboard/topic.html", view, "topics", topic=found, stat=stat,
+                 page=_rows(page), charts=charts,
+                 more=view.link(f"/dashboard/topics/{number}", before=page.next_before)
+                 if page.next_before else "")
+
+
+@router.get("/questions")
+def question_list(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request, stage_filter=True)
+    subject = (request.query_params.get("subject") or "")[:200] or None
+    before = _before(request)
+    with session_scope(_url(request)) as session:
+        page = data.questions(view.period, view.filters, session=session, stage=view.stage,
+                              subject=subject, before=before)
+    more = view.link("/dashboard/questions", subject=subject, before=page.next_before)
+    return _page(request, "dashboard/questions.html", view, "purchase" if subject else "overview",
+                 subject=subject, page=_rows(page), more=more if page.next_before else "")
+
+
+@router.get("/purchase")
+def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request)
+    p, f = view.period, view.filters
+    with session_scope(_url(request)) as session:
+        products = data.subjects(p, f, session=session)
+        weekly = data.stage_by_week(p, f, session=session)
+    weeks = data.weeks_of(p)
+    charts = [
+        {"id": "chart-products", "type": "bar", "horizontal": True,
+         "title": "Prodotti e categorie più chiesti prima dell'acquisto",
+         "labels": [s.subject for s in products],
+         "datasets": [{"label": "Domande", "data": [s.questions for s in products]},
+                      {"label": "Periodo precedente", "data": [s.previous for s in products]}],
+         "links": [view.link("/dashboard/questions", subject=s.subject, stage="pre_purchase")
+                   for s in products]},
+        {"id": "chart-stage-weeks", "type": "bar", "stacked": True,
+         "title": "Fase d'acquisto per settimana", "labels": weeks,
+         "datasets": [{"label": STAGE_NAMES[s], "data": [counts[w] for w in weeks]}
+                      for s, counts in weekly.items()]},
+    ]
+    return _page(request, "dashboard/purchase.html", view, "purchase", products=products,
+                 charts=charts)
+
+
+@router.get("/quality")
+def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request)
+    p, f = view.period, view.filters
+    before = _before(request)
+    today = utcnow().astimezone(data.REPORT_ZONE).date()
+    with session_scope(_url(request)) as session:
+        gaps = analytics.knowledge_gaps(p, f, session=session, limit=15)
+        unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
+        stale = analytics.stale_entries(session=session, today=today)
+        comments = analytics.rating_comments(p, f, session=session, limit=data.PAGE_SIZE + 1,
+                                             offset=before or 0)
+    more = len(comments) > data.PAGE_SIZE
+    offset = (before or 0) + data.PAGE_SIZE
+    return _page(request, "dashboard/quality.html", view, "quality",
+                 gaps=[(_clean(g.text), g.count) for g in gaps], unhelpful=unhelpful,
+                 stale=stale[:50], stale_total=len(stale),
+                 comments=[(c, _clean(c.text)) for c in comments[:data.PAGE_SIZE]],
+                 more=view.link("/dashboard/quality", before=offset) if more else "")
+
+
+def _before(request: Request) -> int | None:
+    text = request.query_params.get("before")
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return int(text)
+    raise BadFilter("Il segnalibro di pagina non è valido: riparti dalla prima pagina.")
+
+
+def _rows(page: data.QuestionPage) -> data.QuestionPage:
+    rows = tuple(data.QuestionRow(r.event_id, r.occurred_at, _clean(r.text), r.language,
+                                  r.decision, r.stage) for r in page.rows)
+    return data.QuestionPage(rows, page.total, page.next_before)
+
+
+# -- exports and the chart library --------------------------------------------------------
+@router.get("/export.csv")
+def export_csv(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+    """One row per conversation in the period, spreadsheet-safe; streamed page by page."""
+    view = _view(request)
+    url = _url(request)
+
+    def chunks():  # Starlette runs a sync generator in a worker thread, chunk by chunk
+        with session_scope(url) as session:
+            yield from export.csv_chunks(
+                export.conversation_rows(view.period, view.filters, session=session))
+
+    name = f"conversazioni-{view.period.start}-{view.period.end}.csv"
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/export.parquet")
+async def export_parquet(request: Request,
+                         user: str = Depends(current_dashboard_user)) -> Response:
+    view = _view(request)
+    url = _url(request)
+    handle = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
+    handle.close()
+    path = Path(handle.name)
+
+    def write() -> None:
+        with session_scope(url) as session:
+            export.write_parquet(export.conversation_rows(view.period, view.filters,
+                                                          session=session), path)
+
+    await asyncio.to_thread(write)
+    name = f"conversazioni-{view.period.start}-{view.period.end}.parquet"
+    return FileResponse(path, media_type="application/vnd.apache.parquet", filename=name,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@router.get("/static/chart.umd.min.js")
+def chart_js(user: str = Depends(current_dashboard_user)) -> Response:
+    if not CHART_JS.exists():
+        raise NotFound("Chart.js non è installato: esegui `make setup` (npm ci).")
+    return FileResponse(CHART_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,51 @@
+"""Keeps the dashboard's question labels current while the product runs: every few
+minutes, label the questions logged since the last round (purchase stage, topic, product
+page); find topics again once a week. See analytics.insights for what a round does."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics.embedding import Embedder
+from analytics.insights import RefreshResult, refresh
+from analytics.purchase_stage import PurchaseStageClassifier, default_classifier
+from core import session_scope
+
+log = logging.getLogger(__name__)
+INTERVAL_S = 300.0
+
+
+@dataclass
+class InsightsRefresher:
+    database_url: str
+    embedder: Embedder
+    cache_dir: Path  # where the trained purchase-stage classifier is kept
+    _classifier: PurchaseStageClassifier | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def classifier(self) -> PurchaseStageClassifier:
+        if self._classifier is None:
+            self._classifier = default_classifier(self.embedder, self.cache_dir)
+        return self._classifier
+
+    def run_once(self, *, recluster: bool = False) -> RefreshResult:
+        # One round at a time in this process; another replica's overlapping round only
+        # repeats work: a question is labelled once (its event id is the primary key) and
+        # the loser of that race rolls back and labels it next time.
+        with self._lock, session_scope(self.database_url) as session:
+            return refresh(session, self.embedder, self.classifier, recluster=recluster)
+
+    def run(self, stop: threading.Event, interval_s: float = INTERVAL_S) -> None:
+        while not stop.is_set():
+            try:
+                result = self.run_once()
+                if result.labelled or result.reclustered:
+                    log.info("dashboard labels: %s new questions%s", result.labelled,
+                             f", {result.topics} topics found again" if result.reclustered else "")
+            except Exception:  # the next round tries again; the chat is never affected
+                log.exception("labelling questions for the dashboard failed")
+            stop.wait(interval_s)
