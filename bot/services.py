@@ -1,5 +1,6 @@
 """The escalation machinery that runs beside the chat: the local mail sink, the SLA
-scheduler, the outbox sender, the inbound SMTP receiver and IMAP poller. Each loop
+scheduler, the outbox sender, the inbound SMTP receiver and IMAP poller, and the weekly
+report to the marketing list. Each loop
 runs in its own thread and stops with the product; all state is in the database, so a
 restart picks up where the last run stopped."""
 
@@ -27,6 +28,7 @@ from escalation.mail_in import run_imap_poller, start_receiver
 from escalation.mail_sink import start_sink
 from escalation.outbox import run_sender
 from escalation.timers import run_scheduler
+from escalation.weekly_mail import run_weekly_reporter
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,10 @@ class EscalationServices:
         self._spawn("outbox-sender", run_sender, url, settings, self._stop, interval_s=1.0)
         if settings.imap_host:
             self._spawn("imap-poller", run_imap_poller, settings, self.on_message, self._stop)
+        if settings.marketing_emails:
+            self._spawn("weekly-report", run_weekly_reporter, url, settings, self._stop)
+        else:
+            log.info("SUPPORTBOT_MARKETING_EMAILS is empty: no weekly report is sent")
         self._spawn("resume-answers", self._resume)
 
     def _spawn(self, name: str, target, *args, **kwargs) -> None:

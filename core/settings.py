@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LANGUAGES = ("it", "en", "other")
@@ -99,6 +99,23 @@ class Settings(BaseSettings):
     # Outbox retries back off exponentially from this delay, up to max_attempts.
     outbox_retry_base_s: float = 30.0
     outbox_max_attempts: int = 8
+    # -- analytics: the weekly report ------------------------------------------------------
+    # Who gets the weekly report (a JSON list); empty means no report is sent.
+    marketing_emails: list[str] = []
+    # When last week's report is queued: ISO weekday (1 = Monday) and hour, Europe/Rome time.
+    weekly_report_weekday: int = Field(1, ge=1, le=7)
+    weekly_report_hour: int = Field(8, ge=0, le=23)
+    # How staff reach the app from outside, e.g. https://assistenza.example; mail links to
+    # its pages (the dashboard) only when it is set.
+    public_url: str = ""
+
+    @field_validator("marketing_emails")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        addresses = [a.strip() for a in value if a.strip()]
+        if bad := [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return addresses
 
     @property
     def resolved_database_url(self) -> str:
