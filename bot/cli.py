@@ -311,6 +311,52 @@ def _period_and_filters(start: str | None, end: str | None, language: str | None
         _fail(str(exc))
 
 
+@app.command("weekly-report")
+def weekly_report(
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: the "
+                                                "last complete week).")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Queue it for SUPPORTBOT_MARKETING_EMAILS "
+                                       "(once per week).")] = False,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the HTML mail to FILE.")
+                    ] = None,
+) -> None:
+    """The weekly marketing report: print its text, write its HTML, or queue it for the
+    marketing list (the running product sends it; it also queues it by itself each week)."""
+    from analytics.period import AnalyticsError
+    from analytics.weekly import TIMEZONE, build_weekly_report, last_complete_week, parse_iso_week
+    from core import utcnow
+    from escalation.weekly_mail import enqueue_weekly_report, queued_report, render_weekly_report
+
+    settings, now = get_settings(), utcnow()
+    today = now.astimezone(ZoneInfo(TIMEZONE)).date()
+    try:
+        monday = parse_iso_week(week) if week is not None else last_complete_week(today)
+    except AnalyticsError as exc:
+        _fail(f"--week: {exc}")
+    if send and not settings.marketing_emails:
+        _fail("nobody to send it to: set SUPPORTBOT_MARKETING_EMAILS, e.g. "
+              "'[\"marketing@example.com\"]'")
+    queued = None
+    with session_scope(_database()) as session:
+        report = build_weekly_report(monday, session=session, today=today, now=now)
+        mail = render_weekly_report(report, settings=settings)
+        if send and (queued := queued_report(monday, session=session)) is None:
+            enqueue_weekly_report(report, settings.marketing_emails, session=session,
+                                  settings=settings, now=now)
+    if html:
+        html.write_text(mail.html, encoding="utf-8")
+        typer.echo(f"HTML of {report.iso_week} written to {html}", err=True)
+    if send and queued is not None:
+        typer.echo(f"the report of {report.iso_week} was queued already ({queued.status}); "
+                   "not queued again")
+    elif send:
+        typer.echo(f"the report of {report.iso_week} is queued for "
+                   f"{', '.join(settings.marketing_emails)}; the running product's mail sender "
+                   "delivers it")
+    if not html and not send:
+        typer.echo(mail.text, nl=False)
+
+
 @app.command("export-conversations")
 def export_conversations(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",

@@ -87,7 +87,8 @@ def tracker(tmp_path):
 
 def tracker_rows(store: TrackerStore) -> list[tuple[str, str]]:
     with sqlite3.connect(store.path) as db:
-        rows = db.execute("SELECT sender_id, type_name FROM events ORDER BY sender_id, id").fetchall()
+        rows = db.execute("SELECT sender_id, type_name FROM events ORDER BY sender_id, id"
+                          ).fetchall()
     db.close()
     return rows
 
