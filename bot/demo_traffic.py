@@ -1,7 +1,9 @@
 """A simulated quarter of traffic for the demo shop, so a new user sees living figures:
 conversations in Italian and English on product pages, the cart and order pages; FAQ
 questions answered (some clarified, some thumbed), unknown ones escalated to tickets that
-operators answer within or after the SLA. Deterministic for a given seed."""
+operators answer within or after the SLA; about a quarter of the conversations end with a
+1-5 rating (lower after a late answer or a thumbs-down), some with a comment. Deterministic
+for a given seed."""
 
 from __future__ import annotations
 
@@ -22,29 +24,45 @@ UNKNOWN = {"it": ["Posso portare il cane in negozio?", "Fate corsi di cucito?",
                   "Posso pagare con buoni pasto?", "La borsa entra un portatile da 15 pollici?"],
            "en": ["Do you ship to the Canary Islands?", "Can I rent a dress?",
                   "Is the Aurora bag big enough for a 15 inch laptop?", "Do you sell gift boxes?"]}
+RATED_SHARE = 0.25  # conversations that end with a rating
+COMMENTED_SHARE = 0.35  # ratings that come with a comment
+# Weights of the scores 1..5 by how the conversation went.
+SCORE_WEIGHTS = {"answered": (2, 3, 8, 32, 55), "escalated": (4, 6, 15, 35, 40),
+                 "disliked": (15, 20, 30, 20, 15), "late": (25, 25, 25, 15, 10)}
+COMMENTS = {
+    "it": {"low": ["Ho aspettato troppo la risposta.", "Non ha capito la mia domanda.",
+                   "Preferivo parlare subito con una persona."],
+           "mid": ["Utile, ma la risposta era un po' generica.", "Ok, niente di speciale."],
+           "high": ["Velocissimi, grazie!", "Risposta chiara e immediata.",
+                    "Mi ha aiutato a scegliere la taglia.", "Ottimo servizio"]},
+    "en": {"low": ["I waited too long for an answer.", "It didn't understand my question."],
+           "mid": ["Useful, but a bit generic.", "Fine."],
+           "high": ["Quick and clear, thanks!", "Great service", "Helped me pick the right size."]},
+}
 
 
 def simulate(session: Session, *, days: int = 90, per_day: int = 60, seed: int = 1,
              end: datetime | None = None) -> dict:
     """Insert `days` of traffic ending at `end`; returns what was written."""
     rng = random.Random(seed)
+    rater = random.Random(f"ratings-{seed}")  # its own stream: the rest stays as it was
     entries = [e for e in session.query(Entry).filter(Entry.status == Status.PUBLISHED)]
     if not entries:
         raise ValueError("the knowledge base is empty: import data/demo_kb.yaml first")
     end = (end or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    counts = {"conversations": 0, "questions": 0, "tickets": 0}
+    counts = {"conversations": 0, "questions": 0, "tickets": 0, "ratings": 0}
     for day in range(days):
         date = end - timedelta(days=days - day)
         volume = per_day * (0.7 if date.weekday() >= 5 else 1.0) * (0.8 + 0.4 * day / days)
         for _ in range(int(rng.gauss(volume, volume * 0.15))):
             at = date + timedelta(hours=rng.choice(range(8, 23)), minutes=rng.randrange(60))
-            _conversation(session, rng, entries, at, counts)
+            _conversation(session, rng, rater, entries, at, counts)
     session.flush()
     return counts
 
 
-def _conversation(session: Session, rng: random.Random, entries: list[Entry], at: datetime,
-                  counts: dict) -> None:
+def _conversation(session: Session, rng: random.Random, rater: random.Random,
+                  entries: list[Entry], at: datetime, counts: dict) -> None:
     language = "it" if rng.random() < 0.72 else "en"
     pool = [e for e in entries if e.language == language] or entries
     first = rng.choice(pool)
@@ -55,6 +73,7 @@ def _conversation(session: Session, rng: random.Random, entries: list[Entry], at
     common = {"conversation_id": conversation, "language": language, "channel": channel,
               "page": page}
     events = [InteractionEvent(kind=EventKind.CONVERSATION_START, occurred_at=at, **common)]
+    mood, ended = "answered", at
     for turn in range(rng.choice((1, 1, 1, 2, 2, 3))):
         at += timedelta(seconds=rng.randrange(10, 90))
         entry = first if turn == 0 else rng.choice(pool)
@@ -69,6 +88,9 @@ def _conversation(session: Session, rng: random.Random, entries: list[Entry], at
             events.append(InteractionEvent(kind=EventKind.ESCALATION, occurred_at=at,
                                            data={"ticket_id": ticket.id, "joined": False}, **common))
             counts["tickets"] += 1
+            late = ticket.answered_at is None or ticket.answered_at > ticket.due_at
+            mood = "late" if late else "escalated"
+            ended = ticket.answered_at or at
             break
         decision = "clarify" if roll < 0.24 else "answer"
         events.append(InteractionEvent(
@@ -79,10 +101,29 @@ def _conversation(session: Session, rng: random.Random, entries: list[Entry], at
             events.append(InteractionEvent(kind=EventKind.CHOICE, decision="answer", entry_id=entry.id,
                                            occurred_at=at + timedelta(seconds=8), **common))
         if rng.random() < 0.3:
+            helpful = rng.random() < 0.86
             events.append(InteractionEvent(kind=EventKind.FEEDBACK, entry_id=entry.id,
                                            occurred_at=at + timedelta(seconds=20),
-                                           data={"helpful": rng.random() < 0.86}, **common))
+                                           data={"helpful": helpful}, **common))
+            mood = mood if helpful else "disliked"
+        ended = at + timedelta(seconds=20)
+    if rater.random() < RATED_SHARE:
+        events += _rating(rater, ended + timedelta(seconds=rater.randrange(20, 600)), mood, common)
+        counts["ratings"] += 1
     session.add_all(events)
+
+
+def _rating(rng: random.Random, at: datetime, mood: str, common: dict) -> list[InteractionEvent]:
+    """The end-of-chat rating as the widget's POST /chat/rating logs it, with the end."""
+    score = rng.choices(range(1, 6), weights=SCORE_WEIGHTS[mood])[0]
+    comment = ""
+    if rng.random() < COMMENTED_SHARE:
+        band = "low" if score <= 2 else "mid" if score == 3 else "high"
+        comment = rng.choice(COMMENTS[common["language"]][band])
+    return [InteractionEvent(kind=EventKind.RATING, occurred_at=at,
+                             data={"rating": score, "comment": comment}, **common),
+            InteractionEvent(kind=EventKind.CONVERSATION_END, occurred_at=at,
+                             data={"via": "rating"}, **common)]
 
 
 def _ticket(session: Session, rng: random.Random, conversation: str, question: str,

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from analytics import Filters, Period, summary
+from sqlalchemy import func, or_, select
+
+from analytics import (
+    EventKind,
+    Filters,
+    InteractionEvent,
+    Period,
+    rating_comments,
+    ratings_by_score,
+    summary,
+)
 from bot.demo_traffic import simulate
 from core import session_scope
+from escalation.models import Ticket
 from knowledge.importer import import_file
 from tests.bot.test_cli_report import run
 from tests.conftest import DEMO_KB
@@ -28,6 +39,35 @@ def test_a_simulated_fortnight_has_plausible_figures(database_url):
     assert 0.6 < s.deflection_rate < 0.9 and 0.08 < s.escalation_rate < 0.3
     assert 0.5 < italian.questions / s.questions < 0.9
     assert s.sla_compliance is not None and s.thumbs_up > s.thumbs_down
+
+
+def test_a_quarter_of_the_conversations_end_with_a_rating(database_url):
+    with session_scope(database_url) as session:
+        import_file(DEMO_KB, session=session, author="demo")
+    with session_scope(database_url) as session:
+        counts = simulate(session, days=28, per_day=30, seed=3, end=END)
+    period = Period(date(2026, 10, 20), date(2026, 11, 21))  # ratings may follow an answer
+    with session_scope(database_url) as session:
+        s = summary(period, Filters(), session=session)
+        by_score = ratings_by_score(period, Filters(), session=session)
+        comments = rating_comments(period, Filters(), session=session, limit=500)
+        ends = session.scalar(select(func.count()).where(
+            InteractionEvent.kind == EventKind.CONVERSATION_END))
+        late = _average_after_late_answers(session)
+    assert s.ratings == counts["ratings"] == ends
+    assert 0.2 < s.ratings / s.conversations < 0.3
+    assert 3.7 < s.rating_average < 4.5 and by_score[5] > by_score[4] > by_score[1]  # positive
+    assert late < s.rating_average - 0.8  # a late (or missing) answer costs stars
+    assert 0.25 < len(comments) / s.ratings < 0.45
+    assert {c.language for c in comments} == {"it", "en"}
+
+
+def _average_after_late_answers(session) -> float:
+    late = select(Ticket.conversation_id).where(
+        or_(Ticket.answered_at.is_(None), Ticket.answered_at > Ticket.due_at))
+    score = InteractionEvent.data["rating"].as_integer()
+    return float(session.scalar(select(func.avg(score)).where(
+        InteractionEvent.kind == EventKind.RATING, InteractionEvent.conversation_id.in_(late))))
 
 
 def test_the_command_fills_the_database_and_refuses_bad_arguments(database_url, tmp_path):
