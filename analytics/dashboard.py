@@ -188,7 +188,7 @@ def subjects(period: Period, filters: Filters, *, session: Session, kind: str | 
             query = query.where(Q.subject.in_(only))
         return query.group_by(Q.subject_kind, Q.subject)
 
-    now = sorted(session.execute(counted(period)).all(), key=lambda r: (-r[2], r[0], r[1]))[:limit]
+    now = sorted(session.execute(counted(period)).all(), key=lambda r: (-r[2], r[1], r[0]))[:limit]
     previous = {}
     if before is not None and now:
         previous = {(k, s): n for k, s, n in

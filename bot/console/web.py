@@ -135,7 +135,10 @@ def render(request: Request, name: str, code: int = 200, **context: Any) -> Resp
         account = None
     context.update(
         operator=account.email if account else None, role=account.role if account else "",
-        area=context.get("area", "console"), csrf=csrf_token(request),
+        # marketing never sees the console's menu, even on a console error page
+        area=context.get("area") or ("dashboard" if account and account.role == "marketing"
+                                     else "console"),
+        csrf=csrf_token(request),
         flash=request.session.pop("flash", None), tz=cfg.timezone, now=utcnow(),
         shop=cfg.settings.shop_name, section=context.get("section", ""),
         level_name=cfg.level_name)
@@ -195,4 +198,6 @@ async def handle_console_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Forbidden):
         return render(request, "error.html", exc.status, title=exc.title, message=exc.message,
                       home=exc.home)
-    return render(request, "error.html", exc.status, title=exc.title, message=exc.message)
+    area = "dashboard" if request.url.path.startswith("/dashboard") else ""
+    return render(request, "error.html", exc.status, title=exc.title, message=exc.message,
+                  area=area)
