@@ -4,7 +4,7 @@ the entries customers found unhelpful.
 
 The report is data (frozen dataclasses); escalation renders it as mail and queues it.
 Two more sections, topics trending this week and the products or categories asked about
-before buying, come from `analytics.insights`: `insight_sections` is where they plug in.
+before buying, come from the labelled questions (analytics.insights, analytics.dashboard).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class WeeklyReport:
     top_questions: tuple[TrendItem, ...]
     gaps: tuple[TrendItem, ...]
     unhelpful: tuple[EntryVotes, ...]
-    # Supplied by analytics.insights through `insight_sections`; empty sections are skipped.
+    # From the labelled questions (`insight_sections`); empty sections are skipped.
     topics: tuple[TrendItem, ...] = ()
     products: tuple[TrendItem, ...] = ()
     generated_at: datetime = field(default_factory=utcnow, compare=False)
@@ -165,11 +165,24 @@ def build_weekly_report(week_start: date, *, session: Session, today: date,
 
 def insight_sections(week: Period, before: Period, *, session: Session
                      ) -> dict[str, tuple[TrendItem, ...]]:
-    """EXTENSION POINT for analytics.insights: return {"topics": ..., "products": ...}, each a
-    tuple of TrendItem, most relevant first (TOP_LIMIT at most): the topics trending in
-    `week` (change = count - count in `before`) and the products or categories asked about
-    before buying. Until then both sections stay empty and the rendering leaves them out."""
-    return {}
+    """The dashboard's two marketing sections for `week`, from the labelled questions
+    (analytics.insights): topics by questions this week (change against `before`; a topic
+    growing well past its last four weeks is marked "in crescita"), and the products or
+    categories asked about before buying."""
+    from analytics import dashboard
+
+    trend = Period(week.start - timedelta(weeks=4), week.end, week.timezone)
+    this, last = iso_week(week.start), iso_week(before.start)
+    topics = sorted(dashboard.topic_overview(trend, Filters(), session=session),
+                    key=lambda t: (-t.weekly.get(this, 0), t.id))
+    return {
+        "topics": tuple(TrendItem(t.label + (" (in crescita)" if t.emerging else ""),
+                                  t.weekly.get(this, 0), t.weekly.get(this, 0) - t.weekly.get(last, 0))
+                        for t in topics if t.weekly.get(this, 0))[:TOP_LIMIT],
+        "products": tuple(TrendItem(p.subject, p.questions, p.questions - p.previous)
+                          for p in dashboard.subjects(week, Filters(), session=session,
+                                                      limit=TOP_LIMIT)),
+    }
 
 
 def figures(current: Summary, previous: Summary) -> tuple[Figure, ...]:

@@ -17,6 +17,7 @@ from analytics.weekly import (
     parse_iso_week,
 )
 from core import session_scope
+from tests.analytics.test_dashboard import labelled  # noqa: F401 (a fixture)
 from tests.analytics.test_metrics import dataset, local  # noqa: F401 (a fixture)
 
 W43, W44 = date(2026, 10, 19), date(2026, 10, 26)
@@ -151,3 +152,15 @@ def test_another_report_day_and_hour():
     # Wednesday at 17:00: on Wednesday 2 December at 16:59 W48 is not due yet.
     assert due_week(local("2026-12-02T16:59"), weekday=3, hour=17) == date(2026, 11, 16)
     assert due_week(local("2026-12-02T17:00"), weekday=3, hour=17) == date(2026, 11, 23)
+
+
+def test_trending_topics_and_products_come_from_the_labelled_questions(labelled):  # noqa: F811
+    url, steady, rising = labelled
+    with session_scope(url) as session:
+        report = build_weekly_report(date(2026, 11, 23), session=session, today=date(2026, 12, 1),
+                                     now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    # W48: "saldi" jumps from 2 a week to 12, "spedizione" stays at 3; "stivali" is asked
+    # about twice before buying, after none the week before.
+    assert [(t.label, t.count, t.change) for t in report.topics] == [
+        ("saldi (in crescita)", 12, 10), ("spedizione", 3, 0)]
+    assert [(p.label, p.count, p.change) for p in report.products] == [("stivali", 2, 2)]
