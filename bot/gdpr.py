@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from analytics.models import InteractionEvent
+from analytics.models import InteractionEvent, QuestionInsight
 from bot.rasa_tracker import TrackerStore
 from core import SupportBotError
 from escalation.models import OutboxMessage, Ticket, TicketEvent
@@ -87,6 +87,10 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
                    ) -> dict:
     note = _tracker_note(tracker)
     rasa_events = tracker.erase(customer.conversations)  # first: see the module's doc
+    theirs = select(InteractionEvent.id).where(
+        InteractionEvent.conversation_id.in_(customer.conversations))
+    labels = session.execute(delete(QuestionInsight).where(
+        QuestionInsight.event_id.in_(theirs))).rowcount  # derived from the events below
     events = session.execute(delete(InteractionEvent).where(
         InteractionEvent.conversation_id.in_(customer.conversations))).rowcount
     session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
@@ -98,13 +102,16 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
         OutboxMessage.kind == "answer", OutboxMessage.ticket_id.in_(customer.ticket_ids))).rowcount
     entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
                               .values(ticket_id=None, source_ref=ERASED)).rowcount
-    return {"interactions_deleted": events, "tickets_blanked": len(customer.ticket_ids),
+    return {"interactions_deleted": events, "question_labels_deleted": labels,
+            "tickets_blanked": len(customer.ticket_ids),
             "customer_mails_deleted": mails, "entries_unlinked": entries,
             "rasa_tracker_events_deleted": rasa_events, **note}
 
 
 def purge_before(cutoff: datetime, *, session: Session) -> int:
-    """Retention: interaction events older than `cutoff` are deleted."""
+    """Retention: interaction events older than `cutoff` are deleted, with the dashboard's
+    labels of those questions (they carry the event's time)."""
+    session.execute(delete(QuestionInsight).where(QuestionInsight.occurred_at < cutoff))
     return session.execute(delete(InteractionEvent).where(
         InteractionEvent.occurred_at < cutoff)).rowcount
 

@@ -7,8 +7,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from analytics.models import InteractionEvent
+from analytics.models import InteractionEvent, QuestionInsight
 from bot.gdpr import ERASED, UnknownCustomer, erase_customer, export_customer, find_customer, purge_before
 from bot.rasa_tracker import TrackerStore
 from core import session_scope, utcnow
@@ -18,8 +19,18 @@ from tests.bot.test_cli_report import run
 
 
 def event(session, conversation: str, text: str, at: datetime | None = None) -> None:
-    session.add(InteractionEvent(kind="message", conversation_id=conversation, text=text,
-                                 occurred_at=at or utcnow()))
+    """A question, labelled for the dashboard as analytics.insights would."""
+    logged = InteractionEvent(kind="message", conversation_id=conversation, text=text,
+                              occurred_at=at or utcnow())
+    session.add(logged)
+    session.flush()
+    session.add(QuestionInsight(event_id=logged.id, occurred_at=logged.occurred_at,
+                                day=logged.occurred_at.date(), stage="other",
+                                stage_confidence=1.0))
+
+
+def labelled(session) -> list[int]:
+    return sorted(session.scalars(select(QuestionInsight.event_id)))
 
 
 @pytest.fixture
@@ -124,12 +135,14 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
     with session_scope(url) as session:
         result = erase_customer(find_customer("anna@example.com", session=session), session=session,
                                 by="dpo@shop.example", tracker=tracker)
-    assert result == {"interactions_deleted": 1, "tickets_blanked": 1, "customer_mails_deleted": 1,
+    assert result == {"interactions_deleted": 1, "question_labels_deleted": 1,
+                      "tickets_blanked": 1, "customer_mails_deleted": 1,
                       "entries_unlinked": 1, "rasa_tracker_events_deleted": 3}
     assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user"),
                                      ("old-conv", "user")]
     with session_scope(url) as session:
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["conv-bob"]
+        assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
         ticket = session.get(Ticket, anna)
         assert (ticket.question, ticket.transcript, ticket.customer_email) == (ERASED, [], "")
         assert ticket.events[-1].kind == "customer_erased"
@@ -184,6 +197,7 @@ def test_retention_purges_only_old_events(database_url):
     with session_scope(database_url) as session:
         assert purge_before(utcnow() - timedelta(days=730), session=session) == 1
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["new"]
+        assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
 
 
 def test_the_cli_confirms_and_answers_clearly(stored, tracker, tmp_path):
