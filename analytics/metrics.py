@@ -27,8 +27,9 @@ from analytics.period import CHANNELS, AnalyticsError, Filters, Period
 from core import as_utc, utcnow
 
 __all__ = ["CHANNELS", "AnalyticsError", "EntryVotes", "Filters", "Period", "QuestionCount",
-           "RatingComment", "StaleEntry", "Summary", "knowledge_gaps", "normalise", "rating_comments",
-           "ratings_by_score", "stale_entries", "summary", "top_questions", "unhelpful_entries"]
+           "RatingComment", "StaleEntry", "Summary", "knowledge_gaps", "normalise",
+           "rating_comments", "ratings_by_score", "stale_entries", "summary", "top_questions",
+           "unhelpful_entries"]
 
 # analytics imports only core (see DESIGN): the columns it reads from other packages'
 # tables are declared here, by name, instead of importing their models.

@@ -122,7 +122,7 @@ def web_router(settings: Settings) -> APIRouter:
 
     @router.post("/chat/rating", status_code=201)
     async def rate(request: Request) -> dict:
-        """The end-of-chat rating: {conversation_id, rating: 1-5, comment?}, once per conversation."""
+        """The end-of-chat rating {conversation_id, rating: 1-5, comment?}, once per chat."""
         body = await json_body(request, MAX_RATING_BODY)
         try:
             rating = parse_rating(body)

@@ -267,7 +267,8 @@ def test_ratings_in_the_summary(dataset):
 def test_ratings_by_score(dataset):
     url, _ = dataset
     with session_scope(url) as session:
-        assert ratings_by_score(OCTOBER, Filters(), session=session) == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
+        assert ratings_by_score(OCTOBER, Filters(), session=session) == {
+            1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
         assert ratings_by_score(OCTOBER, Filters(language="it"), session=session) == {
             1: 0, 2: 1, 3: 1, 4: 0, 5: 1}
         assert ratings_by_score(Period(date(2026, 12, 1), date(2026, 12, 1)), Filters(),
@@ -283,7 +284,8 @@ def test_rating_comments_newest_first_and_paginated(dataset):
         english = rating_comments(OCTOBER, Filters(language="en"), session=session)
     # B rated without a comment: not listed; G is before the period
     assert [(c.text, c.rating, c.language) for c in comments] == [
-        ("ok", 3, "it"), ("Velocissimi, grazie!", 5, "it"), ("<b>Refund</b> needed a person", 4, "en")]
+        ("ok", 3, "it"), ("Velocissimi, grazie!", 5, "it"),
+        ("<b>Refund</b> needed a person", 4, "en")]
     assert comments[0].occurred_at == local("2026-10-31T23:30")
     assert comments[0].occurred_at.tzinfo is not None
     assert [c.text for c in second] == ["Velocissimi, grazie!"]

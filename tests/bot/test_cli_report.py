@@ -88,8 +88,8 @@ def test_report_prints_the_ratings(logged, tmp_path):
     at = datetime(2026, 10, 25, 9, 5, tzinfo=UTC)
     with session_scope(logged) as session:
         for conversation, score in (("c1", 5), ("c2", 2), ("c3", 4)):
-            session.add(InteractionEvent(occurred_at=at, kind="rating", conversation_id=conversation,
-                                         language="it", channel="socketio",
+            session.add(InteractionEvent(occurred_at=at, kind="rating", language="it",
+                                         conversation_id=conversation, channel="socketio",
                                          data={"rating": score, "comment": ""}))
     figures = table(run(tmp_path, logged, "report", "--from", "2026-10-20", "--to", "2026-10-26"))
     assert figures["end-of-chat ratings"] == "3"
