@@ -55,6 +55,7 @@ class Rating:
 class RatingStatus:
     language: str
     rated: bool
+    asked: bool  # the customer asked at least one question: there is something to rate
 
 
 def clean_comment(value: str) -> str:
@@ -139,7 +140,11 @@ def rating_status(conversation_id: str, *, session: Session) -> RatingStatus:
         raise UnknownConversation("no conversation with this id")
     language, *_ = _context(conversation_id, session=session)
     rated = bool(events_of(conversation_id, session=session, kind=EventKind.RATING))
-    return RatingStatus(language if language in lang.SERVED else lang.DEFAULT, rated)
+    e = InteractionEvent
+    asked = session.scalars(select(e.id).where(e.conversation_id == conversation_id,
+                                               e.kind == EventKind.MESSAGE.value).limit(1)).first()
+    return RatingStatus(language if language in lang.SERVED else lang.DEFAULT, rated,
+                        asked is not None)
 
 
 _one_at_a_time = threading.Lock()  # check-then-write in this process (SQLite has no row lock)

@@ -107,7 +107,8 @@ def web_router(settings: Settings) -> APIRouter:
     async def may_rate(
         request: Request, conversation_id: Annotated[str, Query(min_length=1, max_length=128)]
     ) -> dict:
-        """Whether the conversation can still be rated, and its language (for the prompt)."""
+        """Whether the conversation can still be rated, whether the customer asked anything
+        (else there is nothing to rate), and its language (for the prompt)."""
         limiter.check(request, "rating-status", conversation_id)
 
         def status():
@@ -118,7 +119,7 @@ def web_router(settings: Settings) -> APIRouter:
             found = await asyncio.to_thread(status)
         except UnknownConversation as exc:
             raise HTTPException(404, str(exc)) from None
-        return {"rated": found.rated, "language": found.language}
+        return {"rated": found.rated, "asked": found.asked, "language": found.language}
 
     @router.post("/chat/rating", status_code=201)
     async def rate(request: Request) -> dict:

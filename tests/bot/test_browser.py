@@ -102,3 +102,121 @@ def test_an_answer_that_came_while_away_shows_when_the_chat_reopens(page, live_b
     page.locator("[data-testid=msg-text]", has_text="consegniamo anche il sabato").wait_for(
         timeout=30_000)
     assert f"richiesta n. {ticket_id}" in " ".join(bot_texts(page))
+
+
+def rating_of(live_bot, session: str):
+    with session_scope(live_bot.settings.resolved_database_url) as db:
+        return events_of(session, session=db, kind=EventKind.RATING)
+
+
+def test_goodbye_asks_for_a_rating_and_the_comment_is_stored(page, live_bot):
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "Quanto costa la spedizione?")
+    page.locator("[data-testid=msg-text]", has_text=ANSWER).first.wait_for(timeout=30_000)
+    ask(page, "arrivederci e buona giornata")
+    prompt = page.locator("[data-testid=chat-messages] [data-testid=rating]")
+    prompt.wait_for(timeout=30_000)  # came over socket.io, as the goodbye's custom payload
+    assert "A presto" in bot_texts(page)[-1]
+    assert prompt.locator("legend").inner_text() == "Come valuti questa chat?"
+    four = prompt.get_by_role("button", name="Voto 4 su 5")
+    assert prompt.locator("button.sb-score").count() == 5 and four.inner_text() == "4"
+    four.click()
+    assert four.get_attribute("aria-pressed") == "true"
+    comment = "Gentili e veloci <b>davvero</b>"
+    prompt.get_by_label("Vuoi aggiungere un commento? (facoltativo)").fill(comment)
+    assert prompt.locator("[data-testid=rating-counter]").inner_text() == f"{len(comment)}/1000"
+    prompt.get_by_role("button", name="Invia valutazione").click()
+    page.locator("[data-testid=rating-thanks]", has_text="Grazie per la tua valutazione").wait_for()
+    session = page.evaluate("localStorage.getItem('supportbot.session')")
+    [rating] = rating_of(live_bot, session)
+    assert rating.data == {"rating": 4, "comment": comment}
+    assert (rating.language, rating.channel, rating.page) == ("it", "socketio",
+                                                              "product:sciarpa-merino")
+    # Rated: neither a reload nor closing the chat asks again.
+    page.reload()
+    page.locator("[data-testid=msg-text]", has_text="A presto").first.wait_for(timeout=10_000)
+    page.click(".sb-close")
+    page.wait_for_timeout(700)
+    assert page.locator("[data-testid=rating]").count() == 0
+
+
+def test_closing_the_chat_after_a_question_offers_the_rating_in_its_language(page, live_bot):
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    page.click(".sb-close")  # nothing asked yet: nothing to rate
+    page.wait_for_timeout(700)
+    assert page.locator("[data-testid=rating-popup]").is_hidden()
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "How much is shipping?")
+    page.locator("[data-testid=msg-text]", has_text="€59").first.wait_for(timeout=30_000)
+    page.keyboard.press("Escape")  # closes the chat like the close button
+    popup = page.locator("[data-testid=rating-popup]")
+    popup.wait_for(state="visible", timeout=10_000)
+    # The browser is Italian, the conversation English: the prompt follows the conversation.
+    assert popup.locator("legend").inner_text() == "How would you rate this chat?"
+    assert page.locator("[data-testid=chat-panel]").is_hidden()
+    popup.get_by_role("button", name="No, thanks").click()
+    assert popup.is_hidden()
+    page.click("[data-testid=chat-launcher]")
+    page.click(".sb-close")
+    page.wait_for_timeout(700)
+    assert popup.is_hidden()  # declined once: not asked again
+    session = page.evaluate("localStorage.getItem('supportbot.session')")
+    assert rating_of(live_bot, session) == []
+
+
+def test_a_goodbye_with_nothing_before_it_asks_for_no_rating(page, live_bot):
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "arrivederci e buona giornata")
+    page.locator("[data-testid=msg-text]", has_text="A presto").wait_for(timeout=30_000)
+    with page.expect_response("**/chat/rating?*") as status:  # closing asks the server
+        page.click(".sb-close")
+    assert status.value.json()["asked"] is False  # a goodbye is no question
+    page.wait_for_timeout(300)
+    assert page.locator("[data-testid=rating]").count() == 0
+
+
+def test_rating_over_rest_by_keyboard_keeps_the_comment_when_sending_fails(page, live_bot):
+    # No socket.io client: the widget talks to Rasa's REST channel.
+    page.route("**/vendor/socket.io.min.js", lambda route: route.fulfill(status=404, body=""))
+    failures = []
+
+    def rating_route(route):
+        if route.request.method == "POST" and not failures:
+            failures.append(route.request.post_data_json)
+            return route.fulfill(status=503, json={"detail": "down for a moment"})
+        return route.continue_()
+
+    page.route("**/chat/rating", rating_route)
+    page.goto(live_bot.app_url + "/")
+    page.click("[data-testid=chat-launcher]")
+    ask(page, "How much is shipping?")
+    page.locator("[data-testid=msg-text]", has_text="€59").first.wait_for(timeout=30_000)
+    ask(page, "bye bye")
+    prompt = page.locator("[data-testid=rating]")
+    prompt.wait_for(timeout=30_000)
+    assert prompt.locator("legend").inner_text() == "How would you rate this chat?"
+    prompt.get_by_role("button", name="Send rating").click()  # no score chosen yet
+    assert "choose a rating" in prompt.locator("[data-testid=rating-note]").inner_text()
+    assert page.evaluate("document.activeElement.dataset.testid") == "rating-1"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # rating 2, by keyboard
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past 3, 4 and 5 into the comment
+    page.keyboard.type("Too slow")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Send
+    note = prompt.locator("[data-testid=rating-note]")
+    note.filter(has_text="try again").wait_for(timeout=10_000)
+    session = page.evaluate("localStorage.getItem('supportbot.session')")
+    assert failures == [{"conversation_id": session, "rating": 2, "comment": "Too slow"}]
+    assert prompt.locator("[data-testid=rating-comment]").input_value() == "Too slow"
+    prompt.get_by_role("button", name="Send rating").click()
+    page.locator("[data-testid=rating-thanks]", has_text="Thank you").wait_for(timeout=10_000)
+    [rating] = rating_of(live_bot, session)
+    assert (rating.data, rating.channel, rating.language) == (
+        {"rating": 2, "comment": "Too slow"}, "rest", "en")

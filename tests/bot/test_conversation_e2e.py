@@ -129,6 +129,28 @@ def test_feedback_buttons_are_recorded(live_bot):
     assert {e.entry_id for e in feedback} == {logged(live_bot, sender, EventKind.MESSAGE)[0].entry_id}
 
 
+@pytest.mark.parametrize("question, goodbye, language, farewell", [
+    ("Quanto costa la spedizione?", "arrivederci e buona giornata", "it", "A presto"),
+    ("How much is shipping?", "bye bye", "en", "Goodbye"),
+])
+def test_goodbye_asks_for_the_rating_which_the_app_records(live_bot, question, goodbye, language,
+                                                           farewell):
+    sender = new_sender()
+    live_bot.say(sender, question)
+    reply = live_bot.say(sender, goodbye)
+    assert texts(reply)[0].startswith(farewell), reply
+    # Rasa's REST channel wraps the custom payload; socket.io emits its `data` (browser test).
+    assert [m["custom"] for m in reply if "custom" in m] == [
+        {"data": {"ask_rating": True, "language": language}}]
+    rated = httpx.post(f"{live_bot.app_url}/chat/rating", timeout=30,
+                       json={"conversation_id": sender, "rating": 5, "comment": "👍"})
+    assert rated.status_code == 201, rated.text
+    [rating] = logged(live_bot, sender, EventKind.RATING)
+    assert (rating.data, rating.language, rating.channel) == (
+        {"rating": 5, "comment": "👍"}, language, "rest")
+    assert logged(live_bot, sender, EventKind.CONVERSATION_END)
+
+
 def test_small_talk_in_the_customers_language(live_bot):
     assert "Bottega Aurora assistant" in live_bot.say(new_sender(), "hello")[0]["text"]
     assert "assistente di Bottega Aurora" in live_bot.say(new_sender(), "ciao")[0]["text"]

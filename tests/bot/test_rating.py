@@ -191,13 +191,21 @@ def test_rating_requests_are_rate_limited_per_conversation(client, conversation)
 def test_the_widget_can_ask_whether_and_in_which_language_to_ask(client, conversation):
     assert client.get("/chat/config.json").json()["rating_url"] == "/chat/rating"
     status = client.get("/chat/rating", params={"conversation_id": conversation})
-    assert status.json() == {"rated": False, "language": "en"}
+    assert status.json() == {"rated": False, "asked": True, "language": "en"}
     post(client, {"conversation_id": conversation, "rating": 4})
     assert client.get("/chat/rating", params={"conversation_id": conversation}).json()["rated"]
     unknown = client.get("/chat/rating", params={"conversation_id": "nobody"})
     assert unknown.status_code == 404 and "no conversation" in unknown.json()["detail"]
     for bad in ("", "x" * 129):
         assert client.get("/chat/rating", params={"conversation_id": bad}).status_code == 422
+
+
+def test_a_conversation_without_a_question_has_nothing_to_rate(client, database_url):
+    with session_scope(database_url) as session:  # a greeting only: no question logged
+        record(Interaction(EventKind.CONVERSATION_START, "hello-only", channel="rest",
+                           language="it"), session=session)
+    status = client.get("/chat/rating", params={"conversation_id": "hello-only"})
+    assert status.json() == {"rated": False, "asked": False, "language": "it"}
 
 
 def test_concurrent_ratings_of_one_conversation_record_one(database_url, conversation):

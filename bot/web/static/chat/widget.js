@@ -12,15 +12,24 @@
  * - REST fallback (no socket.io, or no session within 4 s): POST rest_url
  *   {sender, message, metadata: ctx} -> [{recipient_id, text?, buttons?, image?}].
  *   Availability probe: GET the REST channel's health route (the folder of rest_url).
+ * - End-of-chat rating: the bot's goodbye carries a custom payload {data: {ask_rating: true,
+ *   language}} (socket.io emits the `data` object itself, REST wraps it: {custom: {data}}),
+ *   asked only when the customer wrote more than the goodbye; closing the panel after the
+ *   customer wrote something asks too (GET rating_url
+ *   ?conversation_id= -> {rated, asked, language} | 404). POST rating_url {conversation_id, rating,
+ *   comment} -> 201 | 409 already rated | 4xx/5xx (the comment stays for another try).
  * Safety: message text is never parsed as HTML; only textContent and createElement.
- * localStorage: supportbot.session (id), supportbot.transcript (last 100), supportbot.open.
+ * localStorage: supportbot.session (id), supportbot.transcript (last 100), supportbot.open,
+ * supportbot.rating ({session, state: asked | sent | dismissed, language}).
  */
 (() => {
   "use strict";
   const SCRIPT = document.currentScript || document.querySelector("script[data-config]");
-  const KEY = { session: "supportbot.session", transcript: "supportbot.transcript", open: "supportbot.open" };
+  const KEY = { session: "supportbot.session", transcript: "supportbot.transcript", open: "supportbot.open",
+    rating: "supportbot.rating" };
   const MAX_LEN = 1000, MAX_STORED = 100, THROTTLE_MS = 700, CONNECT_TIMEOUT_MS = 4000;
   const REPLY_TIMEOUT_MS = 15000, REST_TIMEOUT_MS = 45000, RETRY_MAX_MS = 60000;
+  const MAX_COMMENT = 1000, THANKS_MS = 4000;
   const LANG = String(navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it";
   const T = {
     it: {
@@ -40,9 +49,29 @@
       slow: "The assistant is taking longer than usual: please wait a moment.",
     },
   }[LANG];
+  // The rating prompt speaks the conversation's language, which may not be the browser's.
+  const R = {
+    it: {
+      ask: "Come valuti questa chat?", scale: "1 = per niente soddisfatto, 5 = molto soddisfatto",
+      score: (n) => `Voto ${n} su 5`, comment: "Vuoi aggiungere un commento? (facoltativo)",
+      send: "Invia valutazione", skip: "No, grazie", pick: "Scegli un voto da 1 a 5.",
+      sending: "Invio in corso…", thanks: "Grazie per la tua valutazione!",
+      already: "Questa chat è già stata valutata: grazie!",
+      failed: "Non siamo riusciti a inviare la valutazione. Riprova tra poco: il tuo commento è ancora qui.",
+    },
+    en: {
+      ask: "How would you rate this chat?", scale: "1 = not satisfied at all, 5 = very satisfied",
+      score: (n) => `Rating ${n} of 5`, comment: "Would you like to add a comment? (optional)",
+      send: "Send rating", skip: "No, thanks", pick: "Please choose a rating from 1 to 5.",
+      sending: "Sending…", thanks: "Thank you for your rating!",
+      already: "This chat has been rated already: thank you!",
+      failed: "We couldn't send your rating. Please try again in a moment: your comment is still here.",
+    },
+  };
   const state = {
     config: null, socket: null, mode: "connecting", connecting: false, retries: 0, retryTimer: 0,
     replyTimer: 0, lastSent: 0, status: "", transcript: [], ui: {},
+    rating: { node: null, language: LANG, score: 0, busy: false, parts: {} },
   };
 
   // ---- helpers --------------------------------------------------------------------------
@@ -105,7 +134,7 @@
   function buildUi() {
     const ui = state.ui;
     ui.launcher = el("button", { type: "button", class: "sb-launcher", "data-testid": "chat-launcher", "aria-label": T.open,
-      "aria-expanded": "false", "aria-controls": "sb-panel", onclick: () => setOpen(ui.panel.hidden) });
+      "aria-expanded": "false", "aria-controls": "sb-panel", onclick: () => (ui.panel.hidden ? openPanel() : closePanel()) });
     ui.title = el("h2", { class: "sb-title", id: "sb-title", text: T.title });
     ui.status = el("div", { class: "sb-status", "data-testid": "chat-status", role: "status", hidden: "" });
     ui.messages = el("div", { class: "sb-messages", "data-testid": "chat-messages", role: "log", "aria-live": "polite",
@@ -113,13 +142,17 @@
     ui.typing = el("div", { class: "sb-typing", "data-testid": "chat-typing", role: "status", hidden: "" },
       el("span", { class: "sb-sr", text: T.typing }), ...[1, 2, 3].map(() => el("span", { "aria-hidden": "true" })));
     ui.panel = el("section", { id: "sb-panel", class: "sb-panel", "data-testid": "chat-panel", role: "dialog",
-      "aria-labelledby": "sb-title", hidden: "", onkeydown: (e) => { if (e.key === "Escape") setOpen(false); } },
+      "aria-labelledby": "sb-title", hidden: "", onkeydown: (e) => { if (e.key === "Escape") closePanel(); } },
       el("div", { class: "sb-header" }, ui.title, el("button", { type: "button", class: "sb-close", "aria-label": T.close,
-        onclick: () => setOpen(false) })),
+        onclick: closePanel })),
       ui.status, ui.messages, ui.typing, buildForm());
-    document.body.append(el("div", { class: "sb-root", lang: LANG }, ui.panel, ui.launcher));
+    ui.popup = el("div", { class: "sb-rating-pop", "data-testid": "rating-popup", role: "dialog", hidden: "",
+      tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") dismissRating(); } });
+    document.body.append(el("div", { class: "sb-root", lang: LANG }, ui.panel, ui.popup, ui.launcher));
     state.transcript = loadTranscript();
     state.transcript.forEach(renderMessage);
+    const rating = ratingRecord();
+    if (rating && rating.state === "asked") askRating("chat", rating.language, false);
     setOpen(load(KEY.open, false) === true, false);
   }
   function buildForm() {
@@ -142,6 +175,16 @@
     save(KEY.open, open);
     if (open) messages.scrollTop = messages.scrollHeight;
     if (focus) (open ? input : launcher).focus();
+  }
+  function openPanel() {
+    setOpen(true);
+    // A rating prompt shown when the chat closed goes back into the chat.
+    if (!state.ui.popup.hidden && state.rating.node) placeRating("chat", false);
+    else state.ui.popup.hidden = true;
+  }
+  function closePanel() {
+    setOpen(false);
+    offerRating();
   }
   function updateCounter() {
     const n = state.ui.input.value.length;
@@ -293,10 +336,149 @@
     if (state.status === "slow") setStatus("");
   }
   function onBotMessage(raw) {
+    const custom = customPayload(raw);
+    if (custom && custom.ask_rating === true) {
+      // Something to rate: the customer wrote more than the goodbye itself.
+      if (state.transcript.filter((m) => m.from === "user").length > 1) askRating("chat", custom.language);
+      stopWaiting();
+    }
     const msg = toMessage(raw && { ...raw, id: undefined, disabled: false, chosen: undefined }, "bot");
     if (!msg) return;
     addMessage(msg);
     stopWaiting();
+  }
+  // REST wraps a custom payload as {custom: {...}}; socket.io emits Rasa's custom `data` as is.
+  function customPayload(raw) {
+    if (!raw || typeof raw !== "object") return null;
+    let custom = raw.custom !== undefined ? raw.custom : raw;
+    if (custom && typeof custom === "object" && custom.data && typeof custom.data === "object") custom = custom.data;
+    return custom && typeof custom === "object" ? custom : null;
+  }
+
+  // ---- end-of-chat rating -----------------------------------------------------------------------
+  function ratingRecord() {
+    const record = load(KEY.rating, null), id = storedSession();
+    return record && typeof record === "object" && id && record.session === id ? record : null;
+  }
+  function rememberRating(stage) {
+    save(KEY.rating, { session: storedSession(), state: stage, language: state.rating.language });
+  }
+  function ratingSettled() {
+    const record = ratingRecord();
+    return !!record && (record.state === "sent" || record.state === "dismissed");
+  }
+  // Closing the chat asks too, once the customer has written something and the server says
+  // the conversation has a question and is not rated yet (maybe from another tab).
+  async function offerRating() {
+    const id = storedSession(), url = state.config && state.config.rating_url;
+    if (!id || typeof url !== "string" || ratingSettled() || !state.transcript.some((m) => m.from === "user")) return;
+    try {
+      const query = new URL(url, location.href);
+      query.searchParams.set("conversation_id", id);
+      const res = await fetch(query, { headers: { Accept: "application/json" } });
+      const status = res.ok ? await res.json() : null;
+      if (!status || storedSession() !== id || !state.ui.panel.hidden) return;
+      if (status.rated === true) {
+        state.rating.language = status.language === "en" ? "en" : "it";
+        rememberRating("sent");
+        removeRating();
+      } else if (status.asked === true) askRating("popup", status.language);
+    } catch { /* no prompt: rating is optional */ }
+  }
+  function askRating(where, language, focus = true) {
+    if (ratingSettled() || !storedSession()) return;
+    const r = state.rating, lang = language === "en" || language === "it" ? language : r.language;
+    if (!r.node || r.language !== lang) {
+      const typed = r.node ? r.parts.comment.value : "";
+      if (r.node) r.node.remove();
+      r.language = lang;
+      r.node = buildRating(R[lang], typed);
+    }
+    rememberRating("asked");
+    placeRating(where, focus);
+  }
+  function placeRating(where, focus) {
+    const { node } = state.rating, { popup, messages } = state.ui;
+    if (where === "popup") {
+      popup.setAttribute("aria-label", R[state.rating.language].ask);
+      popup.replaceChildren(node);
+      popup.hidden = false;
+      if (focus) popup.focus();
+    } else {
+      popup.hidden = true;
+      messages.append(node);
+      messages.scrollTop = messages.scrollHeight;
+    }
+  }
+  function buildRating(t, typed) {
+    const r = state.rating, id = newId(), parts = (r.parts = {});
+    r.score = 0;
+    parts.scores = [1, 2, 3, 4, 5].map((n) => el("button", { type: "button", class: "sb-score",
+      "data-testid": `rating-${n}`, "aria-pressed": "false", "aria-label": t.score(n), text: String(n),
+      onclick: () => pickScore(n) }));
+    parts.comment = el("textarea", { id: `sb-rc-${id}`, class: "sb-rating-comment", "data-testid": "rating-comment",
+      rows: "2", maxlength: String(MAX_COMMENT), "aria-describedby": `sb-rn-${id}`, oninput: countComment });
+    parts.comment.value = typed;
+    parts.counter = el("span", { id: `sb-rn-${id}`, class: "sb-counter", "data-testid": "rating-counter" });
+    parts.note = el("p", { class: "sb-rating-note", "data-testid": "rating-note", role: "status" });
+    parts.send = el("button", { type: "submit", class: "sb-rating-send", "data-testid": "rating-send", text: t.send });
+    countComment();
+    return el("form", { class: "sb-rating", "data-testid": "rating", lang: r.language, "aria-labelledby": `sb-rt-${id}`,
+      onsubmit: (e) => { e.preventDefault(); sendRating(); } },
+      el("fieldset", { class: "sb-rating-scores" }, el("legend", { id: `sb-rt-${id}`, text: t.ask }),
+        el("div", { class: "sb-score-row" }, ...parts.scores), el("p", { class: "sb-rating-scale", text: t.scale })),
+      el("label", { for: `sb-rc-${id}`, text: t.comment }), parts.comment, parts.counter,
+      el("div", { class: "sb-rating-actions" }, parts.send,
+        el("button", { type: "button", class: "sb-rating-skip", "data-testid": "rating-skip", text: t.skip,
+          onclick: dismissRating })),
+      parts.note);
+  }
+  function countComment() {
+    const { comment, counter } = state.rating.parts;
+    counter.textContent = `${comment.value.length}/${MAX_COMMENT}`;
+  }
+  function pickScore(n) {
+    const r = state.rating;
+    r.score = n;
+    r.parts.scores.forEach((b, i) => b.setAttribute("aria-pressed", String(i + 1 === n)));
+    r.parts.note.textContent = "";
+  }
+  async function sendRating() {
+    const r = state.rating, t = R[r.language], { note, send, comment, scores } = r.parts;
+    if (r.busy) return;
+    if (!r.score) { note.textContent = t.pick; scores[0].focus(); return; }
+    r.busy = true;
+    send.disabled = true;
+    note.textContent = t.sending;
+    try {
+      const res = await fetch(new URL(state.config.rating_url, location.href), {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ conversation_id: storedSession(), rating: r.score, comment: comment.value }),
+      });
+      if (res.ok || res.status === 409) return finishRating(res.ok ? t.thanks : t.already);
+      note.textContent = t.failed;
+    } catch { note.textContent = t.failed; } finally { r.busy = false; send.disabled = false; }
+  }
+  function finishRating(text) {
+    const { node } = state.rating, { popup, launcher } = state.ui;
+    rememberRating("sent");
+    state.rating.node = null;
+    node.replaceChildren(el("p", { class: "sb-rating-thanks", "data-testid": "rating-thanks", role: "status", text }));
+    if (!popup.hidden) setTimeout(() => {
+      if (popup.contains(document.activeElement)) launcher.focus();
+      if (popup.contains(node)) popup.hidden = true;
+    }, THANKS_MS);
+  }
+  function dismissRating() {
+    const inPopup = !state.ui.popup.hidden, hadFocus = state.rating.node && state.rating.node.contains(document.activeElement);
+    rememberRating("dismissed");
+    removeRating();
+    if (hadFocus || inPopup) (inPopup ? state.ui.launcher : state.ui.input).focus();
+  }
+  function removeRating() {
+    if (state.rating.node) state.rating.node.remove();
+    state.rating.node = null;
+    state.ui.popup.hidden = true;
   }
 
   // ---- connection -------------------------------------------------------------------------------
