@@ -11,9 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from analytics import rollup
+from analytics.metrics import QuestionCount, Summary, normalise, summary_of
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE, AnalyticsError, Filters, Period
 from analytics.purchase_stage import LABELS as STAGES
@@ -70,10 +72,31 @@ class QuestionRow:
 
 
 @dataclass(frozen=True)
+class Bookmark:
+    """Where the next (older) page of questions starts: newest first is (day, id) descending."""
+
+    day: date
+    event_id: int
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()}_{self.event_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Bookmark:
+        day, _, event_id = text.partition("_")
+        try:
+            if not (event_id.isascii() and event_id.isdigit() and len(event_id) < 19):
+                raise ValueError(event_id)
+            return cls(date.fromisoformat(day), int(event_id))
+        except ValueError as exc:
+            raise AnalyticsError(f"not a page bookmark: {text[:40]!r}") from exc
+
+
+@dataclass(frozen=True)
 class QuestionPage:
     rows: tuple[QuestionRow, ...]
     total: int
-    next_before: int | None  # pass as `before` for the next (older) page; None at the end
+    next_before: Bookmark | None  # pass as `before` for the next (older) page; None at the end
 
 
 def _where(period: Period, filters: Filters, stage: str | None = None) -> list:
@@ -104,11 +127,38 @@ def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def key_figures(period: Period, filters: Filters, *, session: Session,
+                now: datetime | None = None) -> Summary:
+    """`metrics.summary` from the daily roll-ups and the labelled questions instead of
+    following every conversation in the log; equal to it once the period's questions are
+    labelled (the last `insights.SETTLE` is not yet). Ticket figures are read as there."""
+    return summary_of(rollup.counts(period, filters, session=session), period, filters,
+                      session=session, now=now)
+
+
+def top_questions(period: Period, filters: Filters, *, session: Session, limit: int = 20,
+                  gaps_only: bool = False) -> list[QuestionCount]:
+    """`metrics.top_questions` (or, with `gaps_only`, `metrics.knowledge_gaps`) from the
+    labelled questions: grouped by the hash of the normalised text, so only the winners'
+    texts are read."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise AnalyticsError(f"limit must be 1 to {MAX_PAGE_SIZE}")
+    conditions = _where(period, filters)
+    if gaps_only:
+        conditions.append(or_(Q.decision == "escalate", Q.escalated, Q.disliked))
+    asked = func.count().label("asked")
+    ranked = session.execute(select(Q.text_key, asked, func.min(Q.event_id)).where(*conditions)
+                             .group_by(Q.text_key).order_by(asked.desc(), Q.text_key)
+                             .limit(limit)).all()
+    texts = dict(session.execute(select(InteractionEvent.id, InteractionEvent.text)
+                                 .where(InteractionEvent.id.in_([r[2] for r in ranked]))).all())
+    counts = [QuestionCount(normalise(texts.get(first, "")), int(n)) for _, n, first in ranked]
+    return sorted(counts, key=lambda q: (-q.count, q.text))
+
+
 def daily_volume(period: Period, filters: Filters, *, session: Session) -> DailyVolume:
     """Questions per local day, split by the bot's decision."""
-    rows = session.execute(select(Q.day, Q.decision, func.count())
-                           .where(*_where(period, filters)).group_by(Q.day, Q.decision))
-    counts: dict[tuple[date, str], int] = {(_day(d), decision): n for d, decision, n in rows}
+    counts = rollup.decisions_by_day(period, filters, session=session)
     days = days_of(period)
     return DailyVolume(tuple(days), {decision: tuple(counts.get((d, decision), 0) for d in days)
                                      for decision in DECISIONS})
@@ -197,7 +247,8 @@ def subjects(period: Period, filters: Filters, *, session: Session, kind: str | 
 
 
 def questions(period: Period, filters: Filters, *, session: Session, topic_id: int | None = None,
-              stage: str | None = None, subject: str | None = None, before: int | None = None,
+              stage: str | None = None, subject: str | None = None,
+              before: Bookmark | None = None,
               limit: int = PAGE_SIZE) -> QuestionPage:
     """One page of questions, newest first; `before` is the `next_before` of the page
     before (keyset paging: page 1,000 costs what page 1 does)."""
@@ -210,13 +261,14 @@ def questions(period: Period, filters: Filters, *, session: Session, topic_id: i
         conditions.append(Q.subject == subject)
     total = session.scalar(select(func.count()).select_from(Q).where(*conditions)) or 0
     if before is not None:
-        conditions.append(Q.event_id < before)
+        conditions.append(tuple_(Q.day, Q.event_id) < (before.day, before.event_id))
     E = InteractionEvent
     rows = session.execute(
-        select(Q.event_id, E.occurred_at, E.text, Q.language, Q.decision, Q.stage)
+        select(Q.event_id, E.occurred_at, E.text, Q.language, Q.decision, Q.stage, Q.day)
         .join(E, E.id == Q.event_id).where(*conditions)
-        .order_by(Q.event_id.desc()).limit(limit + 1)).all()
+        .order_by(Q.day.desc(), Q.event_id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return QuestionPage(tuple(QuestionRow(*row) for row in rows), total,
-                        rows[-1][0] if more else None)
+    last = rows[-1] if more else None
+    return QuestionPage(tuple(QuestionRow(*row[:6]) for row in rows), total,
+                        Bookmark(_day(last.day), last.event_id) if last else None)

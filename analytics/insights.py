@@ -5,7 +5,9 @@ the dashboard and the weekly report read; no page ever embeds or classifies whil
 person waits.
 
 `refresh` is incremental (questions logged since the last call) and cheap to call every
-few minutes. Topics are found again (`recluster`) when there are none, when the newest run
+few minutes. A question is labelled once its conversation has had `SETTLE` to move on, so
+what became of it (answered, escalated, thumbed down) is known and stored with it: the
+dashboard then counts rows of one table instead of following each conversation. Topics are found again (`recluster`) when there are none, when the newest run
 is older than a week, or when asked; the new run then relabels every question of the
 window, so weekly trends always compare like with like.
 
@@ -15,6 +17,7 @@ batch of a thousand events is typically a few dozen embeddings.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +28,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from analytics.embedding import Embedder
-from analytics.metrics import normalise
+from analytics.metrics import normalise, question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE
+from analytics.rollup import roll_up
 from analytics.purchase_stage import PurchaseStageClassifier, clean
 from analytics.topics import cluster
 from core import as_utc, utcnow
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000  # events labelled per transaction
 TOPIC_WINDOW_DAYS = 90  # topics are found from this many days of questions
 RECLUSTER_AFTER = timedelta(days=7)
+SETTLE = timedelta(minutes=30)  # a question's outcome (choice, thumbs, escalation) is known by then
 MAX_CLUSTER_TEXTS = 20_000  # distinct texts clustered; the most frequent when there are more
 # Page names the widget reports (the `data-page` of the shop's pages): "product:<slug>",
 # "category:<slug>", "cart", "checkout", "order:<anything>", "home", ...
@@ -48,6 +53,7 @@ class RefreshResult:
     labelled: int  # questions labelled in this call
     reclustered: bool
     topics: int  # topics in the current run
+    days_rolled_up: int = 0  # finished days whose figures were summed (analytics.rollup)
 
 
 def page_subject(page: str) -> tuple[str, str]:
@@ -84,8 +90,8 @@ def refresh(session: Session, embedder: Embedder, classifier: PurchaseStageClass
     labeller = _Labeller(embedder, classifier, topics)
     if reclustered:
         _relabel_topics(session, labeller, batch)
-    labelled = _label_new(session, labeller, batch)
-    return RefreshResult(labelled, reclustered, len(topics))
+    labelled = _label_new(session, labeller, batch, settled=now - SETTLE)
+    return RefreshResult(labelled, reclustered, len(topics), roll_up(session, now=now))
 
 
 class _Labeller:
@@ -107,36 +113,55 @@ class _Labeller:
         return [self.topic_ids[i] for i in (vectors @ self.centroids.T).argmax(axis=1)]
 
 
-def _label_new(session: Session, labeller: _Labeller, batch: int) -> int:
+def text_key(text: str) -> int:
+    """A signed 64-bit hash of the normalised text: one key per question however typed."""
+    digest = hashlib.blake2b(normalise(text).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _label_new(session: Session, labeller: _Labeller, batch: int, *, settled: datetime) -> int:
+    """Label questions in id order up to the first one not yet settled (ids follow time in
+    a live log; stopping there, rather than skipping it, never leaves a question behind)."""
     done = 0
     while True:
         last = session.scalar(select(func.max(QuestionInsight.event_id))) or 0
         events = session.execute(
             select(InteractionEvent.id, InteractionEvent.occurred_at, InteractionEvent.language,
                    InteractionEvent.channel, InteractionEvent.decision, InteractionEvent.page,
-                   InteractionEvent.text)
+                   InteractionEvent.text, InteractionEvent.entry_id)
             .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.id > last)
             .order_by(InteractionEvent.id).limit(batch)).all()
-        if not events:
+        ready = []
+        for event in events:
+            if as_utc(event.occurred_at) > settled:
+                break
+            ready.append(event)
+        if not ready:
             return done
-        by_text = labeller.vectors([e.text for e in events])
-        matrix = np.vstack([by_text[clean(e.text)] for e in events])
+        by_text = labeller.vectors([e.text for e in ready])
+        matrix = np.vstack([by_text[clean(e.text)] for e in ready])
         probabilities = labeller.classifier.probabilities_of(matrix)
         topics = labeller.topic_of(matrix)
+        outcomes = question_outcomes([e.id for e in ready], session=session)
         rows = []
-        for event, probs, topic in zip(events, probabilities, topics):
+        for event, probs, topic in zip(ready, probabilities, topics):
             best = int(probs.argmax())
             stage = labeller.classifier.labels[best] if clean(event.text) else "other"
             kind, subject = page_subject(event.page)
+            answered, escalated, disliked = outcomes[event.id]
             rows.append(dict(event_id=event.id, occurred_at=event.occurred_at,
                              day=as_utc(event.occurred_at).astimezone(REPORT_ZONE).date(),
                              language=event.language, channel=event.channel,
-                             decision=event.decision, stage=stage,
+                             decision=event.decision, entry_id=event.entry_id,
+                             answered=answered, escalated=escalated, disliked=disliked,
+                             text_key=text_key(event.text), stage=stage,
                              stage_confidence=round(float(probs[best]), 4), topic_id=topic,
                              subject_kind=kind, subject=subject))
         session.execute(QuestionInsight.__table__.insert(), rows)
         session.flush()
         done += len(rows)
+        if len(ready) < len(events):
+            return done
 
 
 def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: int

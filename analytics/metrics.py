@@ -14,7 +14,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -27,9 +27,10 @@ from analytics.period import CHANNELS, AnalyticsError, Filters, Period
 from core import as_utc, utcnow
 
 __all__ = ["CHANNELS", "AnalyticsError", "EntryVotes", "Filters", "Period", "QuestionCount",
-           "RatingComment", "StaleEntry", "Summary", "knowledge_gaps", "normalise",
-           "rating_comments", "ratings_by_score", "stale_entries", "summary", "top_questions",
-           "unhelpful_entries"]
+           "Counts", "RatingComment", "StaleEntry", "Summary", "event_counts", "knowledge_gaps",
+           "learned_entries",
+           "normalise", "question_outcomes", "rating_comments", "ratings_by_score",
+           "stale_entries", "summary", "summary_of", "top_questions", "unhelpful_entries"]
 
 # analytics imports only core (see DESIGN): the columns it reads from other packages'
 # tables are declared here, by name, instead of importing their models.
@@ -148,15 +149,15 @@ def _in(period: Period, filters: Filters, event=E) -> list:
     return period.covers(event.occurred_at) + filters.conditions(event.language, event.channel)
 
 
-def _questions(period: Period, filters: Filters):
-    """Questions in the period, each with the id of its conversation's next question."""
+def _questions(*conditions):
+    """Questions meeting `conditions`, each with the id of its conversation's next question."""
     later = aliased(E)
     next_id = (select(func.min(later.id))
                .where(later.conversation_id == E.conversation_id,
                       later.kind == EventKind.MESSAGE.value, later.id > E.id)
                .scalar_subquery())
     return (select(E.id, E.conversation_id, E.decision, E.entry_id, E.text, next_id.label("next_id"))
-            .where(E.kind == EventKind.MESSAGE.value, *_in(period, filters)).subquery("q"))
+            .where(E.kind == EventKind.MESSAGE.value, *conditions).subquery("q"))
 
 
 def _followed_by(q, condition) -> exists:
@@ -172,6 +173,19 @@ def _outcomes(q):
     escalated = _followed_by(q, lambda f: f.kind == EventKind.ESCALATION.value)
     disliked = _followed_by(q, lambda f: _helpful(f, False))
     return answered, escalated, disliked
+
+
+def question_outcomes(event_ids: list[int], *, session: Session
+                      ) -> dict[int, tuple[bool, bool, bool]]:
+    """{question event id: (answered, escalated, disliked)} as `Summary` defines them, for
+    questions already settled (analytics.insights stores them with each question's labels)."""
+    if not event_ids:
+        return {}
+    q = _questions(E.id.in_(event_ids))
+    answered, escalated, disliked = _outcomes(q)
+    rows = session.execute(select(q.c.id, case((answered, 1), else_=0),
+                                  case((escalated, 1), else_=0), case((disliked, 1), else_=0)))
+    return {eid: (bool(a), bool(e), bool(d)) for eid, a, e, d in rows}
 
 
 def _minutes(session: Session, later, earlier):
@@ -200,23 +214,67 @@ def _ticket_conditions(period: Period, filters: Filters) -> list:
     return conditions
 
 
+def learned_entries():
+    """Ids of entries learned from operators' answers (a subquery)."""
+    return select(_ENTRIES.c.id).where(_ENTRIES.c.source == "operator")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The additive part of `Summary`: counts that add up across days (the dashboard keeps
+    them per day, analytics.rollup). rating_sum / ratings is the average rating."""
+
+    conversations: int = 0
+    questions: int = 0
+    answered: int = 0
+    deflected: int = 0
+    escalated: int = 0
+    clarified: int = 0
+    learned_reuse: int = 0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    ratings: int = 0
+    rating_sum: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
 def summary(period: Period, filters: Filters, *, session: Session,
             now: datetime | None = None) -> Summary:
-    """Key figures for the period; see `Summary` for each definition."""
-    now = now or utcnow()
-    q = _questions(period, filters)
+    """Key figures for the period; see `Summary` for each definition. Follows every
+    question's conversation in the log: the reference the dashboard's faster figures, read
+    from labelled questions and daily roll-ups (analytics.dashboard), are tested against."""
+    q = _questions(*_in(period, filters))
     answered, escalated, disliked = _outcomes(q)
-    learned = select(_ENTRIES.c.id).where(_ENTRIES.c.source == "operator")
     questions = session.execute(select(
         func.count(), _sum(answered), _sum(and_(answered, not_(escalated), not_(disliked))),
         _sum(escalated), _sum(q.c.decision == "clarify"),
-        _sum(and_(q.c.decision == "answer", q.c.entry_id.in_(learned))))).one()
+        _sum(and_(q.c.decision == "answer", q.c.entry_id.in_(learned_entries()))))).one()
+    counts = event_counts(period, filters, session=session) + Counts(
+        0, *(int(n) for n in questions))
+    return summary_of(counts, period, filters, session=session, now=now)
+
+
+def event_counts(period: Period, filters: Filters, *, session: Session) -> Counts:
+    """Conversations, thumbs and ratings of the period (no question counts)."""
     conversations = session.scalar(
         select(func.count(distinct(E.conversation_id)))
         .where(E.kind.in_([EventKind.CONVERSATION_START.value, EventKind.MESSAGE.value]),
                *_in(period, filters)))
-    thumbs = session.execute(select(_sum(_helpful(E, True)), _sum(_helpful(E, False)))
-                             .where(E.kind == EventKind.FEEDBACK.value, *_in(period, filters))).one()
+    up, down = session.execute(select(_sum(_helpful(E, True)), _sum(_helpful(E, False)))
+                               .where(E.kind == EventKind.FEEDBACK.value,
+                                      *_in(period, filters))).one()
+    ratings, total = session.execute(select(func.count(), func.coalesce(func.sum(_score()), 0))
+                                     .where(*_ratings(period, filters))).one()
+    return Counts(conversations=conversations or 0, thumbs_up=int(up), thumbs_down=int(down),
+                  ratings=int(ratings), rating_sum=int(total))
+
+
+def summary_of(counts: Counts, period: Period, filters: Filters, *, session: Session,
+               now: datetime | None = None) -> Summary:
+    """`Summary` from counts already made; the ticket figures are read here."""
+    now = now or utcnow()
     t = _TICKETS.c
     where = _ticket_conditions(period, filters)
     tickets = session.execute(select(
@@ -227,16 +285,15 @@ def summary(period: Period, filters: Filters, *, session: Session,
     learned_from = _TICKETS.join(_ENTRIES, _ENTRIES.c.id == t.learned_entry_id)
     (learning,) = _percentiles(session, learned_from,
                                _minutes(session, _ENTRIES.c.created_at, t.opened_at), where, (0.5,))
-    ratings, average = session.execute(
-        select(func.count(), func.avg(_score())).where(*_ratings(period, filters))).one()
+    c = counts
     return Summary(
-        conversations=conversations or 0, questions=questions[0], answered=int(questions[1]),
-        deflected=int(questions[2]), escalated=int(questions[3]), clarified=int(questions[4]),
-        learned_reuse=int(questions[5]), thumbs_up=int(thumbs[0]), thumbs_down=int(thumbs[1]),
+        conversations=c.conversations, questions=c.questions, answered=c.answered,
+        deflected=c.deflected, escalated=c.escalated, clarified=c.clarified,
+        learned_reuse=c.learned_reuse, thumbs_up=c.thumbs_up, thumbs_down=c.thumbs_down,
         tickets=tickets[0], sla_due=int(tickets[1]), sla_met=int(tickets[2]),
         first_response_p50_min=response[0], first_response_p90_min=response[1],
-        learning_p50_min=learning, ratings=ratings,
-        rating_average=None if average is None else float(average))
+        learning_p50_min=learning, ratings=c.ratings,
+        rating_average=c.rating_sum / c.ratings if c.ratings else None)
 
 
 def ratings_by_score(period: Period, filters: Filters, *, session: Session) -> dict[int, int]:
@@ -297,7 +354,7 @@ def knowledge_gaps(period: Period, filters: Filters, *, session: Session,
                    limit: int = 20) -> list[QuestionCount]:
     """Questions the bot could not settle: decided escalate, followed by an escalation or by
     a thumbs-down; grouped by normalised text (clustering paraphrases is another module's)."""
-    q = _questions(period, filters)
+    q = _questions(*_in(period, filters))
     _, escalated, disliked = _outcomes(q)
     rows = session.execute(select(q.c.text, func.count())
                            .where(or_(q.c.decision == "escalate", escalated, disliked))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, LargeBinary, String, Text, event
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, LargeBinary, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import Base, utcnow
@@ -28,11 +28,13 @@ class EventKind(enum.StrEnum):
 
 class InteractionEvent(Base):
     __tablename__ = "interaction_events"
-    __table_args__ = (Index("ix_interaction_events_conversation", "conversation_id", "id"),)
+    __table_args__ = (Index("ix_interaction_events_conversation", "conversation_id", "id"),
+                      # reports read one kind over a period: thumbs, ratings, starts
+                      Index("ix_interaction_events_kind_time", "kind", "occurred_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
     conversation_id: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(32), default="")
     language: Mapped[str] = mapped_column(String(8), default="")
@@ -64,19 +66,32 @@ def _refuse_delete(_mapper, _connection, target: InteractionEvent) -> None:
 # dashboard reads them instead of classifying or embedding a question while a page waits.
 class QuestionInsight(Base):
     """What marketing wants to know of one customer question (one `message` event): its
-    purchase stage, its topic and the product or category page it was asked on. Language,
-    channel, time and decision are copied from the event so the dashboard filters here."""
+    purchase stage, its topic and the product or category page it was asked on; and what
+    became of it (answered, escalated, disliked: as analytics.metrics.Summary defines them),
+    fixed once its conversation has moved on. Language, channel, time, decision and entry
+    are copied from the event, so the dashboard reads one row per question and no join."""
 
     __tablename__ = "question_insights"
     __table_args__ = (Index("ix_question_insights_topic", "topic_id", "day"),
-                      Index("ix_question_insights_stage", "stage", "day"))
+                      Index("ix_question_insights_stage", "stage", "day"),
+                      # covers the question rankings: no row is read to group by text
+                      Index("ix_question_insights_day", "day", "language", "channel",
+                            "text_key", "decision", "escalated", "disliked"),
+                      # newest first, page by page (analytics.dashboard.questions)
+                      Index("ix_question_insights_day_event", "day", "event_id"))
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    day: Mapped[date] = mapped_column(Date, index=True)  # local day (REPORT_TIMEZONE)
+    day: Mapped[date] = mapped_column(Date)  # local day (REPORT_TIMEZONE)
     language: Mapped[str] = mapped_column(String(8), default="")
     channel: Mapped[str] = mapped_column(String(32), default="")
     decision: Mapped[str] = mapped_column(String(16), default="")
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    disliked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 64-bit hash of the normalised text: the same question however it was typed
+    text_key: Mapped[int] = mapped_column(BigInteger, default=0)
     stage: Mapped[str] = mapped_column(String(16))  # pre_purchase, post_purchase, other
     stage_confidence: Mapped[float] = mapped_column(Float)
     topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -97,3 +112,38 @@ class QuestionTopic(Base):
     examples: Mapped[list] = mapped_column(JSON, default=list)
     size: Mapped[int] = mapped_column(Integer)  # questions it was found from
     centroid: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
+
+
+class DailyFigures(Base):
+    """The additive key figures of one local day, per language and channel
+    (analytics.rollup): a year on the dashboard sums a few thousand rows instead of
+    following a million events. Written once the day is over and its questions labelled."""
+
+    __tablename__ = "daily_figures"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    deflected: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[int] = mapped_column(Integer, default=0)
+    clarified: Mapped[int] = mapped_column(Integer, default=0)
+    learned_reuse: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_up: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
+    ratings: Mapped[int] = mapped_column(Integer, default=0)
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    decided_answer: Mapped[int] = mapped_column(Integer, default=0)  # the bot's decisions,
+    decided_clarify: Mapped[int] = mapped_column(Integer, default=0)  # for the volume chart
+    decided_escalate: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RolledUpDay(Base):
+    """A day whose `DailyFigures` are written (a day with no traffic has no figure rows)."""
+
+    __tablename__ = "rolled_up_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rolled_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,7 +41,8 @@ class Ticket(Base):
     reason: Mapped[str] = mapped_column(String(32), default="")  # kb_escalate, customer_request
     considered: Mapped[list] = mapped_column(JSON, default=list)  # KB entries the bot weighed
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value, index=True)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                index=True)  # reports select by it
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sla_policy: Mapped[str] = mapped_column(String(64), default="")
     level: Mapped[int] = mapped_column(Integer, default=0)  # position in the escalation chain

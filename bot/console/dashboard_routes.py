@@ -64,7 +64,7 @@ class View:
 
 def _view(request: Request, *, stage_filter: bool = False) -> View:
     params = request.query_params
-    known = {"from", "to", "language", "channel", "stage", "before", "topic", "subject"}
+    known = {"from", "to", "language", "channel", "stage", "before", "offset", "subject"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise BadFilter(f"Filtro sconosciuto: {', '.join(unknown)[:200]}. "
@@ -134,11 +134,11 @@ def overview(request: Request, user: str = Depends(current_dashboard_user)) -> R
     view = _view(request)
     p, f = view.period, view.filters
     with session_scope(_url(request)) as session:
-        summary = analytics.summary(p, f, session=session)
+        summary = data.key_figures(p, f, session=session)
         volume = data.daily_volume(p, f, session=session)
         stages = data.stage_totals(p, f, session=session)
         ratings = analytics.ratings_by_score(p, f, session=session)
-        top = analytics.top_questions(p, f, session=session, limit=10)
+        top = data.top_questions(p, f, session=session, limit=10)
     charts = [
         {"id": "chart-volume", "type": "bar", "stacked": True, "title": "Domande al giorno",
          "aspectRatio": 3,
@@ -178,7 +178,7 @@ def topic_detail(request: Request, topic_id: str,
                  user: str = Depends(current_dashboard_user)) -> Response:
     number = parse_id(topic_id)
     view = _view(request, stage_filter=True)
-    before = _before(request)
+    before = _bookmark(request)
     with session_scope(_url(request)) as session:
         found = data.topic(number, session=session)
         if found is None:
@@ -205,7 +205,7 @@ def topic_detail(request: Request, topic_id: str,
 def question_list(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
     view = _view(request, stage_filter=True)
     subject = (request.query_params.get("subject") or "")[:200] or None
-    before = _before(request)
+    before = _bookmark(request)
     with session_scope(_url(request)) as session:
         page = data.questions(view.period, view.filters, session=session, stage=view.stage,
                               subject=subject, before=before)
@@ -243,30 +243,38 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
 def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
     view = _view(request)
     p, f = view.period, view.filters
-    before = _before(request)
+    offset = _offset(request)
     today = utcnow().astimezone(data.REPORT_ZONE).date()
     with session_scope(_url(request)) as session:
-        gaps = analytics.knowledge_gaps(p, f, session=session, limit=15)
+        gaps = data.top_questions(p, f, session=session, limit=15, gaps_only=True)
         unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
         stale = analytics.stale_entries(session=session, today=today)
         comments = analytics.rating_comments(p, f, session=session, limit=data.PAGE_SIZE + 1,
-                                             offset=before or 0)
+                                             offset=offset)
     more = len(comments) > data.PAGE_SIZE
-    offset = (before or 0) + data.PAGE_SIZE
     return _page(request, "dashboard/quality.html", view, "quality",
                  gaps=[(_clean(g.text), g.count) for g in gaps], unhelpful=unhelpful,
                  stale=stale[:50], stale_total=len(stale),
                  comments=[(c, _clean(c.text)) for c in comments[:data.PAGE_SIZE]],
-                 more=view.link("/dashboard/quality", before=offset) if more else "")
+                 more=view.link("/dashboard/quality", offset=offset + data.PAGE_SIZE)
+                 if more else "")
 
 
-def _before(request: Request) -> int | None:
+def _bookmark(request: Request) -> data.Bookmark | None:
     text = request.query_params.get("before")
     if not text:
         return None
-    if text.isascii() and text.isdigit() and len(text) < 19:
+    try:
+        return data.Bookmark.parse(text)
+    except AnalyticsError as exc:
+        raise BadFilter("Il segnalibro di pagina non è valido: riparti dalla prima pagina.") from exc
+
+
+def _offset(request: Request) -> int:
+    text = request.query_params.get("offset") or "0"
+    if text.isascii() and text.isdigit() and len(text) < 9:
         return int(text)
-    raise BadFilter("Il segnalibro di pagina non è valido: riparti dalla prima pagina.")
+    raise BadFilter("Il numero di pagina non è valido: riparti dalla prima pagina.")
 
 
 def _rows(page: data.QuestionPage) -> data.QuestionPage:

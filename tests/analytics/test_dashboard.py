@@ -8,11 +8,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from analytics import dashboard as d
-from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
+from analytics.insights import refresh
+from analytics.metrics import knowledge_gaps, summary, top_questions
+from analytics.models import (
+    DailyFigures,
+    InteractionEvent,
+    QuestionInsight,
+    QuestionTopic,
+    RolledUpDay,
+)
 from analytics.period import AnalyticsError, Filters, Period
+from analytics.rollup import roll_up
 from core import session_scope
+from tests.analytics.test_insights import EMBEDDER, classifier
+from tests.analytics.test_metrics import DST_DAY, NOW, OCTOBER, dataset  # noqa: F401 (fixture)
 
 MONDAY = date(2026, 10, 26)  # ISO week 2026-W44; the set covers W44..W48
 ALL = Filters()
@@ -148,7 +160,10 @@ def test_questions_page_by_page_without_gaps_or_repeats(labelled):
         by_subject = d.questions(period, ALL, session=session, subject="stivali")
         pre_stivali = d.questions(period, ALL, session=session, subject="stivali",
                                   stage="post_purchase")
-    assert len(seen) == 20 and seen == sorted(seen, reverse=True)  # newest first, each once
+    assert len(seen) == 20 and len(set(seen)) == 20  # each once
+    with session_scope(url) as session:  # newest first: by day, then by id
+        days = [session.get(QuestionInsight, i).day for i in seen]
+    assert days == sorted(days, reverse=True)
     assert by_subject.total == 6 and all(r.text.startswith("product") for r in by_subject.rows)
     assert pre_stivali.total == 0 and pre_stivali.rows == ()
 
@@ -169,6 +184,8 @@ def test_an_empty_period_has_zeros_not_errors(labelled):
     (lambda s, p: d.subjects(p, ALL, session=s, limit=0), "limit"),
     (lambda s, p: d.topic_overview(p, ALL, session=s, stage="buying"), "purchase stage"),
     (lambda s, p: d.questions(p, ALL, session=s, stage="' OR 1=1 --"), "purchase stage"),
+    (lambda s, p: d.Bookmark.parse("2026-11-01;DROP"), "bookmark"),
+    (lambda s, p: d.Bookmark.parse("x_12"), "bookmark"),
 ])
 def test_bad_arguments_are_refused(labelled, call, message):
     url, *_ = labelled
@@ -179,3 +196,46 @@ def test_bad_arguments_are_refused(labelled, call, message):
 def test_the_earliest_period_has_no_period_before(database_url):
     with session_scope(database_url) as session:
         assert d.subjects(Period(date(2000, 1, 1), date(2000, 1, 31)), ALL, session=session) == []
+
+
+# -- the fast figures agree with the reference ones ---------------------------------------
+@pytest.mark.parametrize("period, filters", [
+    (OCTOBER, ALL), (DST_DAY, ALL), (OCTOBER, Filters(language="it")),
+    (OCTOBER, Filters(language="en", channel="rest")), (Period(date(2026, 10, 26),
+                                                               date(2026, 10, 26)), ALL),
+    (Period(date(2025, 1, 1), date(2025, 1, 31)), ALL)])
+def test_key_figures_from_labels_equal_the_log_summary(dataset, period, filters):  # noqa: F811
+    url, _ = dataset
+    with session_scope(url) as session:
+        refresh(session, EMBEDDER, classifier(), now=NOW)  # every question has settled
+        fast = d.key_figures(period, filters, session=session, now=NOW)
+        reference = summary(period, filters, session=session, now=NOW)
+        assert fast == reference
+        assert d.top_questions(period, filters, session=session) == top_questions(
+            period, filters, session=session)
+        assert d.top_questions(period, filters, session=session, gaps_only=True) == \
+            knowledge_gaps(period, filters, session=session)
+
+
+def test_days_counted_live_and_rolled_up_days_add_up_the_same(dataset):  # noqa: F811
+    url, _ = dataset
+    with session_scope(url) as session:
+        result = refresh(session, EMBEDDER, classifier(), now=NOW)
+        assert result.days_rolled_up == 13  # 19..31 October: every finished day
+        assert refresh(session, EMBEDDER, classifier(), now=NOW).days_rolled_up == 0
+        # the DST day and the next one as if not rolled up yet: counted from the log
+        for table in (RolledUpDay, DailyFigures):
+            session.execute(delete(table).where(table.day.in_([date(2026, 10, 25),
+                                                               date(2026, 10, 26)])))
+        for filters in (ALL, Filters(language="it"), Filters(channel="rest")):
+            assert d.key_figures(OCTOBER, filters, session=session, now=NOW) == summary(
+                OCTOBER, filters, session=session, now=NOW)
+        volume = d.daily_volume(OCTOBER, ALL, session=session)
+        assert volume.total == summary(OCTOBER, ALL, session=session, now=NOW).questions
+
+
+def test_a_day_waits_for_its_questions_to_be_labelled(dataset):  # noqa: F811
+    url, _ = dataset
+    with session_scope(url) as session:
+        rolled = roll_up(session, now=NOW)  # nothing labelled: 19 October waits, and all after
+        assert rolled == 0 and session.scalar(select(func.count()).select_from(RolledUpDay)) == 0

@@ -10,7 +10,7 @@ from functools import cache
 import pytest
 from sqlalchemy import func, select
 
-from analytics.insights import RECLUSTER_AFTER, current_topics, page_subject, refresh
+from analytics.insights import RECLUSTER_AFTER, SETTLE, current_topics, page_subject, refresh
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.purchase_stage import PurchaseStageClassifier, load_examples, EXAMPLES
 from core import session_scope
@@ -18,6 +18,7 @@ from knowledge.embedders import HashingEmbedder
 
 EMBEDDER = HashingEmbedder()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
 SHIPPING = ["Quanto costa la spedizione in Sicilia?", "quanto costa la spedizione in Sardegna",
             "Costa tanto la spedizione in Sicilia?", "quanto costa spedire in Sicilia?"]
 PASSWORD = ["Ho dimenticato la password dell'account", "password account dimenticata",
@@ -43,8 +44,9 @@ def log(url: str, *rows: tuple[str, datetime], kind: EventKind = EventKind.MESSA
 
 
 def run(url: str, **kwargs):
+    """A refresh an hour after NOW: questions logged up to NOW have settled."""
     with session_scope(url) as session:
-        return refresh(session, EMBEDDER, classifier(), now=kwargs.pop("now", NOW), **kwargs)
+        return refresh(session, EMBEDDER, classifier(), now=kwargs.pop("now", LATER), **kwargs)
 
 
 def insights(url: str) -> dict[int, QuestionInsight]:
@@ -82,6 +84,40 @@ def test_each_question_is_labelled_once_and_incrementally(database_url):
     assert (row.language, row.channel, row.decision) == ("it", "rest", "clarify")
     assert (row.subject_kind, row.subject) == ("product", "stivali")
     assert row.topic_id in {t.id for t in _topics(database_url)}
+
+
+def test_a_question_waits_until_its_conversation_has_settled(database_url):
+    # ids follow time in a live log; an older event behind a newer id must not be skipped
+    recent, older = log(database_url, ("appena chiesto", NOW - SETTLE / 3),
+                        ("chiesto prima", NOW - 2 * SETTLE))
+    assert run(database_url, now=NOW).labelled == 0
+    assert run(database_url, now=NOW + SETTLE).labelled == 2
+    assert sorted(insights(database_url)) == [recent, older]
+
+
+def test_outcomes_are_stored_with_the_question(database_url):
+    at = NOW - timedelta(hours=2)
+    with session_scope(database_url) as session:
+        def add(conversation, kind, **fields):
+            event = InteractionEvent(kind=kind, conversation_id=conversation, occurred_at=at,
+                                     **fields)
+            session.add(event)
+            session.flush()
+            return event.id
+        clarified = add("a", "message", text="spedizione?", decision="clarify")
+        add("a", "choice", decision="answer", entry_id=3)
+        disliked = add("a", "message", text="e in Sicilia?", decision="answer", entry_id=4)
+        add("a", "feedback", entry_id=4, data={"helpful": False})
+        escalated = add("b", "message", text="corsi di cucito?", decision="escalate")
+        add("b", "escalation", data={"ticket_id": 1})
+        abandoned = add("c", "message", text="boh", decision="clarify")
+    run(database_url)
+    rows = insights(database_url)
+    outcome = {i: (rows[i].answered, rows[i].escalated, rows[i].disliked)
+               for i in (clarified, disliked, escalated, abandoned)}
+    assert outcome == {clarified: (True, False, False), disliked: (True, False, True),
+                       escalated: (False, True, False), abandoned: (False, False, False)}
+    assert rows[disliked].entry_id == 4
 
 
 def test_the_day_is_the_shops_local_day_across_dst(database_url):
@@ -130,8 +166,8 @@ def test_new_topics_relabel_every_question_and_old_runs_are_pruned(database_url)
     ids = log(database_url, *[(t, at) for t in SHIPPING + PASSWORD])
     run(database_url)
     first_run = {t.id for t in _topics(database_url)}
-    assert not run(database_url, now=NOW + RECLUSTER_AFTER / 2).reclustered  # not due yet
-    assert run(database_url, now=NOW + RECLUSTER_AFTER).reclustered  # a week on: found again
+    assert not run(database_url, now=LATER + RECLUSTER_AFTER / 2).reclustered  # not due yet
+    assert run(database_url, now=LATER + RECLUSTER_AFTER).reclustered  # a week on: found again
     second_run = {t.id for t in _topics(database_url)}
     assert first_run.isdisjoint(second_run)
     assert {insights(database_url)[i].topic_id for i in ids} <= second_run

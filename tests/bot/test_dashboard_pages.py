@@ -114,7 +114,7 @@ def test_questions_are_escaped_and_scrubbed_of_personal_data(dashboard):
         more = re.search(r'href="([^"]+)" data-testid="more"', page)
         if not more:
             break
-        before = re.search(r"before=(\d+)", more.group(1).replace("&amp;", "&")).group(1)
+        before = re.search(r"before=([\d_-]+)", more.group(1).replace("&amp;", "&")).group(1)
     assert "Il reso è gratis?" in everything
     assert "<script>alert" not in everything and "&lt;script&gt;alert" in everything
     assert "mario.rossi@example.com" not in everything and "333 123 4567" not in everything
@@ -174,11 +174,19 @@ def test_parquet_export_reads_back(dashboard, tmp_path):
     ("channel=%3Cscript%3E", "Canale sconosciuto"),
     ("colour=red", "Filtro sconosciuto"),
     ("before=-1", "segnalibro"),
+    ("before=2026-01-01_x", "segnalibro"),
+    ("before=2026-13-01_5", "segnalibro"),
 ])
 def test_bad_filters_get_a_clear_page(dashboard, query, message):
     response = dashboard.client.get(f"/dashboard/questions?{query}")
     assert response.status_code == 400
     assert message in response.text and "<script>" not in response.text
+
+
+def test_a_bad_comment_page_number_is_refused(dashboard):
+    for offset in ("-3", "abc", "9" * 30):
+        response = dashboard.client.get(f"/dashboard/quality?offset={offset}")
+        assert response.status_code == 400 and "numero di pagina" in response.text
 
 
 def test_the_stage_filter_is_validated(dashboard):
