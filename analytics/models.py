@@ -138,6 +138,11 @@ class DailyFigures(Base):
     decided_answer: Mapped[int] = mapped_column(Integer, default=0)  # the bot's decisions,
     decided_clarify: Mapped[int] = mapped_column(Integer, default=0)  # for the volume chart
     decided_escalate: Mapped[int] = mapped_column(Integer, default=0)
+    rating_1: Mapped[int] = mapped_column(Integer, default=0)  # end-of-chat ratings per score
+    rating_2: Mapped[int] = mapped_column(Integer, default=0)
+    rating_3: Mapped[int] = mapped_column(Integer, default=0)
+    rating_4: Mapped[int] = mapped_column(Integer, default=0)
+    rating_5: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RolledUpDay(Base):

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, delete, func, not_, select
 from sqlalchemy.orm import Session
 
-from analytics.metrics import Counts, event_counts, learned_entries
+from analytics.metrics import Counts, event_counts, learned_entries, ratings_by_score
 from analytics.models import DailyFigures, EventKind, InteractionEvent, QuestionInsight, RolledUpDay
 from analytics.period import REPORT_ZONE, Filters, Period
 
@@ -28,6 +28,7 @@ Q, F = QuestionInsight, DailyFigures
 MAX_DAYS_PER_ROUND = 400  # a first run over a year of history does it in one round
 _COUNTED = [f.name for f in fields(Counts)]
 _DECIDED = ("decided_answer", "decided_clarify", "decided_escalate")
+_SCORES = tuple(f"rating_{score}" for score in range(1, 6))
 
 
 def _count(condition):
@@ -87,17 +88,20 @@ def _unlabelled(session: Session, period: Period, labelled_up_to: int) -> bool:
 
 def _write_day(session: Session, period: Period, now: datetime) -> None:
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(_COUNTED + list(_DECIDED), 0))
+        lambda: dict.fromkeys(_COUNTED + list(_DECIDED) + list(_SCORES), 0))
     names = _COUNTED[1:7] + list(_DECIDED)
     for language, channel, *values in session.execute(
             select(Q.language, Q.channel, *question_columns())
             .where(Q.day == period.start).group_by(Q.language, Q.channel)):
         rows[(language, channel)].update(zip(names, (int(v) for v in values)))
     for language, channel in _pairs(session, period):
-        counts = event_counts(period, _exact(language, channel), session=session)
+        exact = _exact(language, channel)
+        counts = event_counts(period, exact, session=session)
         row = rows[(language, channel)]
         for name in ("conversations", "thumbs_up", "thumbs_down", "ratings", "rating_sum"):
             row[name] = getattr(counts, name)
+        for score, n in ratings_by_score(period, exact, session=session).items():
+            row[f"rating_{score}"] = n
     session.execute(delete(F).where(F.day == period.start))
     session.add_all(F(day=period.start, language=language, channel=channel, **values)
                     for (language, channel), values in rows.items() if any(values.values()))
@@ -165,6 +169,22 @@ def counts(period: Period, filters: Filters, *, session: Session) -> Counts:
         total = total + event_counts(run, filters, session=session) + Counts(
             0, *(int(v) for v in questions))
     return total
+
+
+def ratings(period: Period, filters: Filters, *, session: Session) -> dict[int, int]:
+    """`metrics.ratings_by_score` from roll-ups where a day has them."""
+    rolled = rolled_days(session, period)
+    out = dict.fromkeys(range(1, 6), 0)
+    if rolled:
+        sums = session.execute(select(*(func.coalesce(func.sum(getattr(F, n)), 0)
+                                        for n in _SCORES))
+                               .where(F.day >= period.start, F.day <= period.end,
+                                      *filters.conditions(F.language, F.channel))).one()
+        out = {score: int(n) for score, n in zip(range(1, 6), sums)}
+    for run in open_runs(period, rolled):
+        for score, n in ratings_by_score(run, filters, session=session).items():
+            out[score] += n
+    return out
 
 
 def decisions_by_day(period: Period, filters: Filters, *, session: Session

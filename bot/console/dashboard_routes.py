@@ -24,7 +24,7 @@ from starlette.background import BackgroundTask
 
 import analytics
 from analytics import dashboard as data
-from analytics import export
+from analytics import export, rollup
 from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, Filters, Period
 from bot.console.auth import current_dashboard_user
 from bot.console.errors import ConsoleError, NotFound
@@ -137,7 +137,7 @@ def overview(request: Request, user: str = Depends(current_dashboard_user)) -> R
         summary = data.key_figures(p, f, session=session)
         volume = data.daily_volume(p, f, session=session)
         stages = data.stage_totals(p, f, session=session)
-        ratings = analytics.ratings_by_score(p, f, session=session)
+        ratings = rollup.ratings(p, f, session=session)
         top = data.top_questions(p, f, session=session, limit=10)
     charts = [
         {"id": "chart-volume", "type": "bar", "stacked": True, "title": "Domande al giorno",

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from analytics import dashboard as d
+from analytics import rollup
 from analytics.insights import refresh
-from analytics.metrics import knowledge_gaps, summary, top_questions
+from analytics.metrics import knowledge_gaps, ratings_by_score, summary, top_questions
 from analytics.models import (
     DailyFigures,
     InteractionEvent,
@@ -239,3 +240,13 @@ def test_a_day_waits_for_its_questions_to_be_labelled(dataset):  # noqa: F811
     with session_scope(url) as session:
         rolled = roll_up(session, now=NOW)  # nothing labelled: 19 October waits, and all after
         assert rolled == 0 and session.scalar(select(func.count()).select_from(RolledUpDay)) == 0
+
+
+def test_rating_counts_per_score_from_roll_ups_and_live_days(dataset):  # noqa: F811
+    url, _ = dataset
+    with session_scope(url) as session:
+        live = rollup.ratings(OCTOBER, ALL, session=session)  # nothing rolled up yet
+        refresh(session, EMBEDDER, classifier(), now=NOW)
+        rolled = rollup.ratings(OCTOBER, ALL, session=session)
+        reference = ratings_by_score(OCTOBER, ALL, session=session)
+    assert live == rolled == reference == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
