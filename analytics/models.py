@@ -72,8 +72,10 @@ class QuestionInsight(Base):
     are copied from the event, so the dashboard reads one row per question and no join."""
 
     __tablename__ = "question_insights"
-    __table_args__ = (Index("ix_question_insights_topic", "topic_id", "day"),
-                      Index("ix_question_insights_stage", "stage", "day"),
+    # Each index covers the columns its page groups by, so no table row is read for them.
+    __table_args__ = (Index("ix_question_insights_topic", "topic_id", "day", "decision", "stage"),
+                      Index("ix_question_insights_stage", "stage", "day", "subject_kind",
+                            "subject"),
                       # covers the question rankings: no row is read to group by text
                       Index("ix_question_insights_day", "day", "language", "channel",
                             "text_key", "decision", "escalated", "disliked"),

@@ -185,8 +185,8 @@ def measure(url: str, var_dir: Path, runs: int, today: date) -> dict:
     year = f"from={today - timedelta(days=364)}&to={today}"
     quarter = f"from={today - timedelta(days=89)}&to={today}"
     with session_scope(url) as session:
-        size_topic = session.execute(text("SELECT id FROM question_topics WHERE keywords LIKE "
-                                          "'%size%' ORDER BY id LIMIT 1")).scalar()
+        size_topic = session.execute(text("SELECT id FROM question_topics WHERE CAST(keywords AS "
+                                          "TEXT) LIKE '%size%' ORDER BY id LIMIT 1")).scalar()
         deep_day, deep_id = session.execute(text(
             "SELECT day, event_id FROM question_insights ORDER BY day DESC, event_id DESC "
             "LIMIT 1 OFFSET 5000")).one()
@@ -195,9 +195,12 @@ def measure(url: str, var_dir: Path, runs: int, today: date) -> dict:
         "overview, last 28 days": "/dashboard",
         "overview, whole year": f"/dashboard?{year}",
         "topics, quarter": f"/dashboard/topics?{quarter}",
+        "topics, whole year": f"/dashboard/topics?{year}",
         "topic drill-down, quarter": f"/dashboard/topics/{size_topic}?{quarter}",
         "before buying, quarter": f"/dashboard/purchase?{quarter}",
+        "before buying, whole year": f"/dashboard/purchase?{year}",
         "satisfaction and gaps, quarter": f"/dashboard/quality?{quarter}",
+        "satisfaction and gaps, whole year": f"/dashboard/quality?{year}",
         "questions, page 1, year": f"/dashboard/questions?{year}",
         "questions, page 100, year": f"/dashboard/questions?{year}&before={deep}",
     }

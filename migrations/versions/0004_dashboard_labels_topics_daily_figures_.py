@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 20:02:16.989407
+Create Date: 2026-11-22 20:10:15.130855
 """
 
 from alembic import op
@@ -64,8 +64,8 @@ def upgrade() -> None:
     with op.batch_alter_table('question_insights', schema=None) as batch_op:
         batch_op.create_index('ix_question_insights_day', ['day', 'language', 'channel', 'text_key', 'decision', 'escalated', 'disliked'], unique=False)
         batch_op.create_index('ix_question_insights_day_event', ['day', 'event_id'], unique=False)
-        batch_op.create_index('ix_question_insights_stage', ['stage', 'day'], unique=False)
-        batch_op.create_index('ix_question_insights_topic', ['topic_id', 'day'], unique=False)
+        batch_op.create_index('ix_question_insights_stage', ['stage', 'day', 'subject_kind', 'subject'], unique=False)
+        batch_op.create_index('ix_question_insights_topic', ['topic_id', 'day', 'decision', 'stage'], unique=False)
 
     op.create_table('question_topics',
     sa.Column('id', sa.Integer(), nullable=False),
