@@ -187,7 +187,7 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
                    stage: str | None = None) -> list[TopicStat]:
     """Every topic of the current run with its questions in the period, most asked first.
     Emerging: the last week of the period grew well past the weeks before (topics.emerging)."""
-    run = session.scalar(select(func.max(QuestionTopic.run)))
+    run = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready))
     if run is None:
         return []
     topics = {t.id: t for t in session.scalars(select(QuestionTopic).where(QuestionTopic.run == run))}
@@ -205,15 +205,27 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
             escalated[tid] += n
         if row_stage == "pre_purchase":
             pre[tid] += n
-    rising = set(emerging(weekly)) if len(weeks) > 1 else set()
+    # Emerging compares whole weeks: a week still under way (or cut by the period) would
+    # look like a drop, so it is left out of the comparison.
+    whole = [w for w in weeks if _whole_week(w, period)]
+    rising = set(emerging({tid: {w: counts[w] for w in whole} for tid, counts in weekly.items()})
+                 ) if len(whole) > 1 else set()
     stats = [TopicStat(tid, tuple(t.keywords), tuple(t.examples), sum(weekly[tid].values()),
                        escalated[tid], pre[tid], weekly[tid], tid in rising)
              for tid, t in topics.items()]
     return sorted((s for s in stats if s.questions), key=lambda s: (-s.questions, s.id))
 
 
+def _whole_week(week: str, period: Period) -> bool:
+    monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+    return period.start <= monday and monday + timedelta(days=6) <= period.end
+
+
 def topic(topic_id: int, *, session: Session) -> QuestionTopic | None:
-    return session.get(QuestionTopic, topic_id)
+    """A topic of the current run; None for unknown ids and topics found before it."""
+    found = session.get(QuestionTopic, topic_id)
+    current = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready))
+    return found if found is not None and found.run == current else None
 
 
 def subjects(period: Period, filters: Filters, *, session: Session, kind: str | None = None,
@@ -248,7 +260,7 @@ def subjects(period: Period, filters: Filters, *, session: Session, kind: str | 
 
 def questions(period: Period, filters: Filters, *, session: Session, topic_id: int | None = None,
               stage: str | None = None, subject: str | None = None,
-              before: Bookmark | None = None,
+              subject_kind: str | None = None, before: Bookmark | None = None,
               limit: int = PAGE_SIZE) -> QuestionPage:
     """One page of questions, newest first; `before` is the `next_before` of the page
     before (keyset paging: page 1,000 costs what page 1 does)."""
@@ -259,6 +271,8 @@ def questions(period: Period, filters: Filters, *, session: Session, topic_id: i
         conditions.append(Q.topic_id == topic_id)
     if subject is not None:
         conditions.append(Q.subject == subject)
+    if subject_kind is not None:
+        conditions.append(Q.subject_kind == subject_kind)
     total = session.scalar(select(func.count()).select_from(Q).where(*conditions)) or 0
     if before is not None:
         conditions.append(tuple_(Q.day, Q.event_id) < (before.day, before.event_id))

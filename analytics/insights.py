@@ -7,9 +7,16 @@ person waits.
 `refresh` is incremental (questions logged since the last call) and cheap to call every
 few minutes. A question is labelled once its conversation has had `SETTLE` to move on, so
 what became of it (answered, escalated, thumbed down) is known and stored with it: the
-dashboard then counts rows of one table instead of following each conversation. Topics are found again (`recluster`) when there are none, when the newest run
-is older than a week, or when asked; the new run then relabels every question of the
-window, so weekly trends always compare like with like.
+dashboard then counts rows of one table instead of following each conversation.
+
+Topics are found again (`recluster`) when there are none, when the newest run is older
+than a week, or when asked; the new run then relabels every labelled question, so weekly
+trends always compare like with like.
+
+`refresh` runs the three steps (`update_topics`, `label_batch` until done, `roll_up`) in
+the caller's transaction; the running product's refresher (bot/insights_job.py) commits
+after each step, so a first run over a long history never holds SQLite's write lock for
+long (the chat writes to the same database).
 
 Each distinct text is embedded once per call: customers repeat the same questions, so a
 batch of a thousand events is typically a few dozen embeddings.
@@ -19,20 +26,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from analytics.embedding import Embedder
 from analytics.metrics import normalise, question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE
-from analytics.rollup import roll_up
 from analytics.purchase_stage import PurchaseStageClassifier, clean
+from analytics.rollup import roll_up
 from analytics.topics import cluster
 from core import as_utc, utcnow
 
@@ -65,7 +73,19 @@ def page_subject(page: str) -> tuple[str, str]:
 
 
 def current_topics(session: Session) -> list[QuestionTopic]:
-    run = session.scalar(select(func.max(QuestionTopic.run)))
+    """The topics the dashboard shows: the newest run whose relabelling is done."""
+    return _run(session, ready=True)
+
+
+def pending_topics(session: Session) -> list[QuestionTopic]:
+    """A newer run still being applied to the labelled questions ([] when there is none)."""
+    current = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready)) or 0
+    pending = _run(session, ready=False)
+    return pending if pending and pending[0].run > current else []
+
+
+def _run(session: Session, *, ready: bool) -> list[QuestionTopic]:
+    run = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready == ready))
     if run is None:
         return []
     return list(session.scalars(select(QuestionTopic).where(QuestionTopic.run == run)
@@ -74,28 +94,94 @@ def current_topics(session: Session) -> list[QuestionTopic]:
 
 def refresh(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier, *,
             recluster: bool = False, now: datetime | None = None, batch: int = BATCH,
-            seed: int = 0) -> RefreshResult:
-    """Label the questions logged since the last call; find topics again when due."""
+            seed: int = 0, scrub: Callable[[str], str] = str) -> RefreshResult:
+    """Every step of a round in `session`'s transaction: find topics when due, move the
+    labelled questions to them, label new questions, roll up finished days. The running
+    product commits between steps instead (bot/insights_job.py)."""
+    now = now or utcnow()
+    update_topics(session, embedder, now=now, recluster=recluster, seed=seed, scrub=scrub)
+    reclustered = False
+    while True:
+        moved, became_current = relabel_batch(session, embedder, batch=batch)
+        reclustered |= became_current
+        if not moved:
+            break
+    labelled = 0
+    while done := label_batch(session, embedder, classifier, now=now, batch=batch):
+        labelled += done
+    return RefreshResult(labelled, reclustered, len(current_topics(session)),
+                         roll_up(session, now=now))
+
+
+def _check(embedder: Embedder, classifier: PurchaseStageClassifier) -> None:
     if classifier.embedder.name != embedder.name:
         raise ValueError(f"the classifier was trained on {classifier.embedder.name}, "
                          f"not {embedder.name}")
-    now = now or utcnow()
+
+
+def update_topics(session: Session, embedder: Embedder, *, now: datetime,
+                  recluster: bool = False, seed: int = 0, scrub: Callable[[str], str] = str
+                  ) -> bool:
+    """Find topics again when due (or asked): a new run, not ready until `relabel_batch`
+    has moved every labelled question to it. `scrub` cleans the example questions kept
+    with each topic (the product passes knowledge.privacy.scrub). True when a run began."""
+    if pending_topics(session):
+        return False  # the run under way finishes first
     topics = current_topics(session)
     due = not topics or now - as_utc(topics[0].created_at) >= RECLUSTER_AFTER
-    reclustered = False
-    if recluster or due:
-        found = _find_topics(session, embedder, now=now, seed=seed)
-        if found:  # no questions yet: keep labelling without topics
-            topics, reclustered = found, True
-    labeller = _Labeller(embedder, classifier, topics)
-    if reclustered:
-        _relabel_topics(session, labeller, batch)
-    labelled = _label_new(session, labeller, batch, settled=now - SETTLE)
-    return RefreshResult(labelled, reclustered, len(topics), roll_up(session, now=now))
+    if not (recluster or due):
+        return False
+    return bool(_find_topics(session, embedder, now=now, seed=seed, scrub=scrub))
+
+
+def relabel_batch(session: Session, embedder: Embedder, *, batch: int = BATCH
+                  ) -> tuple[int, bool]:
+    """Move up to `batch` distinct question texts to the pending run's topics: (how many,
+    whether the run became current). Texts are embedded once whatever their number of
+    questions, and each step is short, so a caller committing between steps never holds
+    the database long. When none is left the run becomes current and older runs but the
+    one before it are dropped."""
+    pending = pending_topics(session)
+    if not pending:
+        return 0, False
+    ids = [t.id for t in pending]
+    elsewhere = or_(QuestionInsight.topic_id.is_(None), QuestionInsight.topic_id.not_in(ids))
+    keys = session.execute(select(QuestionInsight.text_key, func.min(QuestionInsight.event_id))
+                           .where(elsewhere).group_by(QuestionInsight.text_key)
+                           .limit(batch)).all()
+    if not keys:
+        run = pending[0].run
+        session.execute(update(QuestionTopic).where(QuestionTopic.run == run).values(ready=True))
+        session.execute(delete(QuestionTopic).where(QuestionTopic.run < run - 1))
+        log.info("topics: run %s is current (%s topics)", run, len(pending))
+        return 0, True
+    texts = dict(session.execute(select(InteractionEvent.id, InteractionEvent.text).where(
+        InteractionEvent.id.in_([first for _, first in keys]))).all())
+    labeller = _Labeller(embedder, None, pending)
+    by_text = labeller.vectors([texts.get(first, "") for _, first in keys])
+    topics = labeller.topic_of(np.vstack([by_text[clean(texts.get(first, ""))]
+                                          for _, first in keys]))
+    grouped: dict[int, list[int]] = {}
+    for (key, _), topic in zip(keys, topics):
+        grouped.setdefault(topic, []).append(key)
+    for topic, group in grouped.items():
+        session.execute(update(QuestionInsight).where(QuestionInsight.text_key.in_(group), elsewhere)
+                        .values(topic_id=topic).execution_options(synchronize_session=False))
+    return len(keys), False
+
+
+def label_batch(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier,
+                *, now: datetime, batch: int = BATCH) -> int:
+    """Label up to `batch` settled questions not labelled yet; how many were. A run being
+    applied labels them already, so they need no moving."""
+    _check(embedder, classifier)
+    topics = pending_topics(session) or current_topics(session)
+    return _label_new(session, _Labeller(embedder, classifier, topics), batch,
+                      settled=now - SETTLE)
 
 
 class _Labeller:
-    def __init__(self, embedder: Embedder, classifier: PurchaseStageClassifier,
+    def __init__(self, embedder: Embedder, classifier: PurchaseStageClassifier | None,
                  topics: Sequence[QuestionTopic]):
         self.embedder, self.classifier = embedder, classifier
         self.topic_ids = [t.id for t in topics]
@@ -120,52 +206,48 @@ def text_key(text: str) -> int:
 
 
 def _label_new(session: Session, labeller: _Labeller, batch: int, *, settled: datetime) -> int:
-    """Label questions in id order up to the first one not yet settled (ids follow time in
-    a live log; stopping there, rather than skipping it, never leaves a question behind)."""
-    done = 0
-    while True:
-        last = session.scalar(select(func.max(QuestionInsight.event_id))) or 0
-        events = session.execute(
-            select(InteractionEvent.id, InteractionEvent.occurred_at, InteractionEvent.language,
-                   InteractionEvent.channel, InteractionEvent.decision, InteractionEvent.page,
-                   InteractionEvent.text, InteractionEvent.entry_id)
-            .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.id > last)
-            .order_by(InteractionEvent.id).limit(batch)).all()
-        ready = []
-        for event in events:
-            if as_utc(event.occurred_at) > settled:
-                break
-            ready.append(event)
-        if not ready:
-            return done
-        by_text = labeller.vectors([e.text for e in ready])
-        matrix = np.vstack([by_text[clean(e.text)] for e in ready])
-        probabilities = labeller.classifier.probabilities_of(matrix)
-        topics = labeller.topic_of(matrix)
-        outcomes = question_outcomes([e.id for e in ready], session=session)
-        rows = []
-        for event, probs, topic in zip(ready, probabilities, topics):
-            best = int(probs.argmax())
-            stage = labeller.classifier.labels[best] if clean(event.text) else "other"
-            kind, subject = page_subject(event.page)
-            answered, escalated, disliked = outcomes[event.id]
-            rows.append(dict(event_id=event.id, occurred_at=event.occurred_at,
-                             day=as_utc(event.occurred_at).astimezone(REPORT_ZONE).date(),
-                             language=event.language, channel=event.channel,
-                             decision=event.decision, entry_id=event.entry_id,
-                             answered=answered, escalated=escalated, disliked=disliked,
-                             text_key=text_key(event.text), stage=stage,
-                             stage_confidence=round(float(probs[best]), 4), topic_id=topic,
-                             subject_kind=kind, subject=subject))
-        session.execute(QuestionInsight.__table__.insert(), rows)
-        session.flush()
-        done += len(rows)
-        if len(ready) < len(events):
-            return done
+    """One batch of questions in id order, up to the first one not yet settled (ids follow
+    time in a live log; stopping there, rather than skipping it, never leaves one behind)."""
+    last = session.scalar(select(func.max(QuestionInsight.event_id))) or 0
+    events = session.execute(
+        select(InteractionEvent.id, InteractionEvent.occurred_at, InteractionEvent.language,
+               InteractionEvent.channel, InteractionEvent.decision, InteractionEvent.page,
+               InteractionEvent.text, InteractionEvent.entry_id)
+        .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.id > last)
+        .order_by(InteractionEvent.id).limit(batch)).all()
+    ready = []
+    for event in events:
+        if as_utc(event.occurred_at) > settled:
+            break
+        ready.append(event)
+    if not ready:
+        return 0
+    by_text = labeller.vectors([e.text for e in ready])
+    matrix = np.vstack([by_text[clean(e.text)] for e in ready])
+    probabilities = labeller.classifier.probabilities_of(matrix)
+    topics = labeller.topic_of(matrix)
+    outcomes = question_outcomes([e.id for e in ready], session=session)
+    rows = []
+    for event, probs, topic in zip(ready, probabilities, topics):
+        best = int(probs.argmax())
+        stage = labeller.classifier.labels[best] if clean(event.text) else "other"
+        kind, subject = page_subject(event.page)
+        answered, escalated, disliked = outcomes[event.id]
+        rows.append(dict(event_id=event.id, occurred_at=event.occurred_at,
+                         day=as_utc(event.occurred_at).astimezone(REPORT_ZONE).date(),
+                         language=event.language, channel=event.channel,
+                         decision=event.decision, entry_id=event.entry_id,
+                         answered=answered, escalated=escalated, disliked=disliked,
+                         text_key=text_key(event.text), stage=stage,
+                         stage_confidence=round(float(probs[best]), 4), topic_id=topic,
+                         subject_kind=kind, subject=subject))
+    session.execute(QuestionInsight.__table__.insert(), rows)
+    session.flush()
+    return len(rows)
 
 
-def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: int
-                 ) -> list[QuestionTopic]:
+def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: int,
+                 scrub: Callable[[str], str]) -> list[QuestionTopic]:
     since = now - timedelta(days=TOPIC_WINDOW_DAYS)
     counted = session.execute(
         select(InteractionEvent.text, func.count())
@@ -174,14 +256,12 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
         .group_by(InteractionEvent.text)).all()
     # The same question typed twice differs in case and punctuation: count it once, show
     # its most frequent spelling.
-    spelled: dict[str, tuple[str, int]] = {}
+    spellings: dict[str, Counter[str]] = {}
     for text, count in counted:
-        key = normalise(text)
-        if not key:
-            continue
-        best, total = spelled.get(key, (text, 0))
-        spelled[key] = (best if total >= count else text, total + count)
-    ranked = sorted(spelled.values(), key=lambda item: -item[1])[:MAX_CLUSTER_TEXTS]
+        if key := normalise(text):
+            spellings.setdefault(key, Counter())[text] += count
+    ranked = sorted(((c.most_common(1)[0][0], c.total()) for c in spellings.values()),
+                    key=lambda item: -item[1])[:MAX_CLUSTER_TEXTS]
     if len(ranked) < 2:
         return []
     texts = [clean(text) for text, _ in ranked]
@@ -198,30 +278,11 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
         by_count = members[np.argsort(-weights[members], kind="stable")][:3]
         rows.append(QuestionTopic(
             run=run, created_at=now, embedder=embedder.name, keywords=list(topic.keywords),
-            examples=[texts[i] for i in by_count] or list(topic.examples),
+            examples=[scrub(texts[i]) for i in by_count] or [scrub(t) for t in topic.examples],
+            ready=False,
             size=int(weights[members].sum()),
             centroid=np.ascontiguousarray(topic.centroid, dtype=np.float32).tobytes()))
     session.add_all(rows)
     session.flush()
-    session.execute(delete(QuestionTopic).where(QuestionTopic.run < run - 1))  # keep one back
     log.info("topics: run %s, %s topics from %s distinct questions", run, len(rows), len(texts))
     return rows
-
-
-def _relabel_topics(session: Session, labeller: _Labeller, batch: int) -> None:
-    """Point every labelled question at its topic in the new run."""
-    after = 0
-    while True:
-        rows = session.execute(
-            select(QuestionInsight.event_id, InteractionEvent.text)
-            .join(InteractionEvent, InteractionEvent.id == QuestionInsight.event_id)
-            .where(QuestionInsight.event_id > after)
-            .order_by(QuestionInsight.event_id).limit(batch)).all()
-        if not rows:
-            return
-        by_text = labeller.vectors([text for _, text in rows])
-        topics = labeller.topic_of(np.vstack([by_text[clean(text)] for _, text in rows]))
-        session.execute(update(QuestionInsight),
-                        [{"event_id": eid, "topic_id": topic}
-                         for (eid, _), topic in zip(rows, topics)])
-        after = rows[-1][0]

@@ -1,5 +1,6 @@
-"""The append-only interaction log. Rows are written once and never changed:
-metrics and trends are computed from it, so an edit would rewrite history."""
+"""The append-only interaction log (rows are written once and never changed: metrics and
+trends are computed from it, so an edit would rewrite history), and the tables derived
+from it for the dashboard: question labels, topics and daily figures."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def _refuse_delete(_mapper, _connection, target: InteractionEvent) -> None:
 
 
 # -- derived tables -----------------------------------------------------------------------
-# Rebuilt from the log by analytics.insights.refresh; deleting them loses nothing. The
-# dashboard reads them instead of classifying or embedding a question while a page waits.
+# Computed from the log by analytics.insights and analytics.rollup. The dashboard reads them
+# instead of classifying, embedding or following a conversation while a page waits.
 class QuestionInsight(Base):
     """What marketing wants to know of one customer question (one `message` event): its
     purchase stage, its topic and the product or category page it was asked on; and what
@@ -102,7 +103,7 @@ class QuestionInsight(Base):
 
 
 class QuestionTopic(Base):
-    """A topic found by clustering questions; the rows of the newest `run` are current."""
+    """A topic found by clustering questions; the newest ready `run` is the current one."""
 
     __tablename__ = "question_topics"
 
@@ -114,6 +115,9 @@ class QuestionTopic(Base):
     examples: Mapped[list] = mapped_column(JSON, default=list)
     size: Mapped[int] = mapped_column(Integer)  # questions it was found from
     centroid: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
+    # False while the labelled questions are being moved to this run's topics; the
+    # dashboard shows the newest ready run (analytics.insights)
+    ready: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DailyFigures(Base):

@@ -45,8 +45,9 @@ def question_columns():
             _count(Q.decision == "escalate")]
 
 
-def roll_up(session: Session, *, now: datetime) -> int:
-    """Write the figures of every finished day not rolled up yet; returns how many days."""
+def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROUND) -> int:
+    """Write the figures of finished days not rolled up yet (at most `max_days`, oldest
+    first); returns how many days."""
     first = session.scalar(select(func.min(InteractionEvent.occurred_at)).where(
         InteractionEvent.kind.in_([EventKind.CONVERSATION_START.value, EventKind.MESSAGE.value])))
     if first is None:
@@ -55,7 +56,7 @@ def roll_up(session: Session, *, now: datetime) -> int:
     done = set(session.scalars(select(RolledUpDay.day).where(RolledUpDay.day >= day)))
     labelled_up_to = session.scalar(select(func.max(Q.event_id))) or 0
     rolled = 0
-    while rolled < MAX_DAYS_PER_ROUND:
+    while rolled < max_days:
         period = Period(day, day)
         if period.end_utc + _settle() > now:
             break
@@ -137,6 +138,12 @@ def rolled_days(session: Session, period: Period) -> set[date]:
         RolledUpDay.day >= period.start, RolledUpDay.day <= period.end)))
 
 
+def _only(rolled: set[date]) -> list:
+    """Figure rows of exactly the days read as rolled up: a day rolled up between that read
+    and this one is counted live, never twice."""
+    return [F.day >= min(rolled), F.day <= max(rolled), F.day.in_(sorted(rolled))]
+
+
 def open_runs(period: Period, rolled: set[date]) -> list[Period]:
     """The period's days not rolled up, as runs of consecutive days."""
     runs, start = [], None
@@ -159,8 +166,8 @@ def counts(period: Period, filters: Filters, *, session: Session) -> Counts:
     if rolled:
         sums = session.execute(select(*(func.coalesce(func.sum(getattr(F, n)), 0)
                                         for n in _COUNTED))
-                               .where(F.day >= period.start, F.day <= period.end,
-                                      *filters.conditions(F.language, F.channel))).one()
+                               .where(*_only(rolled), *filters.conditions(F.language, F.channel))
+                               ).one()
         total = Counts(*(int(v) for v in sums))
     for run in open_runs(period, rolled):
         questions = session.execute(select(*question_columns()[:6]).where(
@@ -178,8 +185,8 @@ def ratings(period: Period, filters: Filters, *, session: Session) -> dict[int, 
     if rolled:
         sums = session.execute(select(*(func.coalesce(func.sum(getattr(F, n)), 0)
                                         for n in _SCORES))
-                               .where(F.day >= period.start, F.day <= period.end,
-                                      *filters.conditions(F.language, F.channel))).one()
+                               .where(*_only(rolled), *filters.conditions(F.language, F.channel))
+                               ).one()
         out = {score: int(n) for score, n in zip(range(1, 6), sums)}
     for run in open_runs(period, rolled):
         for score, n in ratings_by_score(run, filters, session=session).items():
@@ -195,8 +202,8 @@ def decisions_by_day(period: Period, filters: Filters, *, session: Session
     if rolled:
         for day, *values in session.execute(
                 select(F.day, *(func.sum(getattr(F, n)) for n in _DECIDED))
-                .where(F.day >= period.start, F.day <= period.end,
-                       *filters.conditions(F.language, F.channel)).group_by(F.day)):
+                .where(*_only(rolled), *filters.conditions(F.language, F.channel))
+                .group_by(F.day)):
             for name, value in zip(_DECIDED, values):
                 out[(_as_date(day), name.removeprefix("decided_"))] += int(value or 0)
     for run in open_runs(period, rolled):

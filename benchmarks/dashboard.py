@@ -54,7 +54,7 @@ def generate(url: str, events: int, *, seed: int = 0, today: date | None = None)
     engine = create_engine(url)
     with session_scope(url) as session:
         rows = [QuestionTopic(run=1, embedder="bench", keywords=[t.replace("_", " ")],
-                              examples=[], size=0, centroid=b"\0" * 4) for t in topics]
+                              examples=[], size=0, centroid=b"\0" * 4, ready=True) for t in topics]
         session.add_all(rows)
         session.flush()
         topic_ids = {name: row.id for name, row in zip(topics, rows)}

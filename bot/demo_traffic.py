@@ -2,8 +2,9 @@
 conversations in Italian and English on product pages, the cart and order pages; FAQ
 questions answered (some clarified, some thumbed), unknown ones escalated to tickets that
 operators answer within or after the SLA; about a quarter of the conversations end with a
-1-5 rating (lower after a late answer or a thumbs-down), some with a comment. Deterministic
-for a given seed."""
+1-5 rating (lower after a late answer or a thumbs-down), some with a comment; in the last two
+weeks a new coat draws more and more questions the knowledge base cannot answer yet (an
+emerging topic). Deterministic for a given seed."""
 
 from __future__ import annotations
 
@@ -17,13 +18,22 @@ from escalation.models import Ticket
 from knowledge.models import Entry, Status
 
 PAGES = {"pre_purchase": ["product:sciarpa-merino", "product:borsa-aurora", "product:stivali",
-                          "category:sciarpe", "cart"],
+                          "product:foulard-seta", "category:sciarpe", "category:borse", "cart"],
          "post_purchase": ["order:status", "account:orders", "home"], "general": ["home", "contatti"]}
 UNKNOWN = {"it": ["Posso portare il cane in negozio?", "Fate corsi di cucito?",
                   "Avete la sciarpa in verde petrolio?", "Spedite alle Canarie?",
                   "Posso pagare con buoni pasto?", "La borsa entra un portatile da 15 pollici?"],
            "en": ["Do you ship to the Canary Islands?", "Can I rent a dress?",
                   "Is the Aurora bag big enough for a 15 inch laptop?", "Do you sell gift boxes?"]}
+# A new product people start asking about in the last two weeks: the dashboard's
+# "in crescita" topic and the top product before buying.
+TREND_DAYS = 14
+TREND = {"it": ["Quando torna disponibile il cappotto Aurora color cammello?",
+                "Il cappotto Aurora cammello veste regolare?",
+                "Avete il cappotto cammello in taglia 42?"],
+         "en": ["When is the camel Aurora coat back in stock?",
+                "Does the camel Aurora coat run true to size?"]}
+TREND_PAGE = "product:cappotto-aurora-cammello"
 RATED_SHARE = 0.25  # conversations that end with a rating
 COMMENTED_SHARE = 0.35  # ratings that come with a comment
 # Weights of the scores 1..5 by how the conversation went.
@@ -46,6 +56,7 @@ def simulate(session: Session, *, days: int = 90, per_day: int = 60, seed: int =
     """Insert `days` of traffic ending at `end`; returns what was written."""
     rng = random.Random(seed)
     rater = random.Random(f"ratings-{seed}")  # its own stream: the rest stays as it was
+    trend = random.Random(f"trend-{seed}")
     entries = [e for e in session.query(Entry).filter(Entry.status == Status.PUBLISHED)]
     if not entries:
         raise ValueError("the knowledge base is empty: import data/demo_kb.yaml first")
@@ -57,8 +68,36 @@ def simulate(session: Session, *, days: int = 90, per_day: int = 60, seed: int =
         for _ in range(int(rng.gauss(volume, volume * 0.15))):
             at = date + timedelta(hours=rng.choice(range(8, 23)), minutes=rng.randrange(60))
             _conversation(session, rng, rater, entries, at, counts)
+        if days - day <= TREND_DAYS:  # a few a day at first, a dozen at the end
+            surge = TREND_DAYS - (days - day) + 1
+            for _ in range(max(0, round(trend.gauss(surge * 0.9, 1)))):
+                at = date + timedelta(hours=trend.choice(range(8, 23)),
+                                      minutes=trend.randrange(60))
+                _trend_conversation(session, trend, entries, at, counts)
     session.flush()
     return counts
+
+
+def _trend_conversation(session: Session, rng: random.Random, entries: list[Entry],
+                        at: datetime, counts: dict) -> None:
+    """A question about the new coat: the knowledge base cannot answer it yet."""
+    language = "it" if rng.random() < 0.75 else "en"
+    conversation = f"demo-{counts['conversations']:06d}"
+    counts["conversations"] += 1
+    counts["questions"] += 1
+    common = {"conversation_id": conversation, "language": language, "channel": "socketio",
+              "page": TREND_PAGE}
+    question = rng.choice(TREND[language])
+    pre = [e for e in entries if e.category.value == "pre_purchase"] or entries
+    ticket = _ticket(session, rng, conversation, question, language, pre[0], at)
+    counts["tickets"] += 1
+    session.add_all([
+        InteractionEvent(kind=EventKind.CONVERSATION_START, occurred_at=at, **common),
+        InteractionEvent(kind=EventKind.MESSAGE, occurred_at=at + timedelta(seconds=15),
+                         text=question, decision="escalate", score=round(rng.uniform(.4, .7), 3),
+                         latency_ms=round(rng.uniform(4, 12), 1), **common),
+        InteractionEvent(kind=EventKind.ESCALATION, occurred_at=at + timedelta(seconds=15),
+                         data={"ticket_id": ticket.id, "joined": False}, **common)])
 
 
 def _conversation(session: Session, rng: random.Random, rater: random.Random,

@@ -11,6 +11,7 @@ shown: marketing reads what customers ask, not who they are.
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -64,7 +65,7 @@ class View:
 
 def _view(request: Request, *, stage_filter: bool = False) -> View:
     params = request.query_params
-    known = {"from", "to", "language", "channel", "stage", "before", "offset", "subject"}
+    known = {"from", "to", "language", "channel", "stage", "before", "offset", "subject", "kind"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise BadFilter(f"Filtro sconosciuto: {', '.join(unknown)[:200]}. "
@@ -86,11 +87,16 @@ def _view(request: Request, *, stage_filter: bool = False) -> View:
     return View(period, filters, stage, query)
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(text: str | None, name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text[:10]) if len(text) == 10 else date.fromisoformat(text)
+        if not _DATE.fullmatch(text):  # fromisoformat also takes "2026W471" and the like
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError as exc:
         raise AnalyticsError(f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}") from exc
 
@@ -204,14 +210,16 @@ def topic_detail(request: Request, topic_id: str,
 @router.get("/questions")
 def question_list(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
     view = _view(request, stage_filter=True)
-    subject = (request.query_params.get("subject") or "")[:200] or None
+    subject, kind = _text_param(request, "subject"), _text_param(request, "kind")
     before = _bookmark(request)
     with session_scope(_url(request)) as session:
         page = data.questions(view.period, view.filters, session=session, stage=view.stage,
-                              subject=subject, before=before)
-    more = view.link("/dashboard/questions", subject=subject, before=page.next_before)
+                              subject=subject, subject_kind=kind, before=before)
+    more = view.link("/dashboard/questions", subject=subject, kind=kind,
+                     before=page.next_before)
     return _page(request, "dashboard/questions.html", view, "purchase" if subject else "overview",
-                 subject=subject, page=_rows(page), more=more if page.next_before else "")
+                 subject=subject, kind=kind, page=_rows(page),
+                 more=more if page.next_before else "")
 
 
 @router.get("/purchase")
@@ -228,8 +236,8 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
          "labels": [s.subject for s in products],
          "datasets": [{"label": "Domande", "data": [s.questions for s in products]},
                       {"label": "Periodo precedente", "data": [s.previous for s in products]}],
-         "links": [view.link("/dashboard/questions", subject=s.subject, stage="pre_purchase")
-                   for s in products]},
+         "links": [view.link("/dashboard/questions", subject=s.subject, kind=s.kind,
+                             stage="pre_purchase") for s in products]},
         {"id": "chart-stage-weeks", "type": "bar", "stacked": True,
          "title": "Fase d'acquisto per settimana", "labels": weeks,
          "datasets": [{"label": STAGE_NAMES[s], "data": [counts[w] for w in weeks]}
@@ -258,6 +266,15 @@ def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Re
                  comments=[(c, _clean(c.text)) for c in comments[:data.PAGE_SIZE]],
                  more=view.link("/dashboard/quality", offset=offset + data.PAGE_SIZE)
                  if more else "")
+
+
+def _text_param(request: Request, name: str) -> str | None:
+    """A free-text filter (a product's name): bounded, and no control characters (a NUL
+    would reach the database)."""
+    text = request.query_params.get(name) or ""
+    if len(text) > 200 or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise BadFilter("Il nome del prodotto o della categoria non è valido.")
+    return text or None
 
 
 def _bookmark(request: Request) -> data.Bookmark | None:
@@ -292,8 +309,8 @@ def export_csv(request: Request, user: str = Depends(current_dashboard_user)) ->
 
     def chunks():  # Starlette runs a sync generator in a worker thread, chunk by chunk
         with session_scope(url) as session:
-            yield from export.csv_chunks(
-                export.conversation_rows(view.period, view.filters, session=session))
+            yield from export.csv_chunks(_scrubbed(
+                export.conversation_rows(view.period, view.filters, session=session)))
 
     name = f"conversazioni-{view.period.start}-{view.period.end}.csv"
     return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
@@ -311,13 +328,24 @@ async def export_parquet(request: Request,
 
     def write() -> None:
         with session_scope(url) as session:
-            export.write_parquet(export.conversation_rows(view.period, view.filters,
-                                                          session=session), path)
+            export.write_parquet(_scrubbed(export.conversation_rows(
+                view.period, view.filters, session=session)), path)
 
-    await asyncio.to_thread(write)
+    try:
+        await asyncio.to_thread(write)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     name = f"conversazioni-{view.period.start}-{view.period.end}.parquet"
     return FileResponse(path, media_type="application/vnd.apache.parquet", filename=name,
                         background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+def _scrubbed(rows):
+    """Exports leave the app for BI tools: the first question goes scrubbed, as on the pages."""
+    for row in rows:
+        row.first_question = _clean(row.first_question)
+        yield row
 
 
 @router.get("/static/chart.umd.min.js")

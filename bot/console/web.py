@@ -27,6 +27,7 @@ from bot.console.auth import (
 )
 from bot.console.errors import Forbidden, LoginRequired, Misconfigured, NotFound, TooLarge
 from core import Settings, as_utc, utcnow
+from knowledge.privacy import scrub
 from escalation import SlaConfig
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters.update(when=_when, iso=_iso, plain=_plain, path=lambda text: quote(str(text), safe=""),
                     label=lambda value: LABELS.get(str(value), str(value)), pct=_pct,
-                    minutes=_minutes, reason=lambda value: REASONS.get(value, value))
+                    minutes=_minutes, reason=lambda value: REASONS.get(value, value),
+                    scrub=lambda text: scrub(str(text or "")))
 templates = Jinja2Templates(env=_env)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 20:10:15.130855
+Create Date: 2026-11-22 20:17:49.351032
 """
 
 from alembic import op
@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('examples', sa.JSON(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('centroid', sa.LargeBinary(), nullable=False),
+    sa.Column('ready', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question_topics'))
     )
     with op.batch_alter_table('question_topics', schema=None) as batch_op:

@@ -54,9 +54,9 @@ def labelled(database_url):
     previous period), "borsa" 1; one post-purchase question on a product page."""
     with session_scope(database_url) as session:
         steady = QuestionTopic(run=1, embedder="e", keywords=["spedizione"], examples=["x"],
-                               size=15, centroid=b"\0" * 8)
+                               size=15, centroid=b"\0" * 8, ready=True)
         rising = QuestionTopic(run=1, embedder="e", keywords=["saldi"], examples=["y"],
-                               size=20, centroid=b"\0" * 8)
+                               size=20, centroid=b"\0" * 8, ready=True)
         session.add_all([steady, rising])
         session.flush()
         n = 0

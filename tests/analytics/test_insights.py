@@ -10,7 +10,16 @@ from functools import cache
 import pytest
 from sqlalchemy import func, select
 
-from analytics.insights import RECLUSTER_AFTER, SETTLE, current_topics, page_subject, refresh
+from analytics.insights import (
+    RECLUSTER_AFTER,
+    SETTLE,
+    current_topics,
+    page_subject,
+    pending_topics,
+    refresh,
+    relabel_batch,
+    update_topics,
+)
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.purchase_stage import PurchaseStageClassifier, load_examples, EXAMPLES
 from core import session_scope
@@ -192,3 +201,38 @@ def _topics(url: str) -> list[QuestionTopic]:
         topics = current_topics(session)
         session.expunge_all()
         return topics
+
+
+def test_a_new_run_becomes_current_only_when_every_question_has_moved(database_url):
+    at = NOW - timedelta(days=3)
+    log(database_url, *[(t, at) for t in SHIPPING + PASSWORD])
+    run(database_url)
+    first = {t.id for t in _topics(database_url)}
+    with session_scope(database_url) as session:
+        assert update_topics(session, EMBEDDER, now=LATER, recluster=True)
+        assert not update_topics(session, EMBEDDER, now=LATER, recluster=True)  # one at a time
+        assert {t.id for t in current_topics(session)} == first  # still the old run
+        pending = {t.id for t in pending_topics(session)}
+        steps = []
+        while True:  # one distinct text per step, as a caller committing each step sees it
+            moved, became_current = relabel_batch(session, EMBEDDER, batch=1)
+            steps.append(moved)
+            if became_current:
+                break
+            assert {t.id for t in current_topics(session)} == first
+        assert steps == [1] * len(SHIPPING + PASSWORD) + [0]
+        assert {t.id for t in current_topics(session)} == pending and not pending_topics(session)
+        topic_ids = set(session.scalars(select(QuestionInsight.topic_id)))
+    assert topic_ids <= pending
+
+
+def test_topic_examples_are_kept_scrubbed(database_url):
+    at = NOW - timedelta(days=1)
+    log(database_url, *[("scrivete a mario@example.com per la spedizione", at)] * 3,
+        *[(t, at) for t in PASSWORD])
+    with session_scope(database_url) as session:
+        refresh(session, EMBEDDER, classifier(), now=LATER,
+                scrub=lambda text: text.replace("mario@example.com", "[email]"))
+        examples = [e for t in current_topics(session) for e in t.examples]
+    assert "scrivete a [email] per la spedizione" in examples
+    assert not any("mario@example.com" in e for e in examples)

@@ -121,6 +121,15 @@ def test_questions_are_escaped_and_scrubbed_of_personal_data(dashboard):
     assert everything.count("sul carrello") == 60  # every question once over the pages
 
 
+def test_topics_and_exports_show_no_personal_data(dashboard):
+    pages = dashboard.client.get("/dashboard/topics").text
+    for link in set(re.findall(r'href="(/dashboard/topics/\d+)[^"]*"', pages)):
+        pages += dashboard.client.get(link).text
+    pages += dashboard.client.get("/dashboard/export.csv").text
+    assert "Il reso è gratis?" in pages  # the question itself is there, its author is not
+    assert "mario.rossi@example.com" not in pages and "333 123 4567" not in pages
+
+
 def test_products_drill_down_to_their_questions(dashboard):
     page = dashboard.client.get("/dashboard/purchase").text
     link = re.search(r'href="(/dashboard/questions\?[^"]*subject=stivali[^"]*)"', page)
@@ -176,6 +185,9 @@ def test_parquet_export_reads_back(dashboard, tmp_path):
     ("before=-1", "segnalibro"),
     ("before=2026-01-01_x", "segnalibro"),
     ("before=2026-13-01_5", "segnalibro"),
+    ("from=2026W471", "AAAA-MM-GG"),
+    ("subject=stivali%00", "prodotto o della categoria"),
+    ("subject=" + "x" * 300, "prodotto o della categoria"),
 ])
 def test_bad_filters_get_a_clear_page(dashboard, query, message):
     response = dashboard.client.get(f"/dashboard/questions?{query}")
