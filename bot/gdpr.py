@@ -23,11 +23,13 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from analytics.models import InteractionEvent, QuestionInsight
+from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
+from analytics.purchase_stage import clean
 from bot.rasa_tracker import TrackerStore
 from core import SupportBotError
 from escalation.models import OutboxMessage, Ticket, TicketEvent
 from knowledge.models import Entry
+from knowledge.privacy import scrub
 
 ERASED = "[erased]"
 
@@ -91,6 +93,7 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
         InteractionEvent.conversation_id.in_(customer.conversations))
     labels = session.execute(delete(QuestionInsight).where(
         QuestionInsight.event_id.in_(theirs))).rowcount  # derived from the events below
+    examples = _forget_topic_examples(session, customer)
     events = session.execute(delete(InteractionEvent).where(
         InteractionEvent.conversation_id.in_(customer.conversations))).rowcount
     session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
@@ -103,9 +106,25 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
     entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
                               .values(ticket_id=None, source_ref=ERASED)).rowcount
     return {"interactions_deleted": events, "question_labels_deleted": labels,
+            "topic_examples_removed": examples,
             "tickets_blanked": len(customer.ticket_ids),
             "customer_mails_deleted": mails, "entries_unlinked": entries,
             "rasa_tracker_events_deleted": rasa_events, **note}
+
+
+def _forget_topic_examples(session: Session, customer: Customer) -> int:
+    """Topics keep a few example questions (cleaned and scrubbed as they were kept): drop
+    the customer's from them."""
+    asked = {scrub(clean(text)) for text in session.scalars(select(InteractionEvent.text).where(
+        InteractionEvent.kind == EventKind.MESSAGE.value,
+        InteractionEvent.conversation_id.in_(customer.conversations)))}
+    removed = 0
+    for topic in session.scalars(select(QuestionTopic)):
+        kept = [example for example in topic.examples if example not in asked]
+        if len(kept) < len(topic.examples):
+            removed += len(topic.examples) - len(kept)
+            topic.examples = kept
+    return removed
 
 
 def purge_before(cutoff: datetime, *, session: Session) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from analytics.models import InteractionEvent, QuestionInsight
+from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
 from bot.gdpr import ERASED, UnknownCustomer, erase_customer, export_customer, find_customer, purge_before
 from bot.rasa_tracker import TrackerStore
 from core import session_scope, utcnow
@@ -132,17 +132,23 @@ def test_export_holds_everything_about_the_customer_and_nothing_else(stored, tra
 
 def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
     url, anna = stored
+    with session_scope(url) as session:  # a topic shows Anna's question as an example
+        session.add(QuestionTopic(run=1, embedder="e", keywords=["question"], size=2,
+                                  examples=["question of conv-anna", "question of conv-bob"],
+                                  centroid=b"\0" * 4, ready=True))
     with session_scope(url) as session:
         result = erase_customer(find_customer("anna@example.com", session=session), session=session,
                                 by="dpo@shop.example", tracker=tracker)
     assert result == {"interactions_deleted": 1, "question_labels_deleted": 1,
-                      "tickets_blanked": 1, "customer_mails_deleted": 1,
+                      "topic_examples_removed": 1, "tickets_blanked": 1,
+                      "customer_mails_deleted": 1,
                       "entries_unlinked": 1, "rasa_tracker_events_deleted": 3}
     assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user"),
                                      ("old-conv", "user")]
     with session_scope(url) as session:
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["conv-bob"]
         assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
+        assert session.query(QuestionTopic).one().examples == ["question of conv-bob"]
         ticket = session.get(Ticket, anna)
         assert (ticket.question, ticket.transcript, ticket.customer_email) == (ERASED, [], "")
         assert ticket.events[-1].kind == "customer_erased"
