@@ -25,6 +25,7 @@ Q = QuestionInsight
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 DECISIONS = ("answer", "clarify", "escalate")
+EMERGING_MIN = 10
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def key_figures(period: Period, filters: Filters, *, session: Session,
                 now: datetime | None = None) -> Summary:
     """`metrics.summary` from the daily roll-ups and the labelled questions instead of
     following every conversation in the log; equal to it once the period's questions are
-    labelled (the last `insights.SETTLE` is not yet). Ticket figures are read as there."""
+    labelled (the last `rollup.SETTLE` is not yet). Ticket figures are read as there."""
     return summary_of(rollup.counts(period, filters, session=session), period, filters,
                       session=session, now=now)
 
@@ -186,7 +187,7 @@ def stage_by_week(period: Period, filters: Filters, *, session: Session
 def topic_overview(period: Period, filters: Filters, *, session: Session,
                    stage: str | None = None) -> list[TopicStat]:
     """Every topic of the current run with its questions in the period, most asked first.
-    Emerging: the last week of the period grew well past the weeks before (topics.emerging)."""
+    Emerging: the period's last whole week grew well past the weeks before (topics.emerging)."""
     run = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready))
     if run is None:
         return []
@@ -208,8 +209,9 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
     # Emerging compares whole weeks: a week still under way (or cut by the period) would
     # look like a drop, so it is left out of the comparison.
     whole = [w for w in weeks if _whole_week(w, period)]
-    rising = set(emerging({tid: {w: counts[w] for w in whole} for tid, counts in weekly.items()})
-                 ) if len(whole) > 1 else set()
+    # At least ten questions in the week: a topic going from 2 to 5 is noise, not a trend.
+    rising = set(emerging({tid: {w: counts[w] for w in whole} for tid, counts in weekly.items()},
+                          min_count=EMERGING_MIN)) if len(whole) > 1 else set()
     stats = [TopicStat(tid, tuple(t.keywords), tuple(t.examples), sum(weekly[tid].values()),
                        escalated[tid], pre[tid], weekly[tid], tid in rising)
              for tid, t in topics.items()]

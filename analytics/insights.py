@@ -5,9 +5,9 @@ the dashboard and the weekly report read; no page ever embeds or classifies whil
 person waits.
 
 `refresh` is incremental (questions logged since the last call) and cheap to call every
-few minutes. A question is labelled once its conversation has had `SETTLE` to move on, so
-what became of it (answered, escalated, thumbed down) is known and stored with it: the
-dashboard then counts rows of one table instead of following each conversation.
+few minutes. A question is labelled once its conversation has had `rollup.SETTLE` to move
+on, so what became of it (answered, escalated, thumbed down) is known and stored with it:
+the dashboard then counts rows of one table instead of following each conversation.
 
 Topics are found again (`recluster`) when there are none, when the newest run is older
 than a week, or when asked; the new run then relabels every labelled question, so weekly
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,7 @@ from analytics.metrics import normalise, question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE
 from analytics.purchase_stage import PurchaseStageClassifier, clean
-from analytics.rollup import roll_up
+from analytics.rollup import SETTLE, roll_up
 from analytics.topics import cluster
 from core import as_utc, utcnow
 
@@ -49,11 +50,11 @@ log = logging.getLogger(__name__)
 BATCH = 1000  # events labelled per transaction
 TOPIC_WINDOW_DAYS = 90  # topics are found from this many days of questions
 RECLUSTER_AFTER = timedelta(days=7)
-SETTLE = timedelta(minutes=30)  # a question's outcome (choice, thumbs, escalation) is known by then
 MAX_CLUSTER_TEXTS = 20_000  # distinct texts clustered; the most frequent when there are more
 # Page names the widget reports (the `data-page` of the shop's pages): "product:<slug>",
 # "category:<slug>", "cart", "checkout", "order:<anything>", "home", ...
 SUBJECT_KINDS = ("product", "category")
+_TOPICS_LOCK = 0x70_1C5  # PostgreSQL advisory lock key of "finding topics"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ def update_topics(session: Session, embedder: Embedder, *, now: datetime,
                   ) -> bool:
     """Find topics again when due (or asked): a new run, not ready until `relabel_batch`
     has moved every labelled question to it. `scrub` cleans the example questions kept
-    with each topic (the product passes knowledge.privacy.scrub). True when a run began."""
+    with each topic (the product passes knowledge.privacy.scrub). True when a run began.
+    On PostgreSQL replicas take turns (a transaction lock), so one run begins at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TOPICS_LOCK})
     if pending_topics(session):
         return False  # the run under way finishes first
     topics = current_topics(session)

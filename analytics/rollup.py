@@ -1,7 +1,7 @@
 """Daily roll-ups of the additive key figures, per language and channel, for the dashboard.
 
 A day is rolled up once it is over on the shop's clock, its last conversations have had
-`insights.SETTLE` to finish, and all its questions are labelled. Until then (today, and any
+`SETTLE` to finish, and all its questions are labelled. Until then (today, and any
 day still being labelled) the dashboard computes that day live: `counts` joins both, so a
 figure is the same whichever way its days were counted.
 
@@ -23,9 +23,13 @@ from sqlalchemy.orm import Session
 from analytics.metrics import Counts, event_counts, learned_entries, ratings_by_score
 from analytics.models import DailyFigures, EventKind, InteractionEvent, QuestionInsight, RolledUpDay
 from analytics.period import REPORT_ZONE, Filters, Period
+from core import as_utc
 
 Q, F = QuestionInsight, DailyFigures
 MAX_DAYS_PER_ROUND = 400  # a first run over a year of history does it in one round
+# A question's outcome (a choice, thumbs, an escalation) is known this long after it:
+# questions are labelled, and days rolled up, only once it has passed.
+SETTLE = timedelta(minutes=30)
 _COUNTED = [f.name for f in fields(Counts)]
 _DECIDED = ("decided_answer", "decided_clarify", "decided_escalate")
 _SCORES = tuple(f"rating_{score}" for score in range(1, 6))
@@ -58,7 +62,7 @@ def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROU
     rolled = 0
     while rolled < max_days:
         period = Period(day, day)
-        if period.end_utc + _settle() > now:
+        if period.end_utc + SETTLE > now:
             break
         if day not in done:
             if _unlabelled(session, period, labelled_up_to):
@@ -69,15 +73,7 @@ def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROU
     return rolled
 
 
-def _settle() -> timedelta:
-    from analytics.insights import SETTLE  # insights calls this module: import at use
-
-    return SETTLE
-
-
 def _local_day(moment: datetime) -> date:
-    from core import as_utc
-
     return as_utc(moment).astimezone(REPORT_ZONE).date()
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from analytics.insights import (
     RECLUSTER_AFTER,
-    SETTLE,
     current_topics,
     page_subject,
     pending_topics,
@@ -21,7 +20,8 @@ from analytics.insights import (
     update_topics,
 )
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.purchase_stage import PurchaseStageClassifier, load_examples, EXAMPLES
+from analytics.purchase_stage import EXAMPLES, PurchaseStageClassifier, load_examples
+from analytics.rollup import SETTLE
 from core import session_scope
 from knowledge.embedders import HashingEmbedder
 
