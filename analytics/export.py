@@ -41,6 +41,7 @@ class ConversationRow:
     thumbs_down: int = 0
     handoffs: int = 0
     tickets: int = 0
+    rating: int = 0  # the end-of-chat rating, 1-5; 0 when the customer gave none
     first_question: str = ""
 
 
@@ -83,6 +84,9 @@ def _add(row: ConversationRow, event: InteractionEvent) -> None:
         row.handoffs += 1
     elif event.kind == EventKind.ESCALATION and not (event.data or {}).get("joined"):
         row.tickets += 1
+    elif event.kind == EventKind.RATING:
+        score = (event.data or {}).get("rating")
+        row.rating = score if type(score) is int and 1 <= score <= 5 else row.rating
 
 
 def neutralise(value: object) -> object:

@@ -147,9 +147,36 @@ def rating_status(conversation_id: str, *, session: Session) -> RatingStatus:
                         asked is not None)
 
 
+def parse_end(body: object) -> str:
+    """The JSON body {conversation_id} of a chat the customer closed without rating it."""
+    if not isinstance(body, dict) or set(body) != {"conversation_id"}:
+        raise InvalidRating("the body must be a JSON object {conversation_id}")
+    return conversation_id_of(body["conversation_id"])
+
+
+def record_end(conversation_id: str, *, session: Session, via: str = "declined") -> bool:
+    """Log the end of a conversation the customer left without rating (they said "no
+    thanks" to the prompt); False when its latest event already is an end."""
+    _serialise(conversation_id, session)
+    if not has_events(conversation_id, session=session):
+        raise UnknownConversation("no conversation with this id")
+    language, channel, page, last_kind = _context(conversation_id, session=session)
+    if last_kind == EventKind.CONVERSATION_END.value:
+        return False
+    record(Interaction(EventKind.CONVERSATION_END, conversation_id=conversation_id,
+                       language=language, channel=channel, page=page, data={"via": via}),
+           session=session)
+    return True
+
+
 _one_at_a_time = threading.Lock()  # check-then-write in this process (SQLite has no row lock)
 
 
 def submit_rating(url: str, rating: Rating) -> None:
     with _one_at_a_time, session_scope(url) as session:
         record_rating(rating, session=session)
+
+
+def submit_end(url: str, conversation_id: str) -> bool:
+    with _one_at_a_time, session_scope(url) as session:
+        return record_end(conversation_id, session=session)

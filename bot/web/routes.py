@@ -18,8 +18,10 @@ from bot.rating import (
     AlreadyRated,
     InvalidRating,
     UnknownConversation,
+    parse_end,
     parse_rating,
     rating_status,
+    submit_end,
     submit_rating,
 )
 from core import Settings, session_scope
@@ -93,6 +95,7 @@ def web_router(settings: Settings) -> APIRouter:
             "title": f"Assistente {settings.shop_name}",
             "answers_url": "/chat/answers",
             "rating_url": "/chat/rating",
+            "end_url": "/chat/end",
         }
 
     @router.get("/chat/answers")
@@ -137,6 +140,21 @@ def web_router(settings: Settings) -> APIRouter:
         except AlreadyRated as exc:
             raise HTTPException(409, str(exc)) from None
         return {"status": "recorded", "rating": rating.score}
+
+    @router.post("/chat/end")
+    async def end(request: Request) -> dict:
+        """{conversation_id}: the customer closed the chat declining the rating."""
+        body = await json_body(request, MAX_RATING_BODY)
+        try:
+            conversation_id = parse_end(body)
+        except InvalidRating as exc:
+            raise HTTPException(422, str(exc)) from None
+        limiter.check(request, "rating", conversation_id)
+        try:
+            logged = await asyncio.to_thread(submit_end, database, conversation_id)
+        except UnknownConversation as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"status": "ended" if logged else "already ended"}
 
     @router.get("/vendor/socket.io.min.js")
     def socket_io() -> FileResponse:

@@ -34,6 +34,7 @@ def events(database_url):
         log(session, "c1", EventKind.MESSAGE, 1, text="=HYPERLINK(\"http://evil\")", decision="answer")
         log(session, "c1", EventKind.FEEDBACK, 2, data={"helpful": True})
         log(session, "c1", EventKind.MESSAGE, 3, text="Posso pagare?", decision="clarify")
+        log(session, "c1", EventKind.RATING, 4, data={"rating": 4, "comment": "ok"})
         log(session, "c2", EventKind.MESSAGE, 5, text="<b>cane?</b>", decision="escalate",
             language="en", channel="rest")
         log(session, "c2", EventKind.ESCALATION, 6, data={"ticket_id": 1, "joined": False},
@@ -52,6 +53,7 @@ def test_one_row_per_conversation_with_its_figures(events):
     assert (c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page) == (2, 1, 1, 1, "product:scarf")
     assert (c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel) == (1, 1, 1, "en", "rest")
     assert c1.started_at == DAY and c1.first_question.startswith("=HYPERLINK")
+    assert (c1.rating, c2.rating) == (4, 0)  # 0: not rated
 
 
 def test_filters_apply(events):

@@ -156,7 +156,9 @@ def test_closing_the_chat_after_a_question_offers_the_rating_in_its_language(pag
     # The browser is Italian, the conversation English: the prompt follows the conversation.
     assert popup.locator("legend").inner_text() == "How would you rate this chat?"
     assert page.locator("[data-testid=chat-panel]").is_hidden()
-    popup.get_by_role("button", name="No, thanks").click()
+    with page.expect_response("**/chat/end") as ended:  # declining ends the conversation
+        popup.get_by_role("button", name="No, thanks").click()
+    assert ended.value.json() == {"status": "ended"}
     assert popup.is_hidden()
     page.click("[data-testid=chat-launcher]")
     page.click(".sb-close")

@@ -252,3 +252,28 @@ def test_replicas_take_turns_on_postgresql(database_url, conversation):
         assert other.is_alive(), outcome  # blocked on the advisory lock, not racing ahead
     other.join(30)
     assert outcome == ["refused"]
+
+
+# -- "no thanks": the end of a conversation without a rating ------------------------------
+def end(client, body):
+    return client.post("/chat/end", content=json.dumps(body),
+                       headers={"Content-Type": "application/json"})
+
+
+def test_declining_the_rating_ends_the_conversation_once(client, conversation, database_url):
+    assert end(client, {"conversation_id": conversation}).json() == {"status": "ended"}
+    assert end(client, {"conversation_id": conversation}).json() == {"status": "already ended"}
+    ends = logged(database_url, conversation, EventKind.CONVERSATION_END)
+    assert len(ends) == 1 and ends[0].data == {"via": "declined"}
+    assert (ends[0].language, ends[0].page) == ("en", "product:sciarpa-merino")
+    assert not logged(database_url, conversation, EventKind.RATING)
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"conversation_id": "nobody-" + "x" * 8}, 404), ({}, 422), ([], 422),
+    ({"conversation_id": ""}, 422), ({"conversation_id": "x" * 129}, 422),
+    ({"conversation_id": "c", "rating": 5}, 422), ({"conversation_id": 7}, 422)])
+def test_a_bad_end_request_is_refused_and_logs_nothing(client, database_url, body, status):
+    assert end(client, body).status_code == status
+    with session_scope(database_url) as session:
+        assert not events_of("nobody-xxxxxxxx", session=session)

@@ -18,6 +18,7 @@
  *   customer wrote something asks too (GET rating_url
  *   ?conversation_id= -> {rated, asked, language} | 404). POST rating_url {conversation_id, rating,
  *   comment} -> 201 | 409 already rated | 4xx/5xx (the comment stays for another try).
+ *   "No thanks" POSTs end_url {conversation_id}: the conversation ended without a rating.
  * Safety: message text is never parsed as HTML; only textContent and createElement.
  * localStorage: supportbot.session (id), supportbot.transcript (last 100), supportbot.open,
  * supportbot.rating ({session, state: asked | sent | dismissed, language}).
@@ -472,8 +473,16 @@
   function dismissRating() {
     const inPopup = !state.ui.popup.hidden, hadFocus = state.rating.node && state.rating.node.contains(document.activeElement);
     rememberRating("dismissed");
+    logEnd();
     removeRating();
     if (hadFocus || inPopup) (inPopup ? state.ui.launcher : state.ui.input).focus();
+  }
+  function logEnd() {  // "no thanks": the conversation ends without a rating (best effort)
+    if (!state.config || !state.config.end_url) return;
+    fetch(new URL(state.config.end_url, location.href), {
+      method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
+      body: JSON.stringify({ conversation_id: storedSession() }),
+    }).catch(() => {});
   }
   function removeRating() {
     if (state.rating.node) state.rating.node.remove();
