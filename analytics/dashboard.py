@@ -123,11 +123,6 @@ def weeks_of(period: Period) -> list[str]:
     return list(dict.fromkeys(iso_week(day) for day in days_of(period)))
 
 
-def _day(value) -> date:
-    # SQLite hands a grouped Date back as text
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def key_figures(period: Period, filters: Filters, *, session: Session,
                 now: datetime | None = None) -> Summary:
     """`metrics.summary` from the daily roll-ups and the labelled questions instead of
@@ -180,7 +175,7 @@ def stage_by_week(period: Period, filters: Filters, *, session: Session
                            .where(*_where(period, filters)).group_by(Q.day, Q.stage))
     for day, stage, n in rows:
         if stage in out:
-            out[stage][iso_week(_day(day))] += n
+            out[stage][iso_week(rollup.as_date(day))] += n
     return out
 
 
@@ -201,7 +196,7 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
         .where(Q.topic_id.in_(topics), *_where(period, filters, stage))
         .group_by(Q.topic_id, Q.day, Q.decision, Q.stage))
     for tid, day, decision, row_stage, n in rows:
-        weekly[tid][iso_week(_day(day))] += n
+        weekly[tid][iso_week(rollup.as_date(day))] += n
         if decision == "escalate":
             escalated[tid] += n
         if row_stage == "pre_purchase":
@@ -287,4 +282,4 @@ def questions(period: Period, filters: Filters, *, session: Session, topic_id: i
     rows = rows[:limit]
     last = rows[-1] if more else None
     return QuestionPage(tuple(QuestionRow(*row[:6]) for row in rows), total,
-                        Bookmark(_day(last.day), last.event_id) if last else None)
+                        Bookmark(rollup.as_date(last.day), last.event_id) if last else None)

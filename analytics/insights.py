@@ -28,6 +28,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,7 +42,7 @@ from analytics.metrics import normalise, question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE
 from analytics.purchase_stage import PurchaseStageClassifier, clean
-from analytics.rollup import SETTLE, roll_up
+from analytics.rollup import MAX_DAYS_PER_ROUND, SETTLE, roll_up
 from analytics.topics import cluster
 from core import as_utc, utcnow
 
@@ -96,22 +97,44 @@ def _run(session: Session, *, ready: bool) -> list[QuestionTopic]:
 def refresh(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier, *,
             recluster: bool = False, now: datetime | None = None, batch: int = BATCH,
             seed: int = 0, scrub: Callable[[str], str] = str) -> RefreshResult:
-    """Every step of a round in `session`'s transaction: find topics when due, move the
-    labelled questions to them, label new questions, roll up finished days. The running
-    product commits between steps instead (bot/insights_job.py)."""
+    """A whole round (`run_round`) in `session`'s transaction."""
+    return run_round(lambda: nullcontext(session), embedder, classifier, recluster=recluster,
+                     now=now, batch=batch, seed=seed, scrub=scrub)
+
+
+def run_round(open_session: Callable[[], AbstractContextManager[Session]], embedder: Embedder,
+              classifier: PurchaseStageClassifier, *, recluster: bool = False,
+              now: datetime | None = None, batch: int = BATCH, seed: int = 0,
+              scrub: Callable[[str], str] = str,
+              days_per_step: int = MAX_DAYS_PER_ROUND) -> RefreshResult:
+    """Every step of a round, each in a session from `open_session`: find topics when due,
+    move the labelled questions to them, label new questions, roll up finished days. The
+    running product opens (and commits) a session per step (bot/insights_job.py)."""
     now = now or utcnow()
-    update_topics(session, embedder, now=now, recluster=recluster, seed=seed, scrub=scrub)
-    reclustered = False
-    while True:
-        moved, became_current = relabel_batch(session, embedder, batch=batch)
+    with open_session() as session:
+        update_topics(session, embedder, now=now, recluster=recluster, seed=seed, scrub=scrub)
+    reclustered, moved = False, True
+    while moved:  # moving the questions to topics found again, text by text
+        with open_session() as session:
+            moved, became_current = relabel_batch(session, embedder, batch=batch)
         reclustered |= became_current
-        if not moved:
-            break
     labelled = 0
-    while done := label_batch(session, embedder, classifier, now=now, batch=batch):
+    while True:
+        with open_session() as session:
+            done = label_batch(session, embedder, classifier, now=now, batch=batch)
+        if not done:
+            break
         labelled += done
-    return RefreshResult(labelled, reclustered, len(current_topics(session)),
-                         roll_up(session, now=now))
+    rolled = 0
+    while True:
+        with open_session() as session:
+            days = roll_up(session, now=now, max_days=days_per_step)
+        rolled += days
+        if days < days_per_step:
+            break
+    with open_session() as session:
+        topics = len(current_topics(session))
+    return RefreshResult(labelled, reclustered, topics, rolled)
 
 
 def _check(embedder: Embedder, classifier: PurchaseStageClassifier) -> None:

@@ -141,8 +141,8 @@ class DailyFigures(Base):
     thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
     ratings: Mapped[int] = mapped_column(Integer, default=0)
     rating_sum: Mapped[int] = mapped_column(Integer, default=0)
-    decided_answer: Mapped[int] = mapped_column(Integer, default=0)  # the bot's decisions,
-    decided_clarify: Mapped[int] = mapped_column(Integer, default=0)  # for the volume chart
+    # the bot's decisions, for the volume chart (a clarify decision is `clarified`)
+    decided_answer: Mapped[int] = mapped_column(Integer, default=0)
     decided_escalate: Mapped[int] = mapped_column(Integer, default=0)
     rating_1: Mapped[int] = mapped_column(Integer, default=0)  # end-of-chat ratings per score
     rating_2: Mapped[int] = mapped_column(Integer, default=0)

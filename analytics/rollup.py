@@ -31,7 +31,8 @@ MAX_DAYS_PER_ROUND = 400  # a first run over a year of history does it in one ro
 # questions are labelled, and days rolled up, only once it has passed.
 SETTLE = timedelta(minutes=30)
 _COUNTED = [f.name for f in fields(Counts)]
-_DECIDED = ("decided_answer", "decided_clarify", "decided_escalate")
+_DECIDED = ("decided_answer", "decided_escalate")  # written here; clarify is `clarified`
+_BY_DECISION = {"answer": "decided_answer", "clarify": "clarified", "escalate": "decided_escalate"}
 _SCORES = tuple(f"rating_{score}" for score in range(1, 6))
 
 
@@ -45,8 +46,7 @@ def question_columns():
             _count(and_(Q.answered, not_(Q.escalated), not_(Q.disliked))), _count(Q.escalated),
             _count(Q.decision == "clarify"),
             _count(and_(Q.decision == "answer", Q.entry_id.in_(learned_entries()))),
-            _count(Q.decision == "answer"), _count(Q.decision == "clarify"),
-            _count(Q.decision == "escalate")]
+            _count(Q.decision == "answer"), _count(Q.decision == "escalate")]
 
 
 def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROUND) -> int:
@@ -197,19 +197,20 @@ def decisions_by_day(period: Period, filters: Filters, *, session: Session
     out: dict[tuple[date, str], int] = defaultdict(int)
     if rolled:
         for day, *values in session.execute(
-                select(F.day, *(func.sum(getattr(F, n)) for n in _DECIDED))
+                select(F.day, *(func.sum(getattr(F, n)) for n in _BY_DECISION.values()))
                 .where(*_only(rolled), *filters.conditions(F.language, F.channel))
                 .group_by(F.day)):
-            for name, value in zip(_DECIDED, values):
-                out[(_as_date(day), name.removeprefix("decided_"))] += int(value or 0)
+            for decision, value in zip(_BY_DECISION, values):
+                out[(as_date(day), decision)] += int(value or 0)
     for run in open_runs(period, rolled):
         for day, decision, n in session.execute(
                 select(Q.day, Q.decision, func.count())
                 .where(Q.day >= run.start, Q.day <= run.end,
                        *filters.conditions(Q.language, Q.channel)).group_by(Q.day, Q.decision)):
-            out[(_as_date(day), decision)] += n
+            out[(as_date(day), decision)] += n
     return out
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A date column's value as a date, whatever the driver hands back."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))

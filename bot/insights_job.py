@@ -10,16 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics.embedding import Embedder
-from analytics.insights import (
-    RefreshResult,
-    current_topics,
-    label_batch,
-    relabel_batch,
-    update_topics,
-)
+from analytics.insights import RefreshResult, run_round
 from analytics.purchase_stage import PurchaseStageClassifier, default_classifier
-from analytics.rollup import roll_up
-from core import session_scope, utcnow
+from core import session_scope
 from knowledge.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -47,36 +40,10 @@ class InsightsRefresher:
         One round at a time in this process; another replica's overlapping round only
         repeats work: a question is labelled once (its event id is the primary key) and
         the loser of that race rolls back and labels it next time."""
-        url, embedder, classifier = self.database_url, self.embedder, self.classifier
-        now = utcnow()
         with self._lock:
-            with session_scope(url) as session:
-                update_topics(session, embedder, now=now, recluster=recluster, seed=0,
-                              scrub=scrub)
-            reclustered = False
-            while True:  # moving the questions to topics found again, text by text
-                with session_scope(url) as session:
-                    moved, became_current = relabel_batch(session, embedder)
-                reclustered |= became_current
-                if not moved:
-                    break
-            labelled = 0
-            while True:
-                with session_scope(url) as session:
-                    done = label_batch(session, embedder, classifier, now=now)
-                if not done:
-                    break
-                labelled += done
-            rolled = 0
-            while True:
-                with session_scope(url) as session:
-                    days = roll_up(session, now=now, max_days=DAYS_PER_COMMIT)
-                rolled += days
-                if days < DAYS_PER_COMMIT:
-                    break
-            with session_scope(url) as session:
-                topics = len(current_topics(session))
-        return RefreshResult(labelled, reclustered, topics, rolled)
+            return run_round(lambda: session_scope(self.database_url), self.embedder,
+                             self.classifier, recluster=recluster, scrub=scrub,
+                             days_per_step=DAYS_PER_COMMIT)
 
     def run(self, stop: threading.Event, interval_s: float = INTERVAL_S) -> None:
         while not stop.is_set():

@@ -33,7 +33,6 @@ def upgrade() -> None:
     sa.Column('ratings', sa.Integer(), nullable=False),
     sa.Column('rating_sum', sa.Integer(), nullable=False),
     sa.Column('decided_answer', sa.Integer(), nullable=False),
-    sa.Column('decided_clarify', sa.Integer(), nullable=False),
     sa.Column('decided_escalate', sa.Integer(), nullable=False),
     sa.Column('rating_1', sa.Integer(), nullable=False),
     sa.Column('rating_2', sa.Integer(), nullable=False),
