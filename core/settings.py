@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     chat_rate_limit: str = "20/minute"
     rate_limit_storage: str = "memory://"
     support_email: str = "assistenza@bottega-aurora.example"
+    # -- conversation and tickets: a logged-in customer's identity --------------------------
+    # HMAC-SHA256 key shared with the shop's backend, which signs a logged-in customer's
+    # email in the chat's metadata; empty means no identity is trusted (always ask).
+    shop_identity_secret: str = ""
     shop_name: str = "Bottega Aurora"
     # -- escalation: SLA, mail out and in, learning ---------------------------------------
     # Signs ticket tokens in reply addresses; empty means a random key kept in var_dir.
