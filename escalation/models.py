@@ -114,6 +114,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A failed mail stays in the console's alert until an operator has seen it.
+    failure_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
 
 
 class InboundMessage(Base):
@@ -134,3 +137,7 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     reason: Mapped[str] = mapped_column(String(64), default="")  # why quarantined or ignored
     answer_text: Mapped[str] = mapped_column(Text, default="")
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")  # SMTP MAIL FROM
+    # sha256 of the ticket token that admitted an accepted answer: each token answers once.
+    answer_token: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True,
+                                                     index=True)

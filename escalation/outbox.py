@@ -11,12 +11,18 @@ The alternative, never resending, would silently lose mail on every such crash.
 
 No extra column is needed for the lease: while a row is ``sending`` its
 ``next_attempt_at`` holds the lease's end, so "due" means the same for both states.
+
+A row that cannot become a mail (an address with a line break, a header no mail may
+carry, anything that raises while building it) or that the library refuses as malformed
+while sending is failed for good at once, alone: retrying cannot repair it, and raising
+would stop every mail behind it. Failed rows are listed in the operators' console.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import smtplib
 import ssl
 import threading
@@ -57,6 +63,18 @@ class _SendPolicy(EmailPolicy):
 SEND_POLICY = _SendPolicy()
 
 
+# A bare address as SMTP takes it: no display name, no spaces, no control characters,
+# nothing that could end a command line or open a second header.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@\x00-\x1f\x7f]{1,64}@"
+                      r"[^\s<>()\[\],;:\\\"@\x00-\x1f\x7f]{1,255}")
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 field names
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is folding whitespace, allowed
+
+
+class Unsendable(ValueError):
+    """The row can never become a mail; it fails for good, alone."""
+
+
 @dataclass(frozen=True)
 class _Mail:
     id: int
@@ -65,11 +83,17 @@ class _Mail:
     message: EmailMessage
 
 
+def valid_address(address: object) -> bool:
+    """True for a bare mail address fit for an SMTP envelope and a To header."""
+    return (isinstance(address, str) and len(address) <= 320
+            and _ADDRESS.fullmatch(address) is not None)
+
+
 def send_due(url: str, settings: Settings, *, now: datetime | None = None,
              limit: int = 50) -> int:
     """Send what is due; returns how many mails the server accepted."""
     now = (now or utcnow()).astimezone(UTC)  # SQLite compares stored UTC text
-    mails = _claim(url, now=now, limit=limit)
+    mails = _buildable(url, _claim(url, now=now, limit=limit), now=now)
     if not mails:
         return 0
     sent = 0
@@ -93,6 +117,10 @@ def send_due(url: str, settings: Settings, *, now: datetime | None = None,
                 break
             except smtplib.SMTPException as exc:
                 _mark_failed(url, mail, exc, settings=settings, now=now)
+                continue
+            except Exception as exc:  # refused as malformed by the library: never sendable
+                _mark_unsendable(url, mail.id, mail.attempts, exc, now=now)
+                _reset(smtp)
                 continue
             crash_point("after_send")
             _mark_sent(url, mail, refused=refused, now=now)
@@ -118,7 +146,7 @@ def _due(now: datetime):
             & (OutboxMessage.next_attempt_at <= now))
 
 
-def _claim(url: str, *, now: datetime, limit: int) -> list[_Mail]:
+def _claim(url: str, *, now: datetime, limit: int) -> list[OutboxMessage]:
     with session_scope(url) as session:
         query = (select(OutboxMessage.id).where(_due(now))
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
@@ -136,12 +164,38 @@ def _claim(url: str, *, now: datetime, limit: int) -> list[_Mail]:
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
         ).all()
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-                               .order_by(OutboxMessage.id)).all()
-        return [_Mail(row.id, row.attempts, list(row.to_addrs), _build(row)) for row in rows]
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                    .order_by(OutboxMessage.id)))
+
+
+def _buildable(url: str, rows: list[OutboxMessage], *, now: datetime) -> list[_Mail]:
+    """The claimed rows as mails; a row that cannot be built is failed here, alone."""
+    mails = []
+    for row in rows:
+        try:
+            mails.append(_Mail(row.id, row.attempts, _recipients(row), _build(row)))
+        except Exception as exc:  # whatever the row holds, the rest of the batch goes on
+            _mark_unsendable(url, row.id, row.attempts, exc, now=now)
+    return mails
+
+
+def _recipients(row: OutboxMessage) -> list[str]:
+    to = row.to_addrs
+    if not isinstance(to, list) or not to:
+        raise Unsendable("the mail has no recipient")
+    if bad := [address for address in to if not valid_address(address)]:
+        raise Unsendable(f"not a valid address: {', '.join(repr(a)[:120] for a in bad)}")
+    return list(to)
 
 
 def _build(row: OutboxMessage) -> EmailMessage:
+    for name, value in (row.headers or {}).items():
+        if not _HEADER_NAME.fullmatch(str(name)) or not isinstance(value, str):
+            raise Unsendable(f"not a valid header: {str(name)[:80]!r}")
+        if _CONTROL.search(value):
+            raise Unsendable(f"header {name} holds a line break or a control character")
+    if _CONTROL.search(row.subject or ""):
+        raise Unsendable("the subject holds a line break or a control character")
     message = EmailMessage(policy=SEND_POLICY)
     message["From"] = row.headers.get("From", "")
     message["To"] = ", ".join(row.to_addrs)
@@ -193,6 +247,23 @@ def _mark_failed(url: str, mail: _Mail, exc: BaseException, *, settings: Setting
         values |= {"status": "pending", "next_attempt_at": now + backoff(mail.attempts, settings)}
     with session_scope(url) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == mail.id).values(**values))
+
+
+def _mark_unsendable(url: str, row_id: int, attempts: int, exc: BaseException, *,
+                     now: datetime) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    log.error("outbox message %s can never be sent, failed for good: %s", row_id, error)
+    with session_scope(url) as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+            status="failed", attempts=attempts + 1, last_error=error, next_attempt_at=now))
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    """After a refused message, start the next one from a clean SMTP state."""
+    try:
+        smtp.rset()
+    except (OSError, smtplib.SMTPException):
+        pass  # a dead connection shows itself on the next send
 
 
 def backoff(previous_attempts: int, settings: Settings) -> timedelta:

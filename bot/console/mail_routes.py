@@ -1,5 +1,6 @@
-"""Mail in the console: inbound replies that were quarantined or ignored (with why), and
-the local SMTP sink's messages, which are the operators' mailbox in the demo.
+"""Mail in the console: inbound replies that were quarantined or ignored (with why), mail
+the product could not send (an alert on every console page until an operator has seen
+it), and the local SMTP sink's messages, which are the operators' mailbox in the demo.
 
 Raw mail is shown as escaped text, never rendered: it is whatever a stranger sent."""
 
@@ -9,14 +10,15 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from jinja2 import pass_context
+from sqlalchemy import func, select, update
 
 from bot.console.auth import current_operator
 from bot.console.errors import NotFound
-from bot.console.web import config, parse_id, render
-from core import session_scope
+from bot.console.web import checked_form, config, flash, parse_id, redirect, render, templates
+from core import session_scope, utcnow
 from escalation.mail_sink import list_messages, read_message
-from escalation.models import InboundMessage
+from escalation.models import InboundMessage, OutboxMessage
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SHOWN = ("quarantined", "ignored")
@@ -29,7 +31,55 @@ REASONS = {
     "no_token": "manca il codice del ticket", "bad_token": "codice del ticket non valido o scaduto",
     "unknown_ticket": "ticket inesistente", "ticket_closed": "ticket già risposto o chiuso",
     "empty": "risposta vuota", "attachment_only": "solo allegati",
+    "envelope_mismatch": "mittente SMTP (busta) non è un operatore",
+    "no_envelope_sender": "manca il mittente SMTP (Return-Path)",
+    "auth_failed": "autenticazione del mittente fallita (SPF/DKIM/DMARC)",
+    "token_used": "codice del ticket già usato per una risposta",
+    "token_not_in_address": "codice del ticket solo nei riferimenti, non nell'indirizzo",
 }
+KINDS = {"escalation": "nuova domanda", "reminder": "promemoria", "breach": "SLA superato",
+         "answer": "risposta al cliente", "weekly_report": "report settimanale"}
+
+
+def _unseen_failures():
+    return (OutboxMessage.status == "failed") & OutboxMessage.failure_seen_at.is_(None)
+
+
+@pass_context
+def failed_mail(context) -> int:
+    """How many mails failed for good and no operator has seen yet (the banner's number)."""
+    request = context.get("request")
+    if request is None or not hasattr(request.app.state, "console"):
+        return 0
+    with session_scope(config(request).database_url) as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(_unseen_failures())) or 0
+
+
+templates.env.globals["failed_mail"] = failed_mail
+
+
+@router.get("/outbox")
+def failed_outbox(request: Request, operator: str = Depends(current_operator)) -> Response:
+    """Mail that will never leave, newest first, with why; unseen ones on top."""
+    with session_scope(config(request).database_url) as session:
+        messages = list(session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.failure_seen_at.is_not(None), OutboxMessage.id.desc())
+            .limit(LIST_LIMIT)))
+    return render(request, "outbox.html", section="mail", messages=messages, kinds=KINDS)
+
+
+@router.post("/outbox/seen")
+async def failed_outbox_seen(request: Request,
+                             operator: str = Depends(current_operator)) -> Response:
+    """The operator has read the list: the banner goes until another mail fails."""
+    await checked_form(request)
+    with session_scope(config(request).database_url) as session:
+        session.execute(update(OutboxMessage).where(_unseen_failures())
+                        .values(failure_seen_at=utcnow()))
+    flash(request, "ok", "Avviso archiviato: le email non inviate restano in questo elenco.")
+    return redirect("/console/outbox")
 
 
 @router.get("/quarantine")

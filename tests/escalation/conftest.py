@@ -14,6 +14,7 @@ class Capture:
 
     def __init__(self) -> None:
         self.messages = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) per mail
         self.refuse: set[str] = set()
         self._lock = threading.Lock()
 
@@ -26,6 +27,7 @@ class Capture:
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
     def ids(self) -> list[str]:

@@ -190,3 +190,94 @@ def test_run_sender_sends_until_stopped(database_url, tmp_path, smtp_server):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive() and len(capture.messages) == 1
+
+
+# -- a row that can never be a mail fails alone (issue 10, point 2) -------------------------
+CRLF = "crlf@example.com\r\nBcc: attacker@x.example"
+
+
+def queue_answer(url, settings, email: str) -> int:
+    """A customer's answer mail to `email`, as an answered ticket queues it."""
+    from escalation.mail_out import enqueue_customer_answer
+
+    with session_scope(url) as session:
+        ticket = add_ticket(session, "Spedite in Svizzera?")
+        ticket.customer_email, ticket.contact_consent = email, True
+        enqueue_customer_answer(ticket, "Sì, in 5 giorni.", session=session, settings=settings,
+                                now=NOW)
+        return ticket.id
+
+
+def test_a_line_break_in_an_address_fails_that_row_only(database_url, tmp_path, smtp_server):
+    capture, port = smtp_server
+    settings = make_settings(tmp_path, database_url, port)
+    queue(database_url, settings, levels=(0,))
+    queue_answer(database_url, settings, CRLF)  # between the good rows, in the same batch
+    queue(database_url, settings, levels=(0, 1))
+    assert send_due(database_url, settings, now=NOW) == 3
+
+    by_kind = {}
+    for row in rows(database_url):
+        by_kind.setdefault(row.kind, []).append(row)
+    [bad] = by_kind["answer"]
+    assert bad.status == "failed" and bad.attempts == 1
+    assert "not a valid address" in bad.last_error
+    assert {row.status for row in by_kind["escalation"]} == {"sent"}
+    assert len(capture.messages) == 3
+    assert all(m["Bcc"] is None for m in capture.messages)
+    rcpts = [rcpt for _, tos in capture.envelopes for rcpt in tos]
+    assert rcpts == ["operatore@bottega-aurora.example"] * 3
+    # Later batches go on, and the failed row is not tried again.
+    queue(database_url, settings, levels=(2,))
+    assert send_due(database_url, settings, now=NOW + timedelta(days=1)) == 1
+    assert len(capture.messages) == 4 and rows(database_url)[1].attempts == 1
+
+
+@pytest.mark.parametrize("damage", [
+    {"headers": {"From": "Shop <shop@example.com>", "X-Note": "a\r\nBcc: attacker@x.example"}},
+    {"headers": {"From": "Shop <shop@example.com>", "Bad Name:": "x"}},
+    {"subject": "Ciao\nBcc: attacker@x.example"},
+    {"to_addrs": "operatore@bottega-aurora.example"},  # a string, not a list
+    {"to_addrs": []},
+    {"to_addrs": ["Marco <op@example.com>"]},
+    {"headers": ["From", "shop@example.com"]},  # a list, not a mapping
+])
+def test_any_row_that_cannot_be_built_fails_alone(database_url, tmp_path, smtp_server, damage):
+    capture, port = smtp_server
+    settings = make_settings(tmp_path, database_url, port)
+    queue(database_url, settings, levels=(0,))
+    with session_scope(database_url) as session:
+        session.add(OutboxMessage(**{
+            "dedupe_key": "broken", "kind": "notice", "to_addrs": ["op@example.com"],
+            "subject": "Guasto", "text_body": "x", "headers": {"From": "shop@example.com"},
+            "message_id": "<broken@example.com>", "next_attempt_at": NOW - timedelta(minutes=1),
+            "created_at": NOW} | damage))
+    assert send_due(database_url, settings, now=NOW) == 1
+    broken, good = sorted(rows(database_url), key=lambda row: row.dedupe_key != "broken")
+    assert broken.status == "failed" and broken.last_error and good.status == "sent"
+    assert [m["Message-ID"] for m in capture.messages] == [good.message_id]
+    assert all(m["Bcc"] is None for m in capture.messages)
+
+
+def test_the_running_sender_keeps_sending_past_a_bad_row(database_url, tmp_path, smtp_server):
+    capture, port = smtp_server
+    settings = make_settings(tmp_path, database_url, port)
+    queue_answer(database_url, settings, CRLF)
+    stop = threading.Event()
+    thread = threading.Thread(target=outbox.run_sender, args=(database_url, settings, stop),
+                              kwargs={"interval_s": 0.05, "limit": 1})
+    thread.start()
+    try:
+        with session_scope(database_url) as session:
+            enqueue_ticket_mail(add_ticket(session, "Spedite in Svizzera?"), "escalation",
+                                ["op@example.com"], session=session, settings=settings,
+                                now=datetime.now(UTC) - timedelta(seconds=1))
+        for _ in range(200):
+            if capture.messages:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert len(capture.messages) == 1
+    assert [row.status for row in rows(database_url)] == ["failed", "sent"]
