@@ -112,6 +112,24 @@ class Settings(BaseSettings):
     # How staff reach the app from outside, e.g. https://assistenza.example; mail links to
     # its pages (the dashboard) only when it is set.
     public_url: str = ""
+    # -- Rasa boundary: what strangers may send to Rasa, who may call the actions ----------
+    # Origins (scheme://host[:port]) whose pages may use the chat from a browser; empty means
+    # the app's own origin and public_url's. ["*"] lets any site embed the chat.
+    chat_allowed_origins: list[str] = []
+    # The Rasa server reads no request body (HTTP or socket.io packet) larger than this.
+    chat_max_body_bytes: int = Field(65_536, ge=4_096)
+    # A chat message's metadata (JSON) may not be larger than this.
+    chat_max_metadata_bytes: int = Field(8_192, ge=256)
+    # The secret Rasa presents to the action endpoint; empty means one derived from
+    # secret_key (so replicas sharing the key agree).
+    action_endpoint_token: str = ""
+    action_endpoint_max_bytes: int = Field(10_000_000, ge=65_536)
+    # Calls to the action endpoint per client address and per conversation (limits' notation).
+    action_endpoint_rate_limit: str = "6000/minute"
+    action_endpoint_conversation_limit: str = "120/minute"
+    # `supportbot run` restarts a Rasa server that died, waiting longer after each crash
+    # (doubling from 1 s) up to this.
+    rasa_restart_max_delay_s: float = Field(60.0, ge=1.0)
 
     @field_validator("marketing_emails")
     @classmethod
