@@ -1,12 +1,21 @@
 """Rasa's action endpoint, hosted by the product's ASGI app instead of a separate
-rasa-sdk server: one process holds the warm embedding model and index."""
+rasa-sdk server: one process holds the warm embedding model and index.
+
+It sits on the public app port, so only a caller holding the shared token (Rasa, through
+endpoints.yml) may run an action; calls are rate-limited and bodies capped and parsed
+defensively before rasa-sdk sees them."""
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -16,25 +25,98 @@ from rasa_sdk.interfaces import (
 
 from bot.actions import all_actions
 from bot.assistant import Assistant
+from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from core import Settings
 
 log = logging.getLogger(__name__)
 
+# A Rasa call nests about six levels (tracker > events > parse_data > entities > ...).
+MAX_DEPTH = 32
 
-def action_router(assistant: Assistant) -> APIRouter:
+
+class CallRefused(Exception):
+    def __init__(self, status: int, error: str):
+        super().__init__(error)
+        self.status, self.error = status, error
+
+
+class Gate:
+    """Who may call, how often, and how much: checked before any action runs."""
+
+    def __init__(self, settings: Settings, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+        self._max_bytes = settings.action_endpoint_max_bytes
+        self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self._per_address = parse(settings.action_endpoint_rate_limit)
+        self._per_conversation = parse(settings.action_endpoint_conversation_limit)
+
+    def admit(self, request: Request) -> None:
+        address = request.client.host if request.client else "unknown"
+        if not self._limiter.hit(self._per_address, "action-endpoint", address):
+            raise CallRefused(429, "too many calls; slow down")
+        presented = request.headers.get(ACTION_TOKEN_HEADER)
+        if not presented:
+            raise CallRefused(401, "the action endpoint needs Rasa's token")
+        if not hmac.compare_digest(presented.encode(), self._expected):
+            log.warning("action endpoint: a call from %s with a wrong token", address)
+            raise CallRefused(403, "wrong token")
+
+    async def read_call(self, request: Request) -> dict:
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > self._max_bytes):
+            raise CallRefused(413, f"the body is larger than {self._max_bytes} bytes")
+        raw = bytearray()
+        async for chunk in request.stream():  # a chunked body has no length to trust
+            raw += chunk
+            if len(raw) > self._max_bytes:
+                raise CallRefused(413, f"the body is larger than {self._max_bytes} bytes")
+        try:
+            call = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise CallRefused(400, "Invalid body request") from None
+        if not isinstance(call, dict) or not isinstance(call.get("next_action"), str) \
+                or not isinstance(call.get("tracker"), dict) \
+                or not isinstance(call.get("domain", {}), dict):
+            raise CallRefused(400, "Invalid body request")
+        if _depth(call) > MAX_DEPTH:
+            raise CallRefused(400, f"the body is nested deeper than {MAX_DEPTH} levels")
+        return call
+
+    def admit_conversation(self, sender: str) -> None:
+        if not self._limiter.hit(self._per_conversation, "action-endpoint", "id", sender):
+            raise CallRefused(429, "too many calls for this conversation")
+
+
+def _depth(value: object) -> int:
+    """Nesting depth, without recursion: a hostile body may be deep."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def action_router(assistant: Assistant, *, token: str | None = None) -> APIRouter:
     executor = ActionExecutor()
     for action in all_actions(assistant):
         executor.register_action(action)
+    gate = Gate(assistant.settings, token or action_endpoint_token(assistant.settings))
     router = APIRouter(tags=["rasa action endpoint"])
 
     @router.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
         try:
-            call = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "Invalid body request"}, status_code=400)
-        if not isinstance(call, dict):
-            return JSONResponse({"error": "Invalid body request"}, status_code=400)
-        sender = (call.get("tracker") or {}).get("sender_id", "?")
+            gate.admit(request)
+            call = await gate.read_call(request)
+            sender = str(call["tracker"].get("sender_id", "?"))[:128]
+            gate.admit_conversation(sender)
+        except CallRefused as exc:
+            return JSONResponse({"error": exc.error}, status_code=exc.status)
         try:
             result = await executor.run(call)
         except ActionExecutionRejection as exc:  # a form rejected the message: Rasa re-predicts
@@ -50,7 +132,11 @@ def action_router(assistant: Assistant) -> APIRouter:
         return JSONResponse(result.model_dump() if result else None)
 
     @router.get("/webhook/actions")
-    async def actions() -> list[dict]:
-        return [a.model_dump() for a in executor.list_actions()]
+    async def actions(request: Request) -> JSONResponse:
+        try:
+            gate.admit(request)
+        except CallRefused as exc:
+            return JSONResponse({"error": exc.error}, status_code=exc.status)
+        return JSONResponse([a.model_dump() for a in executor.list_actions()])
 
     return router

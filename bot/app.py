@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.action_endpoint import action_router
 from bot.assistant import Assistant
 from bot.console import install_console
+from bot.health import ChatHealth, report
 from bot.web.routes import STATIC, web_router
 from knowledge.api import router as knowledge_router
 
 
-def create_app(assistant: Assistant) -> FastAPI:
+def create_app(assistant: Assistant, *, health: ChatHealth | None = None) -> FastAPI:
+    """`health` checks the chat's parts (Rasa, the action endpoint) for /healthz; whoever
+    runs Rasa passes it. Without it only the app's own parts are checked."""
     knowledge_base = assistant.kb
     app = FastAPI(title="supportbot", version="0.1.0")
     app.state.knowledge_base = knowledge_base
@@ -26,8 +32,12 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.state.escalation = None
     install_console(app, assistant.settings, assistant.sla)
 
+    app.state.health = health or ChatHealth(assistant.settings)
+
     @app.get("/healthz", include_in_schema=False)
-    def health() -> dict:
-        return {"status": "ok", "kb_version": knowledge_base.sync()}
+    async def healthz() -> JSONResponse:
+        status, body = await asyncio.to_thread(report, app.state.health)
+        body["kb_version"] = await asyncio.to_thread(knowledge_base.sync)
+        return JSONResponse(body, status_code=status)
 
     return app

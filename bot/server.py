@@ -13,6 +13,7 @@ import uvicorn
 from bot.assistant import Assistant
 from bot.chat_delivery import RasaChatDelivery
 from bot.console import ensure_demo_account
+from bot.health import ChatHealth
 from bot.insights_job import InsightsRefresher
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
 from bot.services import EscalationServices
@@ -81,13 +82,13 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     training.join()
     if "model" not in trained:
         raise SupportBotError("the Rasa model could not be trained; see the messages above")
+    action_url = f"http://{_loopback(host)}:{port}/webhook"
     rasa = RasaServer(settings, model=trained["model"], port=rasa_port, host=host,
-                      action_url=f"http://{host}:{port}/webhook",
-                      log_path=settings.var_dir.resolve() / "rasa.log",
+                      action_url=action_url, log_path=settings.var_dir.resolve() / "rasa.log",
                       tracker_db=tracker_db_path(settings))
     from bot.app import create_app
 
-    app = create_app(assistant)
+    app = create_app(assistant, health=ChatHealth(settings, rasa=rasa, action_url=action_url))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
     app.state.escalation = services  # the console answers through the same path as email
@@ -97,7 +98,7 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
         for email, password in passwords.items():
             print(f"    {email} / {password}", flush=True)
         print(flush=True)
-    rasa.start()
+    rasa.start(supervise=True)  # restarted, with a logged reason, whenever it dies
     services.start()
     insights = InsightsRefresher(settings.resolved_database_url, assistant.kb.embedder,
                                  settings.var_dir / "models")
@@ -113,6 +114,11 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
         services.stop()
         rasa.stop()
         assistant.kb.close()
+
+
+def _loopback(host: str) -> str:
+    """Where Rasa and the health check reach the app: a wildcard address is not one."""
+    return {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
 
 
 def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> None:

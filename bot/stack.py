@@ -16,6 +16,7 @@ import uvicorn
 from bot.app import create_app
 from bot.assistant import Assistant
 from bot.chat_delivery import RasaChatDelivery
+from bot.health import ChatHealth
 from bot.rasa_runtime import RasaServer
 from bot.server import prepare
 from bot.services import EscalationServices
@@ -65,25 +66,27 @@ class Stack:
 
 
 def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
-                rasa_timeout: float = 300) -> Stack:
+                rasa_timeout: float = 300, supervise: bool = True) -> Stack:
+    """`supervise`: Rasa is restarted when it dies, as under `supportbot run`."""
     settings = settings.model_copy(update={
         "host": "127.0.0.1", "port": free_port(), "rasa_port": free_port(),
         "smtp_host": "127.0.0.1", "smtp_port": free_port(), "inbound_smtp_port": free_port()})
     assistant = prepare(settings, demo_kb)
     app_port = settings.port
-    server = uvicorn.Server(uvicorn.Config(create_app(assistant), host="127.0.0.1", port=app_port,
-                                           log_level="warning"))
+    action_url = f"http://127.0.0.1:{app_port}/webhook"
+    rasa = RasaServer(settings, model=model, port=settings.rasa_port, action_url=action_url,
+                      log_path=settings.var_dir / "rasa.log")
+    health = ChatHealth(settings, rasa=rasa, action_url=action_url)
+    server = uvicorn.Server(uvicorn.Config(create_app(assistant, health=health), host="127.0.0.1",
+                                           port=app_port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    rasa = RasaServer(settings, model=model, port=settings.rasa_port,
-                      action_url=f"http://127.0.0.1:{app_port}/webhook",
-                      log_path=settings.var_dir / "rasa.log")
     bot = Stack(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)
     try:
-        rasa.start()
+        rasa.start(supervise=supervise)
         rasa.wait_ready(rasa_timeout)
         bot.services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
         server.config.app.state.escalation = bot.services  # the console answers through it

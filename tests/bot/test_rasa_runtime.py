@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.assistant import Assistant
+from bot.boundary import action_endpoint_token
 from bot.rasa_runtime import PROJECT, RasaError, ensure_model, project_hash, rasa_executable
 from core import Settings
 
@@ -53,7 +54,9 @@ def test_a_missing_rasa_environment_says_what_to_do(tmp_path, project_copy):
 
 @pytest.fixture
 def client(kb):
+    """Calls the action endpoint as Rasa does: with the shared token."""
     with TestClient(create_app(Assistant(kb.settings, kb)), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {action_endpoint_token(kb.settings)}"
         yield c
 
 
