@@ -14,11 +14,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.console.auth import AccountError, ensure_demo_account, set_account, users_file
 from bot.console.errors import ConsoleError
-from bot.console.web import STATIC, console_config, handle_console_error
+from bot.console.web import SESSION_HOURS, STATIC, console_config, handle_console_error
 from core import Settings
 from escalation import SlaConfig
 
-SESSION_HOURS = 12  # one working day; then sign in again
 HTTPS_ONLY_ENV = "SUPPORTBOT_CONSOLE_HTTPS_ONLY"  # "1" behind TLS: the cookie is Secure
 
 

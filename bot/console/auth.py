@@ -10,8 +10,10 @@ Roles: an `operator` works the ticket queue, the knowledge base and the mail, an
 the dashboard; `marketing` reads the dashboard only: tickets hold customers' emails and
 conversations, which marketing has no need to see.
 
-The session is Starlette's signed cookie. It holds the operator's email and the CSRF
-token that every POST form must echo in a hidden field.
+The session is Starlette's signed cookie. It holds the operator's email, the CSRF
+token that every POST form must echo in a hidden field, and a session id that must be
+live on the server (`bot.console.guard.SessionRegistry`): logging out ends it there, so a
+copied cookie opens nothing afterwards.
 """
 
 from __future__ import annotations
@@ -31,11 +33,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from filelock import FileLock
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from bot.console.errors import CsrfFailed, Forbidden, LoginRequired
+from bot.console.guard import SessionRegistry
 from core import Settings, SupportBotError
 
 USERS_ENV = "SUPPORTBOT_CONSOLE_USERS"
@@ -189,23 +189,6 @@ def authenticate(path: Path, email: str, password: str) -> Account | None:
     return account
 
 
-# -- login rate limit ---------------------------------------------------------------------
-class LoginLimiter:
-    """Attempts per address and email (guessing one password) and per address alone
-    (trying many emails); counted before the password is checked, so a flood costs no
-    hashing."""
-
-    def __init__(self, storage: str = "memory://", per_email: str = "10/minute",
-                 per_address: str = "60/minute") -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
-        self._per_email, self._per_address = parse(per_email), parse(per_address)
-
-    def allow(self, address: str, email: str) -> bool:
-        by_email = self._limiter.hit(self._per_email, "console-login", address, email)
-        by_address = self._limiter.hit(self._per_address, "console-login-addr", address)
-        return by_email and by_address
-
-
 # -- the session --------------------------------------------------------------------------
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
@@ -221,20 +204,28 @@ def check_csrf(request: Request, submitted: object) -> None:
         raise CsrfFailed()
 
 
+def _sessions(request: Request) -> SessionRegistry:
+    return request.app.state.console.sessions
+
+
 def sign_in(request: Request, account: Account) -> None:
-    # A fresh session (and CSRF token) at login: nothing planted before it survives.
-    request.session.clear()
-    request.session.update(operator=account.email, csrf=secrets.token_urlsafe(32))
+    # A fresh session (and CSRF token) at login: nothing planted before it survives, and
+    # the browser's previous session (another operator's, on a shared computer) ends.
+    sign_out(request)
+    request.session.update(operator=account.email, csrf=secrets.token_urlsafe(32),
+                           sid=_sessions(request).open())
 
 
 def sign_out(request: Request) -> None:
+    _sessions(request).close(request.session.get("sid"))
     request.session.clear()
 
 
 def signed_in_account(request: Request) -> Account | None:
-    """The account of this session while it still exists (its role as the file says now)."""
+    """The account of this session while the session is live on the server and the
+    account still exists (its role as the file says now)."""
     email = request.session.get("operator")
-    if not isinstance(email, str):
+    if not isinstance(email, str) or not _sessions(request).alive(request.session.get("sid")):
         return None
     return load_accounts(request.app.state.console.users_path).get(email)
 

@@ -23,6 +23,7 @@ from bot.console.auth import (
     signed_in_account,
 )
 from bot.console.errors import NotFound, ServiceUnavailable
+from bot.console.guard import minutes
 from bot.console.web import (
     MAX_TEXT,
     checked_form,
@@ -60,18 +61,33 @@ async def login(request: Request) -> Response:
     if not email or not password:
         return render(request, "login.html", 400, next=target, email=email,
                       error="Scrivi email e password.")
-    if not cfg.limiter.allow(address, email.lower()):
-        log.warning("console login for %s from %s: too many attempts", email, address)
-        return render(request, "login.html", 429, next=target, email=email,
-                      error="Troppi tentativi: aspetta un minuto e riprova.")
+    key = email.lower()
+    if wait := cfg.limiter.wait(address, key):
+        log.warning("console login for %s from %s: locked for %s s", email, address, wait)
+        return _locked(request, target, email, wait)
     account = await asyncio.to_thread(authenticate, cfg.users_path, email, password)
     if account is None:
         log.info("console login for %s from %s refused", email, address)
+        if wait := cfg.limiter.failed(address, key):
+            log.warning("console login for %s from %s: locked for %s s after repeated "
+                        "failures", email, address, wait)
+            return _locked(request, target, email, wait)
         return render(request, "login.html", 401, next=target, email=email,
                       error="Email o password non corretti.")
+    cfg.limiter.succeeded(address, key)
     sign_in(request, account)
     log.info("console: %s (%s) signed in", account.email, account.role)
     return redirect(target or home_of(account))
+
+
+def _locked(request: Request, target: str, email: str, wait: int) -> Response:
+    """Refused while (address, account) is locked, with the wait in words and in
+    Retry-After; the right password is refused too, or guessing would simply go on."""
+    n = minutes(wait)
+    error = f"Troppi tentativi: riprova tra {n} {'minuto' if n == 1 else 'minuti'}."
+    response = render(request, "login.html", 429, next=target, email=email, error=error)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @router.post("/logout")

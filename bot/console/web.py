@@ -19,13 +19,13 @@ from jinja2 import Environment, FileSystemLoader, pass_context
 
 from bot.console.auth import (
     AccountError,
-    LoginLimiter,
     check_csrf,
     csrf_token,
     signed_in_account,
     users_file,
 )
 from bot.console.errors import Forbidden, LoginRequired, Misconfigured, NotFound, TooLarge
+from bot.console.guard import LoginLimiter, SessionRegistry
 from core import Settings, as_utc, utcnow
 from knowledge.privacy import scrub
 from escalation import SlaConfig
@@ -52,6 +52,7 @@ class ConsoleConfig:
     settings: Settings
     users_path: Path
     limiter: LoginLimiter
+    sessions: SessionRegistry  # live session ids: logging out ends a session everywhere
     timezone: ZoneInfo  # deadlines are shown on the support team's clock
     levels: tuple[str, ...]  # names of the escalation chain's levels
 
@@ -63,8 +64,13 @@ class ConsoleConfig:
         return self.levels[min(level, len(self.levels) - 1)] if self.levels else str(level + 1)
 
 
+SESSION_HOURS = 12  # one working day; then sign in again
+
+
 def console_config(settings: Settings, sla: SlaConfig | None) -> ConsoleConfig:
-    return ConsoleConfig(settings, users_file(settings), LoginLimiter(settings.rate_limit_storage),
+    storage = settings.rate_limit_storage  # shared by replicas when it is Redis
+    return ConsoleConfig(settings, users_file(settings), LoginLimiter(storage),
+                         SessionRegistry(storage, SESSION_HOURS * 3600),
                          sla.timezone if sla else ZoneInfo("Europe/Rome"),
                          tuple(level.name for level in sla.chain) if sla else ())
 

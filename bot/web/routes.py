@@ -34,6 +34,19 @@ MAX_RATING_BODY = 16_384
 RATING_LIMITS = {"conversation": "10/minute", "address": "60/minute"}
 
 
+def page_headers(rasa_url: str) -> dict[str, str]:
+    """Security headers of the customer pages. Scripts and styles come only from our own
+    files (no inline code: an injected tag cannot run); the widget talks to this app and
+    to Rasa (REST over http(s), socket.io over ws(s)); no other site may frame the shop."""
+    rasa = rasa_url.rstrip("/")
+    socket = "wss" + rasa[5:] if rasa.startswith("https") else "ws" + rasa[4:]
+    policy = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              f"connect-src 'self' {rasa} {socket}; object-src 'none'; base-uri 'self'; "
+              "form-action 'self'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
+
+
 class RatingLimiter:
     """Requests per conversation and per client address, separately for asking whether a
     conversation may be rated and for rating it."""
@@ -75,14 +88,15 @@ def web_router(settings: Settings) -> APIRouter:
     rasa = settings.resolved_public_rasa_url.rstrip("/")
     database = settings.resolved_database_url
     limiter = RatingLimiter(settings.rate_limit_storage)
+    headers = page_headers(rasa)
 
     @router.get("/")
     def shop() -> FileResponse:
-        return FileResponse(STATIC / "shop.html")
+        return FileResponse(STATIC / "shop.html", headers=headers)
 
     @router.get("/kb")
     def kb_search() -> FileResponse:
-        return FileResponse(STATIC / "kb_search.html")
+        return FileResponse(STATIC / "kb_search.html", headers=headers)
 
     @router.get("/chat/config.json")
     def chat_config() -> dict:
