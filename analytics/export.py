@@ -2,11 +2,19 @@
 
 Events are read in pages ordered by conversation, so an export of millions of logged
 interactions holds one conversation in memory at a time, never the table.
+
+Conversation ids are pseudonymised: a conversation id is a bearer secret (whoever presents
+it talks as that customer in the chat), and the marketing export is read by people who
+must not. The pseudonym is an HMAC of the id with the product's secret key: stable across
+exports, so analysts can still group and join by conversation, and not reversible without
+the key. The per-person GDPR export is separate and keeps the real ids.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
@@ -19,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import Filters, Period
-from core import as_utc
+from core import as_utc, get_settings
 
 PAGE = 5000
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
@@ -48,19 +56,30 @@ class ConversationRow:
 COLUMNS = tuple(f.name for f in fields(ConversationRow))
 
 
-def conversation_rows(period: Period, filters: Filters, *, session: Session) -> Iterator[ConversationRow]:
-    """The conversations with events in the period (and filters), in id order."""
+def pseudonym(conversation_id: str, key: bytes) -> str:
+    digest = hmac.new(key, b"export-conversation:" + conversation_id.encode("utf-8", "replace"),
+                      hashlib.sha256).hexdigest()
+    return f"c-{digest[:24]}"
+
+
+def conversation_rows(period: Period, filters: Filters, *, session: Session,
+                      key: bytes | None = None) -> Iterator[ConversationRow]:
+    """The conversations with events in the period (and filters), grouped by conversation;
+    `conversation_id` is the pseudonym made with `key` (default: the product's secret)."""
+    key = key if key is not None else get_settings().resolved_secret_key
     query = (select(InteractionEvent)
              .where(*period.covers(InteractionEvent.occurred_at),
                     *filters.conditions(InteractionEvent.language, InteractionEvent.channel))
              .order_by(InteractionEvent.conversation_id, InteractionEvent.id)
              .execution_options(yield_per=PAGE))
     row: ConversationRow | None = None
+    current = None
     for event in session.scalars(query):
-        if row is None or event.conversation_id != row.conversation_id:
+        if row is None or event.conversation_id != current:
             if row is not None:
                 yield row
-            row = ConversationRow(event.conversation_id, as_utc(event.occurred_at))
+            current = event.conversation_id
+            row = ConversationRow(pseudonym(current, key), as_utc(event.occurred_at))
         _add(row, event)
     if row is not None:
         yield row

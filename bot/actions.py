@@ -6,50 +6,76 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.assistant import Assistant, Reply, Turn
-from bot.language import conversation_language
+from bot.identity import verified_email
+from bot.language import SERVED, conversation_language
 from bot.phrases import say
+from core import utcnow
+from escalation import EscalationError, valid_email
 
 log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 FORM = "escalation_form"
 FORM_SLOTS = ("escalation_question", "contact_consent", "customer_email")
+# The tracker is input like any other (the action endpoint is reachable from outside the
+# process): sizes are capped here, before anything is stored.
+MAX_SENDER = 128  # the conversation id column
+MAX_TEXT = 20_000  # well above the question limit, which the knowledge base enforces
+MAX_TRANSCRIPT_TURNS = 30
+MAX_TURN_CHARS = 2000
 
 
-def turn_of(tracker: Tracker) -> Turn:
+class BadTracker(ValueError):
+    """A tracker no conversation of ours can have (e.g. an oversized sender id)."""
+
+
+def turn_of(tracker: Tracker, identity_secret: str = "") -> Turn:
+    if not isinstance(tracker.sender_id, str) or not 0 < len(tracker.sender_id) <= MAX_SENDER:
+        raise BadTracker("the conversation id is missing or too long")
     message = tracker.latest_message or {}
-    meta = message.get("metadata") or {}
+    meta = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
+    language = tracker.get_slot("language")
     return Turn(
         conversation_id=tracker.sender_id,
-        text=message.get("text") or "",
-        language=tracker.get_slot("language"),
-        hint=_str(meta.get("language")),
-        channel=tracker.get_latest_input_channel() or "",
+        text=_str(message.get("text"), MAX_TEXT),
+        language=language if language in SERVED else None,
+        hint=_str(meta.get("language"), 16),
+        channel=_str(tracker.get_latest_input_channel(), 32),
         page=_str(meta.get("page")),
-        customer_email=_str(meta.get("customer_email")),
+        # Only an address the shop's backend signed; a bare one is anybody's claim.
+        customer_email=verified_email(meta, identity_secret, utcnow()),
+        transcript=transcript_of(tracker),
     )
 
 
 def _str(value: Any, limit: int = 300) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    return _CONTROL.sub("", value[:limit]) if isinstance(value, str) else ""
 
 
-def transcript_of(tracker: Tracker, limit: int = 50) -> tuple[tuple[str, str], ...]:
-    turns = [("customer" if e["event"] == "user" else "bot", e.get("text") or "")
-             for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
+def transcript_of(tracker: Tracker, limit: int = MAX_TRANSCRIPT_TURNS
+                  ) -> tuple[tuple[str, str], ...]:
+    """The conversation's last turns from the tracker's events: what the chat server
+    recorded, capped in turns and size (the console labels it as such)."""
+    turns = [("customer" if e.get("event") == "user" else "bot", e["text"][:MAX_TURN_CHARS])
+             for e in tracker.events[-20 * limit:]
+             if isinstance(e, dict) and e.get("event") in ("user", "bot")
+             and isinstance(e.get("text"), str) and e["text"]]
     return tuple(turns[-limit:])
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    if not reply.messages:
+        return
     *first, last = reply.messages
     for text in first:
         dispatcher.utter_message(text=text)
@@ -64,8 +90,11 @@ class AssistantAction(Action):
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
 
+    def turn(self, tracker: Tracker) -> Turn:
+        return turn_of(tracker, self.assistant.settings.shop_identity_secret)
+
     async def call(self, tracker: Tracker, work: Callable[[Turn], Reply]) -> Reply:
-        turn = turn_of(tracker)
+        turn = self.turn(tracker)
         try:
             return await asyncio.to_thread(work, turn)
         except Exception as exc:
@@ -78,14 +107,15 @@ class ActionSessionStart(AssistantAction):
         return "action_session_start"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        meta = tracker.get_slot("session_started_metadata") or {}
+        meta = tracker.get_slot("session_started_metadata")
+        meta = meta if isinstance(meta, dict) else {}
         try:
+            turn = self.turn(tracker)
             language = await asyncio.to_thread(
-                self.assistant.start_conversation, tracker.sender_id,
-                channel=tracker.get_latest_input_channel() or "", page=_str(meta.get("page")),
-                hint=_str(meta.get("language")))
+                self.assistant.start_conversation, turn.conversation_id, channel=turn.channel,
+                page=_str(meta.get("page")), hint=_str(meta.get("language"), 16))
         except Exception:
-            log.exception("conversation %s: could not log its start", tracker.sender_id)
+            log.exception("conversation %.128s: could not log its start", tracker.sender_id)
             language = "it"
         return [SessionStarted(), SlotSet("language", language), ActionExecuted("action_listen")]
 
@@ -97,7 +127,7 @@ class ActionDetectLanguage(AssistantAction):
         return "action_detect_language"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        turn = turn_of(tracker)
+        turn = self.turn(tracker)
         return [SlotSet("language", conversation_language(turn.text, turn.language, turn.hint))]
 
 
@@ -107,7 +137,8 @@ class ActionAnswerQuestion(AssistantAction):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         chosen = next(tracker.get_latest_entity_values("entry_id"), None)
-        if tracker.get_intent_of_latest_message() == "choose_entry" and chosen and chosen.isdigit():
+        if (tracker.get_intent_of_latest_message() == "choose_entry" and isinstance(chosen, str)
+                and chosen.isascii() and chosen.isdigit() and len(chosen) < 10):
             reply = await self.call(tracker, lambda t: self.assistant.choose(t, int(chosen)))
         else:
             reply = await self.call(tracker, self.assistant.answer)
@@ -117,20 +148,15 @@ class ActionAnswerQuestion(AssistantAction):
             events.append(SlotSet("last_entry_id", str(reply.entry_id)))
         if reply.question:
             events.append(SlotSet("last_question", reply.question))
-        if reply.needs_contact:
-            events += escalation_events(tracker, reply, "kb_escalate")
-        return events
+        return events + contact_form(tracker, reply)
 
 
-def escalation_events(tracker: Tracker, reply: Reply, reason: str) -> list[EventType]:
-    """Start the form that collects the customer's contact before the ticket opens."""
-    email = turn_of(tracker).customer_email
-    events = [SlotSet("escalation_question", reply.question or None),
-              SlotSet("escalation_reason", reason),
-              SlotSet("escalation_considered", list(reply.considered))]
-    if email:  # a logged-in customer: nothing to ask
-        events += [SlotSet("customer_email", email), SlotSet("contact_consent", True)]
-    return [*events, FollowupAction(FORM)]
+def contact_form(tracker: Tracker, reply: Reply) -> list[EventType]:
+    """After a promise: the form that asks whether the answer may also go by email (the
+    ticket exists already). Not again when the customer said no earlier in this chat."""
+    if not reply.needs_contact or tracker.get_slot("contact_consent") is False:
+        return []
+    return [SlotSet("escalation_question", reply.question or None), FollowupAction(FORM)]
 
 
 class ActionHandoff(AssistantAction):
@@ -138,13 +164,12 @@ class ActionHandoff(AssistantAction):
         return "action_handoff"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        question = tracker.get_slot("last_question") or ""
-        reply = await self.call(tracker, lambda t: self.assistant.hand_off(t, question))
+        reply = await self.call(tracker, self.assistant.hand_off)
         send(dispatcher, reply)
         events: list[EventType] = [SlotSet("language", reply.language)]
-        if reply.needs_contact:
-            events += escalation_events(tracker, reply, "customer_request")
-        return events
+        if reply.kind == "ask_question":  # the form asks what it is about
+            return [*events, SlotSet("escalation_question", None), FollowupAction(FORM)]
+        return events + contact_form(tracker, reply)
 
 
 class ActionRecordFeedback(AssistantAction):
@@ -155,28 +180,44 @@ class ActionRecordFeedback(AssistantAction):
         helpful = tracker.get_intent_of_latest_message() == "feedback_helpful"
         raw = next(tracker.get_latest_entity_values("entry_id"), None) or tracker.get_slot(
             "last_entry_id")
-        entry_id = int(raw) if isinstance(raw, str) and raw.isdigit() else None
+        entry_id = (int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit()
+                    and len(raw) < 10 else None)
         reply = await self.call(tracker, lambda t: self.assistant.feedback(t, entry_id, helpful))
         send(dispatcher, reply)
         return []
 
 
 class ActionOpenTicket(AssistantAction):
+    """Runs when the contact form ends. The ticket opened when the bot made its promise;
+    this only adds the contact the customer has just given (or notes that they said no)."""
+
     def name(self) -> str:
         return "action_open_ticket"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        slot = tracker.get_slot
-        consent = bool(slot("contact_consent"))
-        reply = await self.call(tracker, lambda t: self.assistant.open_ticket(
-            t, slot("escalation_question") or "", reason=slot("escalation_reason") or "",
-            email=slot("customer_email") or "", consent=consent,
-            transcript=transcript_of(tracker),
-            considered=tuple(slot("escalation_considered") or ())))
-        send(dispatcher, reply)
-        # The email stays for later tickets of this conversation; the rest is per ticket.
+        just_set = tracker.slots_to_validate()
+        consent, email = tracker.get_slot("contact_consent"), tracker.get_slot("customer_email")
+        if consent is True and "customer_email" in just_set and email:
+            if typed_by_customer(tracker, email):
+                reply = await self.call(tracker, lambda t: self.assistant.add_contact(t, email))
+            else:  # a slot the customer never typed: a forged tracker
+                log.warning("conversation %.128s: an email slot the customer did not type",
+                            tracker.sender_id)
+                reply = await self.call(tracker, lambda t: self.assistant.add_contact(t, ""))
+            send(dispatcher, reply)
+        elif consent is False and {"contact_consent", "customer_email"} & set(just_set):
+            send(dispatcher, await self.call(tracker, self.assistant.contact_declined))
         return [SlotSet("escalation_question", None), SlotSet("escalation_reason", None),
                 SlotSet("escalation_considered", None)]
+
+
+def typed_by_customer(tracker: Tracker, email: str) -> bool:
+    """The address is the customer's latest message, as the form's mapping took it."""
+    text = _str((tracker.latest_message or {}).get("text"), 400).strip()
+    try:
+        return valid_email(text) == valid_email(email)
+    except EscalationError:
+        return False
 
 
 class ActionDeliverAnswer(AssistantAction):
@@ -187,7 +228,8 @@ class ActionDeliverAnswer(AssistantAction):
         return "action_deliver_answer"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reply = await asyncio.to_thread(self.assistant.operator_answer, tracker.sender_id)
+        turn = self.turn(tracker)
+        reply = await asyncio.to_thread(self.assistant.operator_answer, turn.conversation_id)
         if reply is None:
             return []
         send(dispatcher, reply)
@@ -203,16 +245,32 @@ class ValidateEscalationForm(FormValidationAction):
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         needed = []
-        if not tracker.get_slot("escalation_question"):
+        # A freshly typed question must be in the list, or rasa-sdk skips its validation.
+        if (not tracker.get_slot("escalation_question")
+                or "escalation_question" in tracker.slots_to_validate()):
             needed.append("escalation_question")
+        if not tracker.get_slot("escalation_question"):
+            return [*needed, "contact_consent", "customer_email"]
+        if await asyncio.to_thread(self.assistant.has_contact, tracker.sender_id[:MAX_SENDER]):
+            return needed  # a contact on file: nothing to ask
         needed.append("contact_consent")
         if tracker.get_slot("contact_consent") is not False:
             needed.append("customer_email")
         return needed
 
-    def validate_escalation_question(self, value: Any, dispatcher, tracker, domain) -> dict:
-        text = value.strip() if isinstance(value, str) else ""
-        return {"escalation_question": text[:4000] or None}
+    async def validate_escalation_question(self, value: Any, dispatcher, tracker, domain) -> dict:
+        text = value.strip()[:4000] if isinstance(value, str) else ""
+        if tracker.get_slot("requested_slot") != "escalation_question":
+            return {"escalation_question": text or None}  # set by the action that promised
+        # The question of a customer who asked for a person: the ticket opens now.
+        action = ActionHandoff(self.assistant)
+        reply = await action.call(tracker, lambda t: self.assistant.hand_off_question(t, text))
+        send(dispatcher, reply)
+        if reply.kind == "invalid":
+            return {"escalation_question": None}  # asked again
+        if reply.kind != "escalate":  # no ticket (too many open, an error): nothing to ask
+            return {"escalation_question": text or None, "contact_consent": False}
+        return {"escalation_question": text}
 
     def validate_contact_consent(self, value: Any, dispatcher, tracker, domain) -> dict:
         return {"contact_consent": value if isinstance(value, bool) else None}
@@ -222,10 +280,13 @@ class ValidateEscalationForm(FormValidationAction):
         if tracker.get_intent_of_latest_message() == "deny" or text.casefold() in {"no", "no grazie"}:
             return {"customer_email": None, "contact_consent": False}
         try:
-            email = validate_email(text[:320], check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            language = tracker.get_slot("language") or "it"
-            dispatcher.utter_message(text=say(language, "invalid_email", reason=str(exc)[:120]))
+            email = valid_email(text[:400])
+        except EscalationError as exc:
+            language = tracker.get_slot("language")
+            language = language if language in SERVED else "it"
+            reason = str(exc).removeprefix("the email address is not valid").lstrip(": ")
+            dispatcher.utter_message(text=say(language, "invalid_email",
+                                              reason=reason[:120] or "?"))
             return {"customer_email": None}
         return {"customer_email": email}
 

@@ -9,24 +9,28 @@ nothing of Rasa: actions hand it a `Turn` and get a `Reply` back.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from analytics import EventKind, Interaction, record
+from analytics import EventKind, Interaction, events_of, record
 from bot import language as lang
 from bot.phrases import deadline, say
-from core import Settings, session_scope, utcnow
+from core import Settings, as_utc, session_scope, utcnow
 from escalation import (
+    EscalationError,
     SlaConfig,
     TicketRequest,
+    TooManyOpenTickets,
+    add_contact,
     answered_awaiting_delivery,
+    contact_of,
     load_sla_config,
     mail_notifier,
     open_ticket,
-    open_ticket_of,
     take_undelivered_answers,
 )
 from knowledge import DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
@@ -35,6 +39,10 @@ from knowledge.models import Status
 from knowledge.text import clean
 
 log = logging.getLogger(__name__)
+
+MAX_QUESTION = 4000
+# A request for a person refers to the question asked within this time (Rasa's session).
+RECENT_QUESTION = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,8 @@ class Turn:
     hint: str | None = None  # the browser's language, from the widget
     channel: str = ""
     page: str = ""  # where the chat was opened: the pre-purchase context
-    customer_email: str = ""  # known when the customer is logged in on the shop
+    customer_email: str = ""  # a logged-in customer's address, signed by the shop's backend
+    transcript: tuple[tuple[str, str], ...] = ()  # (role, text) so far, from the chat server
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,10 @@ class Reply:
     entry_id: int | None = None
     question: str = ""  # the question a later escalation is about
     considered: tuple[dict, ...] = field(default=())
-    needs_contact: bool = False  # escalate: ask for an email before opening the ticket
+    # The form must run: to ask for the question (a customer who asked for a person before
+    # asking anything) or to ask whether the answer may also go by email.
+    needs_contact: bool = False
+    ticket_id: int | None = None
 
 
 def _kept_language(turn: Turn) -> str:
@@ -147,45 +159,95 @@ class Assistant:
                      ((say(language, "handoff_yes"), "/ask_human"),
                       (say(language, "handoff_no"), "/deny")))
 
-    def hand_off(self, turn: Turn, question: str) -> Reply:
-        """The customer asked for a person; `question` is what they asked before, if anything."""
+    def hand_off(self, turn: Turn, question: str | None = None) -> Reply:
+        """The customer asked for a person. Their question is the one they asked last in
+        this chat (from our own log, not from the tracker); without one the bot first asks
+        what it is about and promises nothing yet: a ticket without a question would leave
+        the operator nothing to answer (see `hand_off_question`)."""
         language = lang.conversation_language(turn.text, turn.language, turn.hint)
         self._log(turn, EventKind.HANDOFF, language, text=turn.text)
+        question = clean(question or "") or self._recent_question(turn.conversation_id)
+        if not question:
+            return Reply("ask_question", language, (), needs_contact=True)
+        return self._escalate(turn, language, question, (), "customer_request")
+
+    def hand_off_question(self, turn: Turn, question: str) -> Reply:
+        """The question typed after asking for a person: the ticket opens now."""
+        language = _kept_language(turn)
+        question = clean(question)[:MAX_QUESTION]
+        if not question:
+            return Reply("invalid", language, (say(language, "empty"),))
         return self._escalate(turn, language, question, (), "customer_request")
 
     def open_ticket(self, turn: Turn, question: str, *, reason: str, email: str, consent: bool,
                     transcript: tuple[tuple[str, str], ...], considered: tuple[dict, ...] = ()
                     ) -> Reply:
+        """Open a ticket with a contact the caller has checked (the shop's own tools)."""
+        turn = replace(turn, transcript=transcript, customer_email=email if consent else "")
+        return self._escalate(turn, _kept_language(turn), question, considered,
+                              reason or "customer_request")
+
+    def add_contact(self, turn: Turn, email: str) -> Reply:
+        """The customer typed their address after agreeing to be answered by email: it is
+        added to every open ticket of the conversation that has none. The reply never
+        repeats the address: whoever holds a conversation id sees this chat."""
         language = _kept_language(turn)
-        request = TicketRequest(
-            conversation_id=turn.conversation_id, question=clean(question)[:4000] or turn.text,
-            language=language, reason=reason or "customer_request", transcript=transcript,
-            customer_email=email if consent else "", contact_consent=consent,
-            category=_category(considered), considered=considered)
         with session_scope(self.url) as session:
-            info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
-        self._log(turn, EventKind.ESCALATION, language, text=request.question,
-                  data={"ticket_id": info.id, "reason": request.reason,
-                        "joined": info.joined_existing, "email_given": bool(request.customer_email)})
-        if info.joined_existing:
-            return Reply("ticket", language, (say(language, "ticket_joined", ticket=info.id),))
-        delivery = (say(language, "delivery_email", email=request.customer_email)
-                    if request.customer_email else say(language, "delivery_chat"))
-        text = say(language, "ticket_opened", ticket=info.id, delivery=delivery,
-                   sla=deadline(language, info.due_at, utcnow(), self.sla.timezone))
-        return Reply("ticket", language, (text,))
+            try:
+                added = add_contact(turn.conversation_id, email, session=session)
+            except EscalationError:
+                return Reply("contact", language, (say(language, "contact_refused"),))
+        return Reply("contact", language,
+                     (say(language, "contact_added" if added else "contact_unused"),))
+
+    def contact_declined(self, turn: Turn) -> Reply:
+        language = _kept_language(turn)
+        return Reply("contact", language, (say(language, "contact_declined"),))
+
+    def has_contact(self, conversation_id: str) -> bool:
+        """Whether an email may already be used for this conversation's answers."""
+        with session_scope(self.url) as session:
+            return bool(contact_of(conversation_id, session=session))
 
     # -- helpers -------------------------------------------------------------------------
     def _escalate(self, turn: Turn, language: str, question: str, considered: tuple[dict, ...],
                   reason: str) -> Reply:
+        """The moment the bot promises a person, the ticket exists (delivery in the chat);
+        asking for an email afterwards only adds a contact to it."""
+        request = TicketRequest(
+            conversation_id=turn.conversation_id, question=clean(question)[:MAX_QUESTION],
+            language=language, reason=reason, transcript=turn.transcript,
+            customer_email=turn.customer_email, contact_consent=bool(turn.customer_email),
+            category=_category(considered), considered=considered)
+        try:
+            with session_scope(self.url) as session:
+                info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
+        except TooManyOpenTickets:
+            self._log(turn, EventKind.ESCALATION, language, text=request.question,
+                      data={"refused": "too_many_open"})
+            return Reply("too_many_open", language, (
+                say(language, "too_many_open", email=self.settings.support_email),))
+        self._log(turn, EventKind.ESCALATION, language, text=request.question,
+                  data={"ticket_id": info.id, "reason": reason, "joined": info.joined_existing,
+                        "email_given": info.has_contact})
+        key = ("already_open" if info.joined_existing
+               else "escalated" if reason == "kb_escalate" else "handed_off")
+        text = say(language, key, ticket=info.id,
+                   sla=deadline(language, info.due_at, utcnow(), self.sla.timezone),
+                   delivery=say(language, "delivery_email" if info.has_contact
+                                else "delivery_chat"))
+        return Reply("escalate", language, (text,), question=request.question,
+                     considered=considered, needs_contact=not info.has_contact,
+                     ticket_id=info.id)
+
+    def _recent_question(self, conversation_id: str) -> str:
+        """The last question this conversation asked the knowledge base, if recent."""
+        since = utcnow() - RECENT_QUESTION
         with session_scope(self.url) as session:
-            has_ticket = open_ticket_of(turn.conversation_id, session=session) is not None
-        if has_ticket and question:  # join the open ticket, no form again
-            return self.open_ticket(turn, question, reason=reason, email="", consent=False,
-                                    transcript=(), considered=considered)
-        intro = say(language, "escalate", sla=self._promise(language, _category(considered)))
-        return Reply("escalate", language, (intro,), question=question, considered=considered,
-                     needs_contact=True)
+            recent = [e.text for e in events_of(conversation_id, session=session,
+                                                kind=EventKind.MESSAGE)
+                      if e.text and as_utc(e.occurred_at) >= since]
+        return recent[-1] if recent else ""
 
     def _refuse(self, turn: Turn, language: str) -> Reply | None:
         if not self._limiter.hit(self._limit, "chat", turn.conversation_id):
@@ -209,13 +271,6 @@ class Assistant:
         except Exception:  # the database may be what failed
             log.exception("conversation %s: could not log the error", turn.conversation_id)
         return Reply("error", language, (say(language, "error", email=self.settings.support_email),))
-
-    def _promise(self, language: str, category: str) -> str:
-        """When a person will answer, by the SLA policy that the ticket will get."""
-        now = utcnow()
-        policy = self.sla.policy_for("normal", category)
-        due = self.sla.add_business_minutes(now, policy.first_response_minutes)
-        return deadline(language, due, now, self.sla.timezone)
 
     def _log(self, turn: Turn, kind: EventKind, language: str, **fields) -> None:
         with session_scope(self.url) as session:

@@ -13,16 +13,27 @@ PHRASES: dict[str, dict[str, str]] = {
         "no": "👎 No",
         "clarify": "Vuoi sapere una di queste cose? Scegli quella giusta:",
         "none_of_these": "Nessuna di queste",
-        "escalate": "Non ho una risposta sicura a questa domanda, quindi la passo a una persona "
-                    "del nostro team: ti risponderà {sla}.",
-        "ticket_opened": "Fatto: ho aperto la richiesta n. {ticket}. Un operatore ti risponderà "
-                         "{sla}. {delivery}",
-        "ticket_joined": "Hai già una richiesta aperta (n. {ticket}): ho aggiunto questa domanda, "
-                         "così l'operatore la vede insieme al resto.",
+        "escalated": "Non ho una risposta sicura a questa domanda, quindi l'ho passata a una "
+                     "persona del nostro team (richiesta n. {ticket}): ti risponderà {sla}. "
+                     "{delivery}",
+        "handed_off": "Ho passato la tua domanda a una persona del nostro team (richiesta n. "
+                      "{ticket}): ti risponderà {sla}. {delivery}",
+        "already_open": "Questa domanda è già nelle mani del nostro team (richiesta n. {ticket}): "
+                        "ti risponderanno {sla}. {delivery}",
+        "too_many_open": "Hai già molte domande in attesa di un operatore: rispondiamo prima a "
+                         "quelle. Se è urgente, scrivici a {email}.",
         "delivery_email": "Riceverai la risposta qui in chat se la conversazione è ancora aperta, "
-                          "altrimenti per email a {email}.",
+                          "altrimenti per email all'indirizzo che ci hai dato.",
         "delivery_chat": "La risposta arriverà in questa chat: lascia aperta la pagina o torna "
                          "più tardi da questo dispositivo.",
+        "contact_added": "Grazie. Riceverai la risposta qui in chat se la conversazione è ancora "
+                         "aperta, altrimenti per email all'indirizzo che ci hai dato.",
+        "contact_declined": "D'accordo: la risposta arriverà solo in questa chat. Lascia aperta la "
+                            "pagina o torna più tardi da questo dispositivo.",
+        "contact_unused": "Non hai domande in attesa di risposta, quindi non ho salvato "
+                          "l'indirizzo.",
+        "contact_refused": "Non sono riuscito a registrare l'indirizzo: la risposta arriverà in "
+                           "questa chat.",
         "thanks_feedback": "Grazie del riscontro!",
         "sorry_feedback": "Mi dispiace non esserti stato d'aiuto. Vuoi che giri la domanda a un "
                           "operatore?",
@@ -49,16 +60,25 @@ PHRASES: dict[str, dict[str, str]] = {
         "no": "👎 No",
         "clarify": "Do you mean one of these? Pick the right one:",
         "none_of_these": "None of these",
-        "escalate": "I don't have a reliable answer to this, so I'm passing it to a person on "
-                    "our team: they will reply {sla}.",
-        "ticket_opened": "Done: I opened request #{ticket}. An operator will reply "
-                         "{sla}. {delivery}",
-        "ticket_joined": "You already have an open request (#{ticket}): I added this question "
-                         "so the operator sees it together with the rest.",
+        "escalated": "I don't have a reliable answer to this, so I've passed it to a person on "
+                     "our team (request #{ticket}): they will reply {sla}. {delivery}",
+        "handed_off": "I've passed your question to a person on our team (request #{ticket}): "
+                      "they will reply {sla}. {delivery}",
+        "already_open": "This question is already with our team (request #{ticket}): they will "
+                        "reply {sla}. {delivery}",
+        "too_many_open": "You already have many questions waiting for an operator: we'll answer "
+                         "those first. If it's urgent, write to us at {email}.",
         "delivery_email": "You'll get the answer here in the chat if it is still open, "
-                          "otherwise by email at {email}.",
+                          "otherwise by email at the address you gave us.",
         "delivery_chat": "The answer will arrive in this chat: keep the page open or come back "
                          "later from this device.",
+        "contact_added": "Thanks. You'll get the answer here in the chat if it is still open, "
+                         "otherwise by email at the address you gave us.",
+        "contact_declined": "All right: the answer will arrive only in this chat. Keep the page "
+                            "open or come back later from this device.",
+        "contact_unused": "You have no questions waiting for an answer, so I didn't keep the "
+                          "address.",
+        "contact_refused": "I couldn't record that address: the answer will arrive in this chat.",
         "thanks_feedback": "Thanks for the feedback!",
         "sorry_feedback": "Sorry I couldn't help. Shall I pass your question to an operator?",
         "handoff_yes": "Yes, get me an operator",

@@ -16,10 +16,15 @@ from escalation.tickets import (
     EscalationError,
     TicketInfo,
     TicketRequest,
+    TooManyOpenTickets,
+    add_contact,
     answered_awaiting_delivery,
+    contact_of,
     open_ticket,
     open_ticket_of,
+    open_tickets_of,
     take_undelivered_answers,
+    valid_email,
 )
 
 __all__ = [
@@ -44,4 +49,9 @@ __all__ = [
     "open_ticket",
     "open_ticket_of",
     "take_undelivered_answers",
+    "TooManyOpenTickets",
+    "add_contact",
+    "contact_of",
+    "open_tickets_of",
+    "valid_email",
 ]

@@ -89,7 +89,7 @@ def enqueue_ticket_mail(ticket: Ticket, kind: str, recipients: list[str], *, ses
     if first := _first_escalation_id(ticket.id, session):
         # Reminders, breaches and later levels thread under the first mail of the ticket.
         headers["In-Reply-To"] = headers["References"] = first
-    context = _operator_context(ticket, kind, settings)
+    context = _operator_context(ticket, kind, settings) | {"others": _others(ticket, session)}
     return _enqueue(
         session, now=now, dedupe_key=f"ticket:{ticket.id}:{kind}:level{level}", kind=kind,
         ticket_id=ticket.id, to_addrs=list(recipients),
@@ -155,6 +155,17 @@ def _first_escalation_id(ticket_id: int, session: Session) -> str | None:
         .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "escalation")
         .order_by(OutboxMessage.id).limit(1)
     ).first()
+
+
+def _others(ticket: Ticket, session: Session) -> list[dict]:
+    """The customer's other open questions: each is a ticket with its own mail and needs
+    its own reply, so the operator is told that this reply answers this question only."""
+    rows = session.execute(
+        select(Ticket.id, Ticket.question)
+        .where(Ticket.conversation_id == ticket.conversation_id, Ticket.id != ticket.id,
+               Ticket.status == "open")
+        .order_by(Ticket.id).limit(20))
+    return [{"id": tid, "question": _snippet(question, 160)} for tid, question in rows]
 
 
 def _operator_context(ticket: Ticket, kind: str, settings: Settings) -> dict:

@@ -306,11 +306,12 @@ def export_csv(request: Request, user: str = Depends(current_dashboard_user)) ->
     """One row per conversation in the period, spreadsheet-safe; streamed page by page."""
     view = _view(request)
     url = _url(request)
+    key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
 
     def chunks():  # Starlette runs a sync generator in a worker thread, chunk by chunk
         with session_scope(url) as session:
             yield from export.csv_chunks(_scrubbed(
-                export.conversation_rows(view.period, view.filters, session=session)))
+                export.conversation_rows(view.period, view.filters, session=session, key=key)))
 
     name = f"conversazioni-{view.period.start}-{view.period.end}.csv"
     return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
@@ -322,6 +323,7 @@ async def export_parquet(request: Request,
                          user: str = Depends(current_dashboard_user)) -> Response:
     view = _view(request)
     url = _url(request)
+    key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
     handle = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
     handle.close()
     path = Path(handle.name)
@@ -329,7 +331,7 @@ async def export_parquet(request: Request,
     def write() -> None:
         with session_scope(url) as session:
             export.write_parquet(_scrubbed(export.conversation_rows(
-                view.period, view.filters, session=session)), path)
+                view.period, view.filters, session=session, key=key)), path)
 
     try:
         await asyncio.to_thread(write)

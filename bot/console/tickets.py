@@ -3,7 +3,7 @@ state of each (colour and countdown) and, in Italian, what happened to an answer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ EVENTS = {
     "learned": "Appreso nella knowledge base", "not_learned": "Non appreso",
     "closed": "Chiuso", "reply_quarantined": "Risposta email in quarantena",
     "timer_failed": "Errore del timer SLA",
+    "contact_added": "Il cliente ha lasciato un'email", "pushed_to_chat": "Inviato nella chat",
 }
 CATEGORIES = {"pre_purchase": "prima dell'acquisto", "post_purchase": "dopo l'acquisto",
               "general": "generale"}
@@ -95,6 +96,9 @@ class TicketView:
     considered: list[dict]  # the bot's candidates, with the entry's current state
     replies: list[InboundMessage]  # emails about this ticket that were not accepted
     outcome: list[str]
+    # The customer's other questions in the same conversation: each is a ticket of its own
+    # with its own answer, so none is closed by an answer to another.
+    siblings: list[dict] = field(default_factory=list)
 
 
 def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
@@ -118,7 +122,17 @@ def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
                                        .order_by(InboundMessage.id)))
         learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
         outcome = outcome_lines(ticket, learned.key if learned else "")
-    return TicketView(ticket, sla, considered, replies, outcome)
+        siblings = _siblings(ticket, session)
+    return TicketView(ticket, sla, considered, replies, outcome, siblings)
+
+
+def _siblings(ticket: Ticket, session) -> list[dict]:
+    rows = session.execute(select(Ticket.id, Ticket.status, Ticket.question)
+                           .where(Ticket.conversation_id == ticket.conversation_id,
+                                  Ticket.id != ticket.id)
+                           .order_by(Ticket.id).limit(50))
+    return [{"id": tid, "status": status, "question": question[:300]}
+            for tid, status, question in rows]
 
 
 def _candidate(considered: dict, entry) -> dict:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
 
 from analytics import EventKind, Filters, Period
-from analytics.export import COLUMNS, conversation_rows, neutralise, write_csv, write_parquet
+from analytics.export import (
+    COLUMNS,
+    conversation_rows,
+    neutralise,
+    pseudonym,
+    write_csv,
+    write_parquet,
+)
 from analytics.models import InteractionEvent
 from core import session_scope
 from tests.bot.test_cli_report import run
 
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 PERIOD = Period(date(2026, 11, 20), date(2026, 11, 20))
+KEY = b"the product's secret key"
 
 
 def log(session, conversation, kind, minutes, **fields):
@@ -47,8 +56,9 @@ def events(database_url):
 
 def test_one_row_per_conversation_with_its_figures(events):
     with session_scope(events) as session:
-        rows = list(conversation_rows(PERIOD, Filters(), session=session))
-    assert [r.conversation_id for r in rows] == ["c1", "c2"]  # c3 is outside the period
+        rows = list(conversation_rows(PERIOD, Filters(), session=session, key=KEY))
+    # c3 is outside the period; the ids are pseudonyms (see below)
+    assert [r.conversation_id for r in rows] == [pseudonym("c1", KEY), pseudonym("c2", KEY)]
     c1, c2 = rows
     assert (c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page) == (2, 1, 1, 1, "product:scarf")
     assert (c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel) == (1, 1, 1, "en", "rest")
@@ -58,8 +68,8 @@ def test_one_row_per_conversation_with_its_figures(events):
 
 def test_filters_apply(events):
     with session_scope(events) as session:
-        rows = list(conversation_rows(PERIOD, Filters(channel="rest"), session=session))
-    assert [r.conversation_id for r in rows] == ["c2"]
+        rows = list(conversation_rows(PERIOD, Filters(channel="rest"), session=session, key=KEY))
+    assert [r.conversation_id for r in rows] == [pseudonym("c2", KEY)]
 
 
 @pytest.mark.parametrize("value, safe", [("=1+2", "'=1+2"), ("+39 347", "'+39 347"),
@@ -72,7 +82,7 @@ def test_formula_cells_are_neutralised(value, safe):
 def test_csv_is_spreadsheet_safe_and_keeps_html_as_text(events):
     out = io.StringIO()
     with session_scope(events) as session:
-        assert write_csv(conversation_rows(PERIOD, Filters(), session=session), out) == 2
+        assert write_csv(conversation_rows(PERIOD, Filters(), session=session, key=KEY), out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert tuple(rows[0]) == COLUMNS
     assert rows[0]["first_question"] == "'=HYPERLINK(\"http://evil\")"
@@ -81,10 +91,10 @@ def test_csv_is_spreadsheet_safe_and_keeps_html_as_text(events):
 
 def test_parquet_round_trip_and_empty_period(events, tmp_path):
     with session_scope(events) as session:
-        assert write_parquet(conversation_rows(PERIOD, Filters(), session=session),
+        assert write_parquet(conversation_rows(PERIOD, Filters(), session=session, key=KEY),
                              tmp_path / "c.parquet") == 2
         empty = Period(date(2020, 1, 1), date(2020, 1, 2))
-        assert write_parquet(conversation_rows(empty, Filters(), session=session),
+        assert write_parquet(conversation_rows(empty, Filters(), session=session, key=KEY),
                              tmp_path / "empty.parquet") == 0
     table = pq.read_table(tmp_path / "c.parquet")
     assert table.column_names == list(COLUMNS) and table.num_rows == 2
@@ -105,3 +115,23 @@ def test_cli_exports_and_refuses_bad_arguments(events, tmp_path):
                  ["--from", "2026-11-22", "--to", "2026-11-01"], ["--language", "klingon"]):
         bad = run(tmp_path, events, "export-conversations", *args)
         assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_conversation_ids_are_pseudonymised_stably_and_keyed(events, tmp_path):
+    """A conversation id is a bearer secret: the marketing export must not carry it."""
+    def exported(key: bytes) -> list[dict]:
+        out = io.StringIO()
+        with session_scope(events) as session:
+            write_csv(conversation_rows(PERIOD, Filters(), session=session, key=key), out)
+        return list(csv.DictReader(io.StringIO(out.getvalue())))
+
+    text = exported(KEY)
+    ids = [row["conversation_id"] for row in text]
+    assert not {"c1", "c2"} & set(ids)
+    assert all(re.fullmatch(r"c-[0-9a-f]{24}", i) for i in ids) and len(set(ids)) == 2
+    assert [row["conversation_id"] for row in exported(KEY)] == ids  # stable: analysts group
+    assert not set(ids) & {row["conversation_id"] for row in exported(b"another key")}
+    with session_scope(events) as session:
+        write_parquet(conversation_rows(PERIOD, Filters(), session=session, key=KEY),
+                      tmp_path / "p.parquet")
+    assert pq.read_table(tmp_path / "p.parquet").column("conversation_id").to_pylist() == ids

@@ -80,38 +80,148 @@ def test_clarify_offers_the_close_entries_and_a_way_out(assistant):
     assert reply.question == "Do you do gifts?"
 
 
-def test_unknown_question_prepares_an_escalation(assistant):
-    reply = assistant.answer(turn("Can I bring my dog to the Bologna warehouse on Sunday?"))
-    assert reply.kind == "escalate" and reply.needs_contact
-    assert re.search(r"they will reply (today|tomorrow) by \d\d:\d\d\.$", reply.messages[0])
-    assert reply.question == "Can I bring my dog to the Bologna warehouse on Sunday?"
+DOG = "Can I bring my dog to the Bologna warehouse on Sunday?"
+
+
+def tickets_of(assistant: Assistant, conversation: str = "c1") -> list[Ticket]:
+    with session_scope(assistant.url) as session:
+        tickets = session.query(Ticket).filter_by(conversation_id=conversation).order_by(
+            Ticket.id).all()
+        for ticket in tickets:
+            _ = ticket.events
+        return tickets
+
+
+def operator_mails(assistant: Assistant) -> list[OutboxMessage]:
+    with session_scope(assistant.url) as session:
+        return session.query(OutboxMessage).filter_by(kind="escalation").order_by(
+            OutboxMessage.id).all()
+
+
+def test_an_escalation_that_goes_silent_still_has_its_ticket_and_operator_mail(assistant):
+    """The promise and the ticket are one moment: the customer never answers the email
+    question, and the question still reaches a person (with the chat as its channel)."""
+    reply = assistant.answer(turn(DOG, transcript=(("customer", DOG),)))
+    assert reply.kind == "escalate" and reply.needs_contact  # the email question follows
+    [ticket] = tickets_of(assistant)
+    assert re.search(rf"\(request #{ticket.id}\): they will reply (today|tomorrow) by "
+                     r"\d\d:\d\d\. The answer will arrive in this chat", reply.messages[0])
+    assert (ticket.question, ticket.reason, ticket.status, ticket.customer_email) == (
+        DOG, "kb_escalate", "open", "")
+    assert ticket.transcript == [{"role": "customer", "text": DOG}] and ticket.considered
+    [mail] = operator_mails(assistant)
+    assert mail.ticket_id == ticket.id and mail.to_addrs == ["op@shop.example"]
+    assert DOG in mail.text_body
     [event] = logged(assistant, kind=EventKind.MESSAGE)
     assert event.decision == "escalate"
 
 
-def test_second_escalation_joins_the_open_ticket_without_asking_again(assistant):
-    first = assistant.open_ticket(turn("x"), "Where is my parcel 123?", reason="kb_escalate",
-                                  email="a@b.example", consent=True,
-                                  transcript=(("customer", "Where is my parcel 123?"),))
-    assert first.kind == "ticket" and "a@b.example" in first.messages[0]
-    with session_scope(assistant.url) as session:
-        [mail] = session.query(OutboxMessage).all()
-        assert (mail.kind, mail.to_addrs) == ("escalation", ["op@shop.example"])
-        assert "Where is my parcel 123?" in mail.text_body
-    reply = assistant.answer(turn("Can I bring my dog to the Bologna warehouse on Sunday?"))
-    assert reply.kind == "ticket" and not reply.needs_contact
-    with session_scope(assistant.url) as session:
-        tickets = session.query(Ticket).all()
-        assert len(tickets) == 1
-        assert tickets[0].transcript[-1]["text"].startswith("Can I bring my dog")
-        assert [e.kind for e in tickets[0].events] == ["opened", "notified", "customer_followup"]
-        assert session.query(OutboxMessage).count() == 1
+def test_the_email_question_only_adds_a_contact_to_the_open_ticket(assistant):
+    assistant.answer(turn(DOG))
+    reply = assistant.add_contact(turn("mario@example.com", language="en"), "mario@example.com")
+    assert reply.messages == ("Thanks. You'll get the answer here in the chat if it is still "
+                              "open, otherwise by email at the address you gave us.",)
+    [ticket] = tickets_of(assistant)
+    assert ticket.customer_email == "mario@example.com" and ticket.contact_consent
+    assert len(operator_mails(assistant)) == 1  # no second ticket, no second mail
 
 
-def test_ticket_without_consent_keeps_no_email(assistant):
+def test_later_questions_are_tickets_of_their_own_and_one_answer_closes_one(assistant):
+    from escalation import finish_answer, record_answer
+
+    questions = [DOG, "Do you sell spare buttons for the wool coat?",
+                 "Is the Milan shop open on Christmas Eve?"]
+    replies = [assistant.answer(turn(q)) for q in questions]
+    tickets = tickets_of(assistant)
+    assert [t.question for t in tickets] == questions
+    assert [r.ticket_id for r in replies] == [t.id for t in tickets]
+    mails = operator_mails(assistant)
+    assert [m.ticket_id for m in mails] == [t.id for t in tickets]  # each reaches a person
+    # The last mail tells the operator about the other open questions of the same customer.
+    assert f"#T{tickets[0].id}: {DOG}" in mails[2].text_body
+    assert "This reply closes only the question above." in mails[2].text_body
+    record_answer(tickets[1].id, "Yes, write to us with the coat's size.", "op@shop.example",
+                  via="console", settings=assistant.settings)
+    finish_answer(tickets[1].id, settings=assistant.settings, kb=assistant.kb,
+                  deliver_in_chat=lambda ticket: True)
+    assert [t.status for t in tickets_of(assistant)] == ["open", "closed", "open"]
+
+
+def test_asking_the_same_question_again_is_the_same_ticket(assistant):
+    first = assistant.answer(turn(DOG))
+    again = assistant.answer(turn(DOG))
+    assert again.ticket_id == first.ticket_id and again.messages[0].startswith(
+        f"This question is already with our team (request #{first.ticket_id})")
+    assert len(tickets_of(assistant)) == 1 and len(operator_mails(assistant)) == 1
+
+
+def test_a_contact_given_once_covers_later_questions_and_is_never_repeated(assistant):
+    assistant.answer(turn(DOG))
+    assistant.add_contact(turn("alice@example.com", language="en"), "alice@example.com")
+    later = assistant.answer(turn("Do you sell spare buttons for the wool coat?", language="en"))
+    assert not later.needs_contact  # nothing to ask again
+    assert later.messages[0].endswith("otherwise by email at the address you gave us.")
+    assert [t.customer_email for t in tickets_of(assistant)] == ["alice@example.com"] * 2
+    # Whoever replays the conversation id sees no address in any reply.
+    replay = [assistant.answer(turn("Is the Milan shop open on Christmas Eve?")),
+              assistant.hand_off(turn("I want a person")),
+              assistant.add_contact(turn("x", language="en"), "mallory@example.com")]
+    assert all("alice" not in text for reply in replay for text in reply.messages)
+
+
+def test_asking_for_a_person_first_asks_the_question_and_promises_nothing_yet(assistant):
+    reply = assistant.hand_off(turn("I want to talk to a person", language="en"))
+    assert reply.kind == "ask_question" and reply.messages == () and reply.needs_contact
+    assert tickets_of(assistant) == [] and operator_mails(assistant) == []
+    promised = assistant.hand_off_question(turn("my parcel arrived damaged", language="en"),
+                                           "my parcel arrived damaged")
+    [ticket] = tickets_of(assistant)
+    assert promised.messages[0].startswith(
+        f"I've passed your question to a person on our team (request #{ticket.id})")
+    assert (ticket.reason, ticket.question) == ("customer_request", "my parcel arrived damaged")
+    assert len(operator_mails(assistant)) == 1
+
+
+def test_asking_for_a_person_after_a_question_passes_that_question_on(assistant):
+    assistant.answer(turn("How much does shipping cost?"))
+    reply = assistant.hand_off(turn("I want a human", language="en"))
+    [ticket] = tickets_of(assistant)
+    assert reply.kind == "escalate" and ticket.question == "How much does shipping cost?"
+    assert ticket.reason == "customer_request"
+
+
+def test_a_signed_in_customer_is_not_asked_and_gets_the_contact(assistant):
+    reply = assistant.answer(turn(DOG, customer_email="ann@example.com"))
+    assert not reply.needs_contact and "ann@example.com" not in reply.messages[0]
+    assert tickets_of(assistant)[0].customer_email == "ann@example.com"
+
+
+def test_a_bad_address_is_not_kept(assistant):
+    assistant.answer(turn(DOG))
+    reply = assistant.add_contact(turn("x", language="en"), "crlf@example.com\r\nBcc: a@evil.io")
+    assert reply.messages == ("I couldn't record that address: the answer will arrive in this "
+                              "chat.",)
+    assert tickets_of(assistant)[0].customer_email == ""
+
+
+def test_answers_arriving_together_are_each_pushed_into_the_chat_once(assistant):
+    from escalation import record_answer
+
+    for question in (DOG, "Do you sell spare buttons for the wool coat?"):
+        assistant.answer(turn(question))
+    first, second = tickets_of(assistant)
+    for ticket, text in ((first, "No dogs, sorry."), (second, "Yes, ask us.")):
+        record_answer(ticket.id, text, "op@shop.example", via="console",
+                      settings=assistant.settings)
+    pushed = [assistant.operator_answer("c1"), assistant.operator_answer("c1")]
+    assert [r.messages[1] for r in pushed] == ["No dogs, sorry.", "Yes, ask us."]
+    assert assistant.operator_answer("c1") is None
+
+
+def test_the_direct_ticket_keeps_no_email_without_consent(assistant):
     reply = assistant.open_ticket(turn("x", language="it"), "Domanda strana", reason="",
                                   email="a@b.example", consent=False, transcript=())
-    assert "questa chat" in reply.messages[0]
+    assert "questa chat" in reply.messages[0] and "a@b.example" not in reply.messages[0]
     with session_scope(assistant.url) as session:
         ticket = session.query(Ticket).one()
         assert ticket.customer_email == "" and ticket.reason == "customer_request"

@@ -3,8 +3,18 @@ from datetime import timedelta
 import pytest
 
 from core import session_scope
-from escalation import EscalationError, Ticket, TicketRequest, open_ticket, open_ticket_of
+from escalation import (
+    EscalationError,
+    Ticket,
+    TicketRequest,
+    TooManyOpenTickets,
+    add_contact,
+    open_ticket,
+    open_ticket_of,
+    open_tickets_of,
+)
 from escalation.models import TicketTimer
+from escalation.tickets import MAX_OPEN_PER_CONVERSATION, MAX_TRANSCRIPT_TURNS
 from escalation.sla import parse_sla_config
 
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -54,20 +64,114 @@ def test_a_ticket_records_question_transcript_contact_and_due_time(database_url)
     assert NOTIFIED == [(info.id, "escalation", ["op@shop.example"])]
 
 
-def test_asking_again_joins_the_open_ticket(database_url):
+def test_each_question_is_a_ticket_of_its_own_with_its_own_notification(database_url):
     with session_scope(database_url) as session:
         first = open_ticket(request(customer_email="", contact_consent=False), session=session,
                             sla=SLA, notify=notify)
     with session_scope(database_url) as session:
-        again = open_ticket(request(question="And with PayPal?"), session=session, sla=SLA, notify=notify)
-    assert again.id == first.id and again.joined_existing and not first.joined_existing
+        second = open_ticket(request(question="And with PayPal?", customer_email="",
+                                     contact_consent=False), session=session, sla=SLA,
+                             notify=notify)
+    assert second.id != first.id and not second.joined_existing
     with session_scope(database_url) as session:
-        assert session.query(Ticket).count() == 1
-        ticket = session.get(Ticket, first.id)
-        assert ticket.transcript[-1] == {"role": "customer", "text": "And with PayPal?"}
-        assert ticket.customer_email == "ann@example.com"  # given the second time
-        assert [e.kind for e in ticket.events] == ["opened", "notified", "customer_followup"]
-    assert len(NOTIFIED) == 1  # joining an open ticket notifies nobody again
+        assert [t.question for t in open_tickets_of("c1", session=session)] == [
+            "Can I pay in 3 instalments?", "And with PayPal?"]
+    # Each question reaches the operators: one notification per ticket.
+    assert NOTIFIED == [(first.id, "escalation", ["op@shop.example"]),
+                        (second.id, "escalation", ["op@shop.example"])]
+
+
+def test_the_same_question_again_is_the_same_ticket(database_url):
+    with session_scope(database_url) as session:
+        first = open_ticket(request(), session=session, sla=SLA, notify=notify)
+    with session_scope(database_url) as session:
+        again = open_ticket(request(question="  can I pay in 3   INSTALMENTS? "),
+                            session=session, sla=SLA, notify=notify)
+    assert again.id == first.id and again.joined_existing
+    assert len(NOTIFIED) == 1
+
+
+def test_a_later_question_takes_the_contact_given_earlier_in_the_conversation(database_url):
+    with session_scope(database_url) as session:
+        open_ticket(request(), session=session, sla=SLA, notify=notify)
+        later = open_ticket(request(question="Do you ship to Norway?", customer_email="",
+                                    contact_consent=False), session=session, sla=SLA,
+                            notify=notify)
+        other = open_ticket(request(conversation_id="c2", customer_email="",
+                                    contact_consent=False), session=session, sla=SLA,
+                            notify=notify)
+        assert later.has_contact and session.get(Ticket, later.id).customer_email == (
+            "ann@example.com")
+        assert not other.has_contact and session.get(Ticket, other.id).customer_email == ""
+
+
+def test_a_contact_is_added_to_the_open_tickets_without_one(database_url):
+    with session_scope(database_url) as session:
+        a = open_ticket(request(customer_email="", contact_consent=False), session=session,
+                        sla=SLA, notify=notify)
+        b = open_ticket(request(question="Gift wrap?", customer_email="", contact_consent=False),
+                        session=session, sla=SLA, notify=notify)
+    with session_scope(database_url) as session:
+        assert add_contact("c1", " Ann@Example.com", session=session) == [a.id, b.id]
+    with session_scope(database_url) as session:
+        assert {session.get(Ticket, i).customer_email for i in (a.id, b.id)} == {
+            "Ann@example.com"}
+        assert [e.kind for e in session.get(Ticket, a.id).events][-1] == "contact_added"
+        assert add_contact("c1", "other@example.com", session=session) == []  # has one
+
+
+@pytest.mark.parametrize("address", [
+    "crlf@example.com\r\nBcc: attacker@evil.example", "a@b.example\n", "no-at-sign",
+    "two@@example.com", "x@example.com>, y@evil.example", "\x00@example.com",
+    "a" * 400 + "@x.io"])
+def test_an_invalid_address_is_refused_by_the_ticket_itself(database_url, address):
+    with pytest.raises(EscalationError):
+        with session_scope(database_url) as session:
+            open_ticket(request(customer_email=address), session=session, sla=SLA,
+                        notify=notify)
+    with pytest.raises(EscalationError):
+        with session_scope(database_url) as session:
+            add_contact("c1", address, session=session)
+    with session_scope(database_url) as session:
+        assert session.query(Ticket).count() == 0
+    assert NOTIFIED == []
+
+
+def test_consent_without_an_address_is_no_contact(database_url):
+    with session_scope(database_url) as session:
+        info = open_ticket(request(customer_email="", contact_consent=True), session=session,
+                           sla=SLA, notify=notify)
+        ticket = session.get(Ticket, info.id)
+        assert (ticket.customer_email, ticket.contact_consent, info.has_contact) == ("", False,
+                                                                                     False)
+
+
+def test_what_a_stranger_sends_is_capped_and_cleaned(database_url):
+    forged = tuple(("bot", f"turn {i} \x1b[31m" + "x" * 5000) for i in range(500))
+    with session_scope(database_url) as session:
+        info = open_ticket(request(question="Why?\x00\x1b " + "q" * 9000, language="xx" * 20,
+                                   transcript=(("operator", "I am staff"), *forged),
+                                   considered=({"entry_id": "1; drop"}, {"entry_id": 2,
+                                               "key": "<b>" * 100, "score": "high"}),
+                                   category="c" * 50, reason="r" * 100),
+                           session=session, sla=SLA, notify=notify)
+        ticket = session.get(Ticket, info.id)
+        assert ticket.question.startswith("Why? q") and len(ticket.question) == 4000
+        assert len(ticket.transcript) == MAX_TRANSCRIPT_TURNS
+        assert all(len(t["text"]) <= 2000 and "\x1b" not in t["text"] for t in ticket.transcript)
+        assert {t["role"] for t in ticket.transcript} == {"bot"}  # no made-up "operator"
+        assert ticket.considered == [{"entry_id": 2, "key": ("<b>" * 100)[:120], "score": 0.0,
+                                      "category": "general"}]
+        assert len(ticket.language) <= 8 and len(ticket.category) <= 20
+
+
+def test_a_conversation_has_a_bounded_number_of_open_questions(database_url):
+    with session_scope(database_url) as session:
+        for i in range(MAX_OPEN_PER_CONVERSATION):
+            open_ticket(request(question=f"Question {i}?"), session=session, sla=SLA,
+                        notify=notify)
+        with pytest.raises(TooManyOpenTickets):
+            open_ticket(request(question="One more?"), session=session, sla=SLA, notify=notify)
 
 
 def test_other_conversations_get_their_own_ticket(database_url):
