@@ -2,14 +2,22 @@
 scheduler, the outbox sender, the inbound SMTP receiver and IMAP poller, and the weekly
 report to the marketing list. Each loop
 runs in its own thread and stops with the product; all state is in the database, so a
-restart picks up where the last run stopped."""
+restart picks up where the last run stopped.
+
+An operator's emailed answer is recorded with the mail in one transaction while the
+mail server waits; then the receiver answers 250 and the answer-worker thread delivers
+it and learns from it. The same worker takes up, every `answer_resume_interval_s`, any
+answered ticket not finished (a crash, a failed delivery or learning), so nothing waits
+for a restart."""
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 from bot.assistant import Assistant
@@ -41,6 +49,7 @@ class EscalationServices:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _controllers: list = field(default_factory=list)
+    _answers: queue.Queue = field(default_factory=queue.Queue)  # ticket ids to finish
 
     @property
     def settings(self) -> Settings:
@@ -63,7 +72,7 @@ class EscalationServices:
             self._spawn("weekly-report", run_weekly_reporter, url, settings, self._stop)
         else:
             log.info("SUPPORTBOT_MARKETING_EMAILS is empty: no weekly report is sent")
-        self._spawn("resume-answers", self._resume)
+        self._spawn("answer-worker", self._work)
 
     def _spawn(self, name: str, target, *args, **kwargs) -> None:
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
@@ -72,6 +81,7 @@ class EscalationServices:
 
     def stop(self) -> None:
         self._stop.set()
+        self._answers.put(None)
         for controller in self._controllers:
             controller.stop()
         for thread in self._threads:
@@ -79,32 +89,58 @@ class EscalationServices:
 
     # -- an operator's reply ------------------------------------------------------------------
     def on_message(self, raw: bytes, source: str = "smtp") -> InboundResult:
-        """Record and judge one inbound mail; an accepted answer is delivered and learned.
-        Raises only when the mail could not be recorded (the sender then retries)."""
+        """Record and judge one inbound mail, and record an accepted answer, in one
+        transaction; delivery and learning are left to the answer worker. Raises only when
+        the mail could not be recorded (the sender then retries)."""
         with session_scope(self.settings.resolved_database_url) as session:
             result = receive(raw, source=source, session=session, settings=self.settings,
                              now=utcnow())
-        if result.status == "accepted":
-            try:
-                self.answer(result.ticket_id, result.answer_text, result.operator, via=source)
-            except Exception:  # recorded already: resume_answered finishes it after a restart
-                log.exception("ticket %s: acting on the operator's answer failed", result.ticket_id)
+        # A redelivery of an accepted mail whose answer is not finished nudges it on.
+        if result.ticket_id is not None and "accepted" in (result.status, result.reason):
+            self._answers.put(result.ticket_id)
         return result
 
     def answer(self, ticket_id: int, text: str, operator: str, *, via: str) -> AnswerOutcome:
-        """The same path for an email reply and an answer written in the console."""
+        """An answer written in the console: recorded, then delivered and learned at once,
+        so the operator sees what happened (the worker finishes it should this fail)."""
         record_answer(ticket_id, text, operator, via=via, settings=self.settings)
         crash_point("during_reply")
+        return self.finish(ticket_id)
+
+    def finish(self, ticket_id: int) -> AnswerOutcome:
         outcome = finish_answer(ticket_id, settings=self.settings, kb=self.assistant.kb,
                                 deliver_in_chat=self.deliver_in_chat)
-        log.info("ticket %s answered by %s: delivered via %s, %s", ticket_id, operator,
+        log.info("ticket %s: answer delivered via %s, %s", ticket_id,
                  outcome.delivered_via or "nothing", outcome.note)
         return outcome
+
+    def _work(self) -> None:
+        """Finish answers as they are recorded; every interval (and first thing after a
+        start), take up whatever answered ticket is still unfinished."""
+        interval = self.settings.answer_resume_interval_s
+        next_round = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() >= next_round:
+                self._resume()
+                next_round = time.monotonic() + interval
+            try:
+                ticket_id = self._answers.get(timeout=max(0.05, next_round - time.monotonic()))
+            except queue.Empty:
+                continue
+            if ticket_id is None:  # stop() wakes the worker
+                break
+            try:
+                crash_point("during_reply")
+                self.finish(ticket_id)
+            except Exception:  # its lease keeps it for the next round
+                log.exception("ticket %s: finishing the operator's answer failed; retried "
+                              "within %.0f s", ticket_id, interval)
 
     def _resume(self) -> None:
         try:
             for outcome in resume_answered(settings=self.settings, kb=self.assistant.kb,
                                            deliver_in_chat=self.deliver_in_chat):
-                log.info("ticket %s: finished after a restart (%s)", outcome.ticket_id, outcome.note)
+                log.info("ticket %s: unfinished answer taken up (%s)", outcome.ticket_id,
+                         outcome.note)
         except Exception:
-            log.exception("finishing answered tickets after a restart failed")
+            log.exception("taking up unfinished answers failed; retried next round")

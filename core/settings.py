@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     # Outbox retries back off exponentially from this delay, up to max_attempts.
     outbox_retry_base_s: float = 30.0
     outbox_max_attempts: int = 8
+    # -- escalation: the mail path (operator answers in, learning) -------------------------
+    # The authserv-id of the server that receives the support mailbox's mail: only its
+    # Authentication-Results (SPF/DKIM/DMARC) are honoured, a fail quarantines the reply.
+    # Empty: only the topmost Authentication-Results header (the last server's) is read.
+    inbound_authserv_id: str = ""
+    # How often answered tickets not yet delivered and learned are taken up again.
+    answer_resume_interval_s: float = Field(30.0, gt=0)
     # -- analytics: the weekly report ------------------------------------------------------
     # Who gets the weekly report (a JSON list); empty means no report is sent.
     marketing_emails: list[str] = []

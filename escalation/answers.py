@@ -3,6 +3,13 @@ the ticket is marked answered and its timers stop, the customer gets the answer 
 the chat when the conversation is still live, else by email), and the knowledge base
 learns it. Each step is recorded on the ticket, so after a crash `resume_answered`
 finishes what was left: nothing is delivered or learned twice.
+
+Recording (`apply_answer`) runs in the caller's transaction: an emailed answer is
+recorded in the very transaction that records the mail, so an accepted mail is never
+without its answer. Finishing (delivery, learning) happens later, in a worker, under a
+short lease on the ticket (`finishing_until`): with several replicas resuming answered
+tickets, one finishes a ticket at a time, and a finisher that died is replaced once its
+lease has run out.
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from analytics import InteractionEvent
 from core import Settings, as_utc, session_scope, utcnow
@@ -26,6 +34,9 @@ from knowledge.learning import learn
 log = logging.getLogger(__name__)
 
 CHAT_LIVE_FOR = timedelta(minutes=30)  # a chat with activity this recent is still open
+# Longer than delivering and learning one answer takes (an embedding, a chat push, a few
+# commits); a finisher that died holds the ticket this long at most.
+FINISH_LEASE = timedelta(minutes=2)
 # Pushes the answer into the live chat; True when the conversation took it.
 ChatDelivery = Callable[[Ticket], bool]
 
@@ -39,28 +50,44 @@ class AnswerOutcome:
     note: str  # for the operator: what happened to their answer
 
 
-def record_answer(ticket_id: int, answer: str, operator: str, *, via: str, settings: Settings,
-                  now: datetime | None = None) -> None:
-    """Step 1, its own transaction: the ticket is answered and its timers stop."""
+def apply_answer(ticket_id: int, answer: str, operator: str, *, via: str, session: Session,
+                 now: datetime) -> None:
+    """Step 1, in the caller's transaction: the ticket is answered and its timers stop.
+    Raises EscalationError when the ticket is missing or no longer open. One conditional
+    UPDATE, so two answers racing for a ticket (even on SQLite, where reading first
+    and writing later is not atomic) leave exactly one of them recorded."""
     from escalation.timers import cancel_timers
 
-    now = now or utcnow()
-    with session_scope(settings.resolved_database_url) as session:
-        ticket = session.get(Ticket, ticket_id, with_for_update=True)
-        if ticket is None:
+    done = session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN.value)
+        .values(status=TicketStatus.ANSWERED.value, answer=answer, answered_by=operator,
+                answered_at=now)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        status = session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
+        if status is None:
             raise EscalationError(f"ticket {ticket_id} does not exist")
-        if ticket.status != TicketStatus.OPEN.value:
-            raise EscalationError(f"ticket {ticket_id} is already {ticket.status}")
-        ticket.status, ticket.answer = TicketStatus.ANSWERED.value, answer
-        ticket.answered_by, ticket.answered_at = operator, now
-        cancel_timers(ticket_id, session=session)
-        session.add(TicketEvent(ticket_id=ticket_id, kind="answered", at=now,
-                                detail={"by": operator, "via": via}))
+        raise EscalationError(f"ticket {ticket_id} is already {status}")
+    cancel_timers(ticket_id, session=session)
+    session.add(TicketEvent(ticket_id=ticket_id, kind="answered", at=now,
+                            detail={"by": operator, "via": via}))
+    session.flush()
+
+
+def record_answer(ticket_id: int, answer: str, operator: str, *, via: str, settings: Settings,
+                  now: datetime | None = None) -> None:
+    """Step 1 in a transaction of its own (an answer written in the console)."""
+    with session_scope(settings.resolved_database_url) as session:
+        apply_answer(ticket_id, answer, operator, via=via, session=session,
+                     now=now or utcnow())
 
 
 def finish_answer(ticket_id: int, *, settings: Settings, kb: KnowledgeBase,
-                  deliver_in_chat: ChatDelivery) -> AnswerOutcome:
-    """Steps 2 and 3: deliver, then learn; each is skipped when already recorded."""
+                  deliver_in_chat: ChatDelivery, now: datetime | None = None) -> AnswerOutcome:
+    """Steps 2 and 3: deliver, then learn; each is skipped when already recorded. A ticket
+    another finisher holds (its lease runs) is left to it."""
+    if not _claim(ticket_id, settings=settings, now=now or utcnow()):
+        return AnswerOutcome(ticket_id, "", None, False, "being finished by another worker")
     delivered = _deliver(ticket_id, settings=settings, deliver_in_chat=deliver_in_chat)
     crash_point("after_delivery")
     entry_id, as_variant, note = _learn(ticket_id, settings=settings, kb=kb)
@@ -69,7 +96,24 @@ def finish_answer(ticket_id: int, *, settings: Settings, kb: KnowledgeBase,
         if ticket.status == TicketStatus.ANSWERED.value:
             ticket.status, ticket.closed_at = TicketStatus.CLOSED.value, utcnow()
             session.add(TicketEvent(ticket_id=ticket_id, kind="closed"))
+        ticket.finishing_until = None
     return AnswerOutcome(ticket_id, delivered, entry_id, as_variant, note)
+
+
+def _free(now: datetime):
+    return or_(Ticket.finishing_until.is_(None), Ticket.finishing_until <= now)
+
+
+def _claim(ticket_id: int, *, settings: Settings, now: datetime) -> bool:
+    """Take the ticket's lease (a conditional UPDATE: one claimant wins, on any database)."""
+    now = now.astimezone(UTC)  # SQLite compares stored UTC text
+    with session_scope(settings.resolved_database_url) as session:
+        done = session.execute(
+            update(Ticket).where(Ticket.id == ticket_id,
+                                 Ticket.status == TicketStatus.ANSWERED.value, _free(now))
+            .values(finishing_until=now + FINISH_LEASE)
+            .execution_options(synchronize_session=False))
+        return done.rowcount == 1
 
 
 def _deliver(ticket_id: int, *, settings: Settings, deliver_in_chat: ChatDelivery) -> str:
@@ -146,14 +190,25 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
     return learned.entry_id, learned.as_variant, note
 
 
-def resume_answered(*, settings: Settings, kb: KnowledgeBase, deliver_in_chat: ChatDelivery
-                    ) -> list[AnswerOutcome]:
-    """After a restart: finish every ticket that was answered but not closed."""
+def resume_answered(*, settings: Settings, kb: KnowledgeBase, deliver_in_chat: ChatDelivery,
+                    now: datetime | None = None, limit: int = 100) -> list[AnswerOutcome]:
+    """Finish tickets that were answered but not closed (after a crash, a failed delivery or
+    learning) and that nobody is finishing now. Runs periodically; one ticket that fails
+    again is logged and left for the next round, the others go on."""
+    now = (now or utcnow()).astimezone(UTC)
     with session_scope(settings.resolved_database_url) as session:
-        ids = list(session.scalars(select(Ticket.id).where(
-            Ticket.status == TicketStatus.ANSWERED.value)))
-    return [finish_answer(i, settings=settings, kb=kb, deliver_in_chat=deliver_in_chat) for i in ids]
+        ids = list(session.scalars(
+            select(Ticket.id).where(Ticket.status == TicketStatus.ANSWERED.value, _free(now))
+            .order_by(Ticket.answered_at, Ticket.id).limit(limit)))
+    outcomes = []
+    for ticket_id in ids:
+        try:
+            outcomes.append(finish_answer(ticket_id, settings=settings, kb=kb,
+                                          deliver_in_chat=deliver_in_chat, now=now))
+        except Exception:  # its lease keeps it aside until the next round
+            log.exception("ticket %s: finishing the answer failed; retried later", ticket_id)
+    return outcomes
 
 
-__all__ = ["AnswerOutcome", "ChatDelivery", "finish_answer", "record_answer",
+__all__ = ["AnswerOutcome", "ChatDelivery", "apply_answer", "finish_answer", "record_answer",
            "resume_answered"]

@@ -1,15 +1,29 @@
 """A received email, recorded and judged: is it an operator's answer to a ticket?
 
-`receive` records every mail (an `InboundMessage` row, the raw bytes on disk) before
-anything acts on it, and decides: accepted, quarantined (a person should look),
-ignored (auto-replies, bounces) or duplicate (the same Message-ID seen before, so a
-redelivery changes nothing). It neither delivers nor learns: the caller acts on
-"accepted" in the same transaction's aftermath.
+`receive` records every mail (an `InboundMessage` row, the raw bytes on disk), judges
+it (accepted, quarantined so a person looks, ignored for auto-replies and bounces, or
+duplicate: the same Message-ID seen before) and, when accepted, records the answer on
+the ticket, all in the caller's one transaction. So a crash either keeps the mail with
+its answer or neither, and the sending server's retry then finds nothing and is
+processed afresh: an accepted answer is never lost and never recorded twice. Delivery
+and learning happen later, in a worker (`escalation.answers.finish_answer`).
 
-The ticket token in the reply address (or in the Message-ID the reply points to) is
-what authenticates an answer, together with the operator's address: a From header is
-trivially forged, the token's HMAC is not. The ``[#T12]`` subject tag only tells
-which ticket a refused mail was about, so the operator sees it there.
+Who may answer. A From header is trivially forged; all of these must hold:
+- the From address is an operator's;
+- the envelope sender (the topmost Return-Path: the receiver writes it from MAIL FROM,
+  the IMAP mailbox's server from its own envelope) is an operator's;
+- the receiving server's Authentication-Results do not report an SPF, DKIM or DMARC
+  fail (see `escalation.mail_auth`);
+- a valid ticket token is in a recipient address (To, Cc, Delivered-To,
+  X-Original-To), i.e. the mail was sent to the ticket's reply address;
+- that token has not admitted an answer before (each token answers once).
+
+A token found only in In-Reply-To or References is not enough (reason
+``token_not_in_address``). Those headers are copied into every later message of a
+thread, by every client of everyone the thread reaches, so they spread far beyond the
+operators; a genuine reply is addressed to the Reply-To that carries the token, and
+every client answering to Reply-To puts it in To. The ``[#T12]`` subject tag only tells
+which ticket a refused mail was about, so the operator sees the refusal there.
 """
 
 from __future__ import annotations
@@ -24,13 +38,17 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import Settings
+from core.faults import crash_point
 from escalation import tokens
+from escalation.answers import apply_answer
+from escalation.mail_auth import auth_failure
 from escalation.models import InboundMessage, Ticket, TicketEvent, TicketStatus
 from escalation.reply_parser import ParsedMail, parse_reply
+from escalation.tickets import EscalationError
 
 log = logging.getLogger(__name__)
 
@@ -54,49 +72,81 @@ class _Verdict:
     status: str
     reason: str = ""
     ticket_id: int | None = None
+    token: str = ""  # the token that admits an accepted answer
 
 
 def receive(raw: bytes, *, source: str, session: Session, settings: Settings,
             now: datetime) -> InboundResult:
-    """Record one received mail and judge it. Flushes; the caller's transaction commits."""
+    """Record one received mail, judge it and record an accepted answer on its ticket.
+    Flushes; the caller's transaction commits (all of it or nothing)."""
     too_large = len(raw) > settings.max_inbound_bytes
     # An oversized mail is judged on its headers alone: its body is never parsed.
     mail = parse_reply(_header_block(raw) if too_large else raw)
     message_id = _dedupe_key(mail.message_id, raw)
     if (existing := _recorded(message_id, session)) is not None:
         return _duplicate(existing)
-    row = InboundMessage(message_id=message_id, source=source[:16], received_at=now,
-                         from_addr=mail.from_addr[:320], subject=mail.subject[:998],
-                         size=len(raw), status="received")
-    try:
-        with session.begin_nested():  # a concurrent delivery of the same mail loses here
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    row = _insert(session, message_id=message_id, source=source[:16], received_at=now,
+                  from_addr=mail.from_addr[:320], envelope_from=(mail.return_path or "")[:320],
+                  subject=mail.subject[:998], size=len(raw))
+    if row is None:  # a concurrent delivery of the same mail recorded it first
         return _duplicate(_recorded(message_id, session))
     if not too_large:
         row.raw_path = str(_store(raw, settings.var_dir / "mail" / "inbound" / f"{row.id}.eml"))
     verdict = _judge(mail, too_large=too_large, session=session, settings=settings, now=now)
-    answer = mail.text if verdict.status == "accepted" else ""
+    crash_point("after_inbound_recorded")
+    if verdict.status == "accepted":
+        verdict = _record_answer(row, mail, verdict, session=session, now=now, source=source)
     row.status, row.reason, row.ticket_id = verdict.status, verdict.reason, verdict.ticket_id
-    row.answer_text = answer
     if verdict.status != "accepted" and verdict.ticket_id is not None:
         session.add(TicketEvent(ticket_id=verdict.ticket_id, kind="reply_quarantined", at=now,
                                 detail={"reason": verdict.reason, "status": verdict.status,
                                         "inbound_id": row.id, "from": mail.from_addr,
+                                        "envelope_from": mail.return_path or "",
                                         "subject": mail.subject[:200]}))
     session.flush()
     if verdict.status != "accepted":
         log.info("inbound mail %s from %s %s: %s", row.id, mail.from_addr or "?",
                  verdict.status, verdict.reason)
     operator = mail.from_addr if verdict.status == "accepted" else ""
-    return InboundResult(row.id, verdict.status, verdict.reason, verdict.ticket_id, answer,
-                         operator)
+    return InboundResult(row.id, verdict.status, verdict.reason, verdict.ticket_id,
+                         row.answer_text, operator)
+
+
+def _insert(session: Session, **values) -> InboundMessage | None:
+    """The new row, or None when the Message-ID is recorded already. ON CONFLICT DO
+    NOTHING, not a savepoint: on SQLite a savepoint opened outside a transaction commits
+    when released, which would commit the mail before its answer is recorded."""
+    values |= {"status": "received", "reason": "", "raw_path": "", "answer_text": ""}
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(
+        session.get_bind().dialect.name)
+    if insert is None:  # another database: the unique index still refuses a second row
+        row = InboundMessage(**values)
+        session.add(row)
+        session.flush()
+        return row
+    new_id = session.scalar(insert(InboundMessage).values(**values)
+                            .on_conflict_do_nothing(index_elements=["message_id"])
+                            .returning(InboundMessage.id))
+    return None if new_id is None else session.get(InboundMessage, new_id)
+
+
+def _record_answer(row: InboundMessage, mail: ParsedMail, verdict: _Verdict, *,
+                   session: Session, now: datetime, source: str) -> _Verdict:
+    digest = hashlib.sha256(verdict.token.encode()).hexdigest()
+    if session.scalar(select(InboundMessage.id).where(InboundMessage.answer_token == digest)):
+        return _Verdict("quarantined", "token_used", verdict.ticket_id)
+    try:
+        apply_answer(verdict.ticket_id, mail.text, mail.from_addr, via=source, session=session,
+                     now=now)
+    except EscalationError:  # another answer was recorded first (a race, or a concurrent mail)
+        return _Verdict("quarantined", "ticket_closed", verdict.ticket_id)
+    row.answer_text, row.answer_token = mail.text, digest
+    return verdict
 
 
 def _judge(mail: ParsedMail, *, too_large: bool, session: Session, settings: Settings,
            now: datetime) -> _Verdict:
-    ticket_id, refusal = _match_ticket(mail, session=session, settings=settings, now=now)
+    ticket_id, refusal, token = _match_ticket(mail, session=session, settings=settings, now=now)
     # Whatever is refused is still shown on the ticket it names, if that ticket exists.
     shown_on = ticket_id if ticket_id is not None and session.get(Ticket, ticket_id) else None
     if too_large:
@@ -109,40 +159,69 @@ def _judge(mail: ParsedMail, *, too_large: bool, session: Session, settings: Set
         return _Verdict("ignored", "bounce", shown_on)
     if mail.is_auto_reply:
         return _Verdict("ignored", "auto_reply", shown_on)
-    if mail.from_addr not in _operators(settings):
-        return _Verdict("quarantined", "unauthorised_sender", shown_on)
+    if sender := _sender_refusal(mail, settings):
+        return _Verdict("quarantined", sender, shown_on)
     if refusal:
         return _Verdict("quarantined", refusal, shown_on)
     if mail.problem:  # empty, attachment_only
         return _Verdict("quarantined", mail.problem, shown_on)
-    return _Verdict("accepted", "", ticket_id)
+    return _Verdict("accepted", "", ticket_id, token)
+
+
+def _sender_refusal(mail: ParsedMail, settings: Settings) -> str:
+    operators = _operators(settings)
+    if mail.from_addr not in operators:
+        return "unauthorised_sender"
+    if not mail.return_path:
+        return "no_envelope_sender"
+    if mail.return_path not in operators:
+        return "envelope_mismatch"
+    if failed := auth_failure(mail.auth_results, settings.inbound_authserv_id):
+        return f"auth_failed:{failed}"[:64]
+    return ""
 
 
 def _match_ticket(mail: ParsedMail, *, session: Session, settings: Settings,
-                  now: datetime) -> tuple[int | None, str]:
-    """(ticket id, "") for a valid token naming an open ticket; else (the ticket the
-    mail seems to be about, or None; why it cannot be accepted)."""
-    found = [tokens.find_token(text) for text in (*mail.to_addrs, mail.in_reply_to,
-                                                  *mail.references)]
-    candidates = list(dict.fromkeys(token for token in found if token))
+                  now: datetime) -> tuple[int | None, str, str]:
+    """(ticket id, "", token) for a valid token in a recipient address naming an open
+    ticket; else (the ticket the mail seems to be about, or None; why it cannot be
+    accepted; "")."""
+    in_address = _tokens(mail.to_addrs)
+    in_thread = _tokens((mail.in_reply_to, *mail.references))
     tag = _SUBJECT_TAG.search(mail.subject)
     hint = int(tag.group(1)) if tag else None
-    if not candidates:
-        return hint, "no_token"
     key = settings.resolved_secret_key
-    # Any valid token will do: a reminder's Message-ID carries a fresher one than the
-    # escalation's Reply-To, and each is checked against the key all the same.
-    verified = next((ticket_id for token in candidates
-                     if (ticket_id := tokens.verify(token, key=key, now=now)) is not None), None)
+    if not in_address:
+        if not in_thread:
+            return hint, "no_token", ""
+        # Told apart from a forged token: the operator sees the mail was about a ticket.
+        threaded = next((ticket_id for t in in_thread
+                         if (ticket_id := tokens.verify(t, key=key, now=now)) is not None), None)
+        if threaded is None:
+            return hint or _unverified_id(in_thread), "bad_token", ""
+        return threaded, "token_not_in_address", ""
+    # Any valid token will do: a reminder's Reply-To carries a fresher one than the
+    # escalation's, and each is checked against the key all the same.
+    token, verified = next(((t, ticket_id) for t in in_address
+                            if (ticket_id := tokens.verify(t, key=key, now=now)) is not None),
+                           ("", None))
     if verified is None:
-        unverified = re.match(r"t(\d+)-", candidates[0])
-        return hint or (int(unverified.group(1)) if unverified else None), "bad_token"
+        return hint or _unverified_id(in_address), "bad_token", ""
     ticket = session.get(Ticket, verified)
     if ticket is None:
-        return None, "unknown_ticket"
+        return None, "unknown_ticket", ""
     if ticket.status != TicketStatus.OPEN.value or ticket.answer:
-        return verified, "ticket_closed"
-    return verified, ""
+        return verified, "ticket_closed", ""
+    return verified, "", token
+
+
+def _tokens(texts) -> list[str]:
+    return list(dict.fromkeys(token for text in texts if (token := tokens.find_token(text))))
+
+
+def _unverified_id(candidates: list[str]) -> int | None:
+    match = re.match(r"t(\d+)-", candidates[0]) if candidates else None
+    return int(match.group(1)) if match else None
 
 
 def _operators(settings: Settings) -> set[str]:

@@ -6,6 +6,14 @@ before the callback returned: the receiver answers 250 only then and a temporary
 when it raised, so the sending MTA keeps the mail and retries; the poller marks a mail
 \\Seen only after the callback returned, so a failure leaves it for the next poll.
 Redeliveries are harmless because the callback deduplicates by Message-ID.
+
+The callback only records (the mail and, for an accepted answer, the answer itself, in
+one transaction) so the sending server waits for that and nothing more; delivering the
+answer and learning from it happen afterwards in a worker (`bot.services`).
+
+The receiver writes the envelope into the mail as a delivering MTA does: a Return-Path
+with the MAIL FROM address (any Return-Path the sender wrote is removed first: only the
+receiving side may state the envelope) and a Delivered-To per recipient.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Callable
@@ -27,6 +36,9 @@ log = logging.getLogger(__name__)
 
 OnMessage = Callable[..., Any]  # on_message(raw: bytes, source: str) -> anything
 IMAP_TIMEOUT_S = 60.0
+# A Return-Path header with its folded continuation lines, in the header block.
+_RETURN_PATH = re.compile(rb"^return-path[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f<>]")
 
 
 class InboundHandler:
@@ -41,15 +53,25 @@ class InboundHandler:
         content = envelope.original_content or b""
         if len(content) > self.max_bytes:  # aiosmtpd's own limit normally answers first
             return "552 5.3.4 Message too big"
-        # Like a delivering MTA, record the envelope recipients: the reply address with
-        # its ticket token may appear nowhere else (Bcc, an MX alias that rewrote To).
-        trace = "".join(f"Delivered-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos)
+        # Like a delivering MTA, record the envelope: the sender, checked against the
+        # operators, and the recipients: the reply address with its ticket token may
+        # appear nowhere else (Bcc, an MX alias that rewrote To).
+        trace = f"Return-Path: <{_CONTROL.sub('', envelope.mail_from or '')}>\r\n" + "".join(
+            f"Delivered-To: {_CONTROL.sub('', rcpt)}\r\n" for rcpt in envelope.rcpt_tos)
         try:
-            await asyncio.to_thread(self.on_message, trace.encode() + content, source="smtp")
+            await asyncio.to_thread(self.on_message, trace.encode() + _without_return_path(content),
+                                    source="smtp")
         except Exception:
             log.exception("inbound mail from %s could not be recorded", envelope.mail_from)
             return "451 4.3.0 Temporary failure, please try again later"
         return "250 2.0.0 Message accepted"
+
+
+def _without_return_path(content: bytes) -> bytes:
+    """The mail with any Return-Path the sender supplied removed from its header block."""
+    ends = [i + len(sep) // 2 for sep in (b"\r\n\r\n", b"\n\n") if (i := content.find(sep)) >= 0]
+    end = min(ends, default=len(content))  # the header block with its last line's break
+    return _RETURN_PATH.sub(b"", content[:end]) + content[end:]
 
 
 def start_receiver(settings: Settings, on_message: OnMessage) -> Controller | None:

@@ -56,6 +56,9 @@ class Ticket(Base):
     delivery_channel: Mapped[str] = mapped_column(String(16), default="")  # chat, email
     learned_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # While set and in the future, a worker is delivering and learning the answer.
+    finishing_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"

@@ -35,6 +35,10 @@ class ParsedMail:
     is_bounce: bool
     has_attachments: bool
     problem: str | None  # None, "unparseable", "empty" or "attachment_only"
+    # The topmost Return-Path (the envelope sender, as the receiving side recorded it):
+    # None when there is none, "" for the null sender "<>".
+    return_path: str | None = None
+    auth_results: tuple[str, ...] = ()  # Authentication-Results headers, topmost first
 
 
 def parse_reply(raw: bytes) -> ParsedMail:
@@ -68,6 +72,7 @@ def _headers(msg: EmailMessage) -> tuple[dict, str]:
     message_ids = re.findall(r"<[^<>\s]+>", " ".join(raw("Message-ID")))
     senders = getaddresses(raw("From")) or [("", "")]
     date = getattr(msg["Date"], "datetime", None) if "Date" in msg else None
+    paths = raw("Return-Path")
     return {
         "message_id": message_ids[0] if message_ids else " ".join(raw("Message-ID")).strip(),
         "from_addr": senders[0][1].lower(), "to_addrs": tuple(dict.fromkeys(recipients)),
@@ -75,7 +80,17 @@ def _headers(msg: EmailMessage) -> tuple[dict, str]:
         "in_reply_to": " ".join(raw("In-Reply-To")).strip(),
         "references": tuple(re.findall(r"<[^<>\s]+>", " ".join(raw("References")))),
         "date": date,
+        "return_path": _envelope_address(paths[0]) if paths else None,
+        "auth_results": tuple(" ".join(value.split()) for value in raw("Authentication-Results")),
     }, senders[0][0]
+
+
+def _envelope_address(value: str) -> str:
+    """``<Op@Shop.example>`` -> ``op@shop.example``; ``<>`` -> ""."""
+    inner = value.strip()
+    if inner.startswith("<") and ">" in inner:
+        inner = inner[1:inner.index(">")]
+    return inner.strip().lower()
 
 
 _AUTO_SUBJECT = re.compile(

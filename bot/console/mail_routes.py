@@ -33,7 +33,9 @@ REASONS = {
     "empty": "risposta vuota", "attachment_only": "solo allegati",
     "envelope_mismatch": "mittente SMTP (busta) non è un operatore",
     "no_envelope_sender": "manca il mittente SMTP (Return-Path)",
-    "auth_failed": "autenticazione del mittente fallita (SPF/DKIM/DMARC)",
+    "auth_failed:spf=fail": "il server del mittente non è autorizzato (SPF fallito)",
+    "auth_failed:dkim=fail": "firma DKIM non valida: messaggio alterato o falso",
+    "auth_failed:dmarc=fail": "mittente falsificato (DMARC fallito)",
     "token_used": "codice del ticket già usato per una risposta",
     "token_not_in_address": "codice del ticket solo nei riferimenti, non nell'indirizzo",
 }
@@ -57,6 +59,8 @@ def failed_mail(context) -> int:
 
 
 templates.env.globals["failed_mail"] = failed_mail
+# The ticket page shows refused replies too, with the same words.
+templates.env.filters["mail_reason"] = lambda reason: REASONS.get(str(reason), str(reason))
 
 
 @router.get("/outbox")

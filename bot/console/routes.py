@@ -155,8 +155,8 @@ async def answer(request: Request, ticket_id: str,
     except Exception:
         log.exception("ticket %s: the answer from the console failed", number)
         flash(request, "error", "La risposta non è stata completata.",
-              ["Se il ticket risulta risposto, consegna e apprendimento riprendono al prossimo "
-               "avvio; altrimenti riprova."])
+              ["Se il ticket risulta risposto, consegna e apprendimento vengono ripresi "
+               "automaticamente entro pochi minuti; altrimenti riprova."])
         return redirect(f"/console/tickets/{number}")
     flash(request, "ok", f"Risposta al ticket #{number} inviata.")
     return redirect(f"/console/tickets/{number}")

@@ -1,4 +1,5 @@
-"""failed mail seen by an operator, inbound envelope sender and answer token
+"""failed mail seen by an operator, inbound envelope sender and answer token, the lease
+of the worker finishing an answered ticket
 
 Revision ID: 0005
 Revises: 0004
@@ -16,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('finishing_until', sa.DateTime(timezone=True),
+                                      nullable=True))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         # When an operator acknowledged a mail that failed for good (the console's alert).
         batch_op.add_column(sa.Column('failure_seen_at', sa.DateTime(timezone=True),
@@ -36,3 +40,5 @@ def downgrade() -> None:
         batch_op.drop_column('envelope_from')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_column('failure_seen_at')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_column('finishing_until')

@@ -4,16 +4,15 @@
     python -m tests.escalation.crash_driver --var DIR --db URL --smtp-port N reply MAIL.eml
 
 It starts what `supportbot run` starts for escalation (scheduler, outbox sender, the
-resumption of answered tickets; no sink, no receiver: the test runs the SMTP server and
-the reply is handed straight to `on_message`), performs one step and waits until the
-outbox is empty. Run twice with the same arguments it must leave the same state as once:
+answer worker; no sink, no receiver: the test runs the SMTP server and the reply is
+handed straight to `on_message`, as the receiver does), performs one step and waits
+until every answered ticket is finished and the outbox is empty. Run twice with the same arguments it must leave the same state as once:
 that is what a restart after a crash does.
 """
 
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from sqlalchemy import func, select
 from bot.assistant import Assistant, Turn
 from bot.services import EscalationServices
 from core import Settings, session_scope, utcnow
-from escalation.models import OutboxMessage
+from escalation.answers import FINISH_LEASE, resume_answered
+from escalation.models import OutboxMessage, Ticket
 from escalation.outbox import SENDING_LEASE, send_due
 from escalation.sla import parse_sla_config
 from knowledge.embedders import HashingEmbedder
@@ -49,15 +49,20 @@ def settings_for(var: Path, url: str, smtp_port: int) -> Settings:
                     inbound_smtp_port=0, index_sync_interval_s=0)
 
 
-def wait_until_sent(url: str, timeout: float = 60.0) -> None:
+def wait_until_done(url: str, timeout: float = 60.0) -> None:
+    """No answer left to finish (the worker queues the customer's mail) and nothing left
+    to send."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(url) as session:
-            if not session.scalar(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status != "sent")):
-                return
+            waiting = session.scalar(select(func.count()).select_from(Ticket)
+                                     .where(Ticket.status == "answered"))
+            unsent = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.status != "sent"))
+        if not waiting and not unsent:
+            return
         time.sleep(0.1)
-    raise SystemExit("the outbox did not empty in time")
+    raise SystemExit("the answers or the outbox did not finish in time")
 
 
 def main() -> None:
@@ -75,6 +80,9 @@ def main() -> None:
     # (minutes). The restart is taken to happen after that; the clock jumps, nothing else.
     send_due(url, settings, now=utcnow() + SENDING_LEASE)
     kb = KnowledgeBase(settings, HashingEmbedder())
+    # Likewise a killed worker's lease on the ticket it was finishing.
+    resume_answered(settings=settings, kb=kb, deliver_in_chat=lambda ticket: False,
+                    now=utcnow() + FINISH_LEASE)
     assistant = Assistant(settings, kb, sla=SLA)
     services = EscalationServices(assistant, deliver_in_chat=lambda ticket: False)
     services.start()
@@ -86,10 +94,7 @@ def main() -> None:
         else:
             # The receiver never said 250 to the killed process, so the MTA sends it again.
             services.on_message(args.mail.read_bytes(), source="smtp")
-        for thread in threading.enumerate():
-            if thread.name == "resume-answers":  # it may queue the customer's answer mail
-                thread.join()
-        wait_until_sent(url)
+        wait_until_done(url)
     finally:
         services.stop()
         kb.close()

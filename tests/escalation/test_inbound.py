@@ -2,6 +2,7 @@
 shown on the ticket, and that a redelivered mail changes nothing."""
 
 import os
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -45,9 +46,11 @@ def ticket(database_url):
     return _create
 
 
-def fixture(name: str, *, token_issued: datetime | None = ISSUED) -> bytes:
+def fixture(name: str, *, token_issued: datetime | None = ISSUED,
+            envelope: str = "operatore@bottega-aurora.example") -> bytes:
     """A fixture mail whose token is valid for KEY (or left forged with token_issued=None)."""
-    raw = (MAIL / name).read_bytes()
+    # The envelope sender, as the receiver (or the mailbox's server) writes it on top.
+    raw = f"Return-Path: <{envelope}>\r\n".encode() + (MAIL / name).read_bytes()
     if token_issued is None:
         return raw
     return raw.replace(FIXTURE_TOKEN, sign(12, key=KEY, now=token_issued).encode())
@@ -220,3 +223,155 @@ def test_a_25_mb_attachment_is_quarantined_without_parsing_the_body(mail_setting
     assert row.size == len(raw) and row.raw_path == "" and row.message_id == "<big-1@example.com>"
     assert row.from_addr == OPERATOR
     assert deliver(raw, mail_settings).status == "duplicate"
+
+
+# -- the answer is recorded with the mail (issue 10, point 4) --------------------------------
+def ticket_row(settings: Settings) -> Ticket:
+    with session_scope(settings.resolved_database_url) as session:
+        ticket = session.get(Ticket, 12)
+        _ = ticket.events
+        return ticket
+
+
+def test_an_accepted_mail_records_the_answer_in_the_same_transaction(mail_settings, ticket):
+    ticket()
+    deliver(fixture("gmail_it.eml"), mail_settings)
+    recorded = ticket_row(mail_settings)
+    assert (recorded.status, recorded.answer, recorded.answered_by) == (
+        "answered", GMAIL_IT_ANSWER, OPERATOR)
+    assert [e.kind for e in recorded.events] == ["answered"]
+    assert recorded.events[0].detail == {"by": OPERATOR, "via": "smtp"}
+
+
+class Killed(Exception):
+    """The process dying before the transaction commits."""
+
+
+def test_a_transaction_that_dies_keeps_neither_the_mail_nor_the_answer(mail_settings, ticket):
+    """SQLite used to commit the mail as 'received' when a savepoint was released, before
+    the answer was recorded: a crash then lost the answer and the retry was a duplicate."""
+    ticket()
+    raw = fixture("gmail_it.eml")
+    with pytest.raises(Killed):
+        with session_scope(mail_settings.resolved_database_url) as session:
+            receive(raw, source="smtp", session=session, settings=mail_settings, now=NOW)
+            raise Killed
+    assert rows(mail_settings) == [] and ticket_row(mail_settings).status == "open"
+    retry = deliver(raw, mail_settings)  # the sending server never got its 250: it retries
+    assert (retry.status, retry.ticket_id) == ("accepted", 12)
+    assert ticket_row(mail_settings).answer == GMAIL_IT_ANSWER
+
+
+# -- forged operator mail (issue 10, point 11) ------------------------------------------------
+PLAIN_TO = b"To: Bottega Aurora Assistenza <assistenza@bottega-aurora.example>"
+
+
+def to_plain_address(raw: bytes) -> bytes:
+    """The mail sent to the shop's plain address: the token only in the thread headers."""
+    return re.sub(rb"(?m)^To:[^\r\n]*", PLAIN_TO, raw, count=1)
+
+
+def test_the_issues_forgery_is_quarantined_and_shown_on_the_ticket(mail_settings, ticket):
+    """Spoofed From, the token copied from a References header, the attacker's envelope."""
+    ticket()
+    raw = to_plain_address(fixture("gmail_it.eml", envelope="attacker@evil.example"))
+    result = deliver(raw, mail_settings)
+    assert (result.status, result.reason, result.ticket_id) == (
+        "quarantined", "envelope_mismatch", 12)
+    assert ticket_row(mail_settings).status == "open"
+    [event] = refusals(mail_settings)
+    assert event["envelope_from"] == "attacker@evil.example"
+    assert rows(mail_settings)[0].envelope_from == "attacker@evil.example"
+
+
+@pytest.mark.parametrize(("envelope", "reason"), [
+    ("attacker@evil.example", "envelope_mismatch"),
+    ("", "no_envelope_sender"),  # the null sender <> of bounces, not an operator
+])
+def test_the_envelope_sender_must_be_an_operator(mail_settings, ticket, envelope, reason):
+    ticket()
+    result = deliver(fixture("gmail_it.eml", envelope=envelope), mail_settings)
+    assert (result.status, result.reason) == ("quarantined", reason)
+
+
+def test_a_mail_without_return_path_is_not_an_answer(mail_settings, ticket):
+    ticket()
+    raw = fixture("gmail_it.eml").split(b"\r\n", 1)[1]
+    assert not raw.startswith(b"Return-Path")
+    assert deliver(raw, mail_settings).reason == "no_envelope_sender"
+
+
+def test_a_token_only_in_the_thread_headers_is_not_enough(mail_settings, ticket):
+    ticket()
+    result = deliver(to_plain_address(fixture("gmail_it.eml")), mail_settings)
+    assert (result.status, result.reason, result.ticket_id) == (
+        "quarantined", "token_not_in_address", 12)
+
+
+AR_FAIL = b"Authentication-Results: mx.shop.example; spf=pass smtp.mailfrom=x; dmarc=fail\r\n"
+AR_PASS = b"Authentication-Results: mx.shop.example; spf=pass; dkim=pass; dmarc=pass\r\n"
+
+
+def with_headers(raw: bytes, *headers: bytes) -> bytes:
+    """Headers added on top, as the servers on the way add them (the last one first)."""
+    return b"".join(headers) + raw
+
+
+@pytest.mark.parametrize(("headers", "authserv", "reason"), [
+    ((AR_FAIL,), "", "auth_failed:dmarc=fail"),
+    ((AR_PASS,), "", ""),
+    # only the topmost counts when no authserv-id is set: the one below may be the sender's
+    ((AR_PASS, AR_FAIL), "", ""),
+    # with one set, only that server's verdict, wherever it is
+    ((b"Authentication-Results: evil.example; dmarc=pass\r\n", AR_FAIL), "mx.shop.example",
+     "auth_failed:dmarc=fail"),
+    ((b"Authentication-Results: evil.example; spf=fail\r\n", AR_PASS), "MX.shop.example", ""),
+    ((b"Authentication-Results: mx.shop.example (v1); spf=fail (not allowed) smtp.mailfrom=x\r\n",),
+     "", "auth_failed:spf=fail"),
+    ((b"Authentication-Results: mx.shop.example; dkim=fail header.d=a; dkim=pass header.d=b\r\n",),
+     "", ""),
+    ((b"Authentication-Results: mx.shop.example;\r\n dkim=fail header.d=a\r\n",), "",
+     "auth_failed:dkim=fail"),
+])
+def test_the_receiving_servers_authentication_results_are_honoured(
+        tmp_path, database_url, ticket, headers, authserv, reason):
+    ticket()
+    settings = Settings(var_dir=tmp_path, database_url=database_url, secret_key=KEY,
+                        operators=[OPERATOR], inbound_authserv_id=authserv)
+    result = deliver(with_headers(fixture("gmail_it.eml"), *headers), settings)
+    assert (result.status, result.reason) == (("quarantined", reason) if reason
+                                              else ("accepted", ""))
+
+
+def test_a_token_answers_its_ticket_once(mail_settings, ticket, database_url):
+    ticket()
+    raw = fixture("gmail_it.eml")
+    assert deliver(raw, mail_settings).status == "accepted"
+    with session_scope(database_url) as session:  # reopened, say, to correct the answer
+        reopened = session.get(Ticket, 12)
+        reopened.status, reopened.answer = "open", ""
+    again = raw.replace(b"CAJ3kq8Zb0nR9", b"another-mail-")
+    result = deliver(again, mail_settings)
+    assert (result.status, result.reason) == ("quarantined", "token_used")
+    assert ticket_row(mail_settings).status == "open"
+
+
+def test_two_answers_racing_for_one_ticket_record_one(mail_settings, ticket):
+    ticket()
+    first = fixture("gmail_it.eml")
+    second = fixture("outlook_it.eml")
+    results, barrier = [], threading.Barrier(2)
+
+    def worker(raw):
+        barrier.wait()
+        results.append(deliver(raw, mail_settings))
+
+    threads = [threading.Thread(target=worker, args=(raw,)) for raw in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status for r in results) == ["accepted", "quarantined"]
+    [winner] = [r for r in results if r.status == "accepted"]
+    assert ticket_row(mail_settings).answer == winner.answer_text
+    assert [e.kind for e in ticket_row(mail_settings).events].count("answered") == 1

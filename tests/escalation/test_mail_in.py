@@ -54,7 +54,24 @@ def test_the_callback_gets_the_bytes_and_the_envelope_recipient(receiver, name):
     send(settings, wire(name))
     [(raw, source)] = received
     assert source == "smtp"
-    assert raw == f"Delivered-To: {REPLY_TO}\r\n".encode() + wire(name)
+    assert raw == (f"Return-Path: <{OPERATOR}>\r\nDelivered-To: {REPLY_TO}\r\n".encode()
+                   + wire(name))
+
+
+def test_the_envelope_sender_is_the_receivers_own_return_path(receiver):
+    """A sender cannot state its own envelope: its Return-Path headers are dropped, the
+    receiver's (from MAIL FROM) is the only one and on top."""
+    received = []
+    settings = receiver(lambda raw, source: received.append(raw))
+    forged = (b"Return-Path: <operatore@bottega-aurora.example>\r\n"
+              + wire("gmail_it.eml").replace(b"\r\nFrom:", b"\r\nreturn-path:\r\n"
+                                             b" <operatore@bottega-aurora.example>\r\nFrom:", 1))
+    with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port) as smtp:
+        smtp.sendmail("attacker@evil.example", [REPLY_TO], forged)
+    [raw] = received
+    header_block = raw.split(b"\r\n\r\n", 1)[0].lower()
+    assert header_block.count(b"return-path") == 1
+    assert raw.startswith(b"Return-Path: <attacker@evil.example>\r\n")
 
 
 def test_an_answer_sent_over_smtp_is_recorded(receiver, tmp_path, database_url):
