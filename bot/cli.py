@@ -457,7 +457,7 @@ def gdpr_erase(
     by: Annotated[str, typer.Option(help="Recorded on the tickets as who erased.")] = "gdpr",
 ) -> None:
     """Erase one customer's interactions, contact and questions; learned entries are unlinked."""
-    from bot.gdpr import erase_customer, find_customer
+    from bot.gdpr import erase_customer, find_customer, wipe_deleted
     from bot.rasa_tracker import TrackerStore
 
     tracker = TrackerStore.of(get_settings())
@@ -466,7 +466,9 @@ def gdpr_erase(
         if not yes:
             _fail(f"this erases {len(found.conversations)} conversation(s) and "
                   f"{len(found.ticket_ids)} ticket(s) of {customer!r}; add --yes to confirm")
-        result = erase_customer(found, session=session, by=by, tracker=tracker)
+        result = erase_customer(found, session=session, by=by, tracker=tracker,
+                                var_dir=get_settings().var_dir)
+    wipe_deleted(_database())
     typer.echo(json.dumps(result))
 
 

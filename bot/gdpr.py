@@ -7,6 +7,13 @@ deletes their interaction events (the one sanctioned exception to the log being
 append-only), blanks their questions, the answers to them and their contact on tickets (the ticket stays, so SLA
 figures stay true), deletes mail queued to them, and unlinks learned entries from
 their tickets (the entries' text was scrubbed of personal data when learned).
+Mail is erased everywhere the product keeps it: outbox rows about their tickets or to
+their address (operator notifications carry their question, name, phone and email),
+inbound replies to their tickets (answer text, subject, the raw .eml) and the local mail
+sink's copies (`bot.gdpr_files`). On SQLite, deleted rows are overwritten on disk
+(secure_delete) and `wipe_deleted` folds the write-ahead log back, so no copy lingers in
+free pages; on PostgreSQL, (auto)vacuum reclaims dead rows. `PERSONAL_TABLES` and
+`OTHER_TABLES` classify every table; the tests fail when a new one is neither.
 
 Rasa keeps its own copy of each conversation in its tracker store (`bot.rasa_tracker`):
 export includes those events and erasure deletes them first, so a failure there leaves
@@ -19,19 +26,58 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.purchase_stage import clean
+from bot.gdpr_files import MailTraces, erase_mail_files
 from bot.rasa_tracker import TrackerStore
-from core import SupportBotError
-from escalation.models import OutboxMessage, Ticket, TicketEvent
+from core import SupportBotError, get_engine
+from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
 from knowledge.models import Entry
 from knowledge.privacy import scrub
 
 ERASED = "[erased]"
+# What erasure does to each table that can hold a customer's words or contact.
+PERSONAL_TABLES = {
+    "interaction_events": "their events deleted",
+    "question_insights": "the dashboard's labels of their questions deleted",
+    "question_topics": "their questions removed from the topics' examples",
+    "tickets": "question, transcript, answer and contact blanked (the ticket stays for SLA)",
+    "ticket_events": "details that may quote a mail (subject, sender) dropped",
+    "outbox": "mail about their tickets or to their address deleted",
+    "inbound_messages": "replies to their tickets, or from their address: text blanked, .eml deleted",
+    "kb_entries": "unlinked from their tickets (the text was scrubbed when learned)",
+}
+# Tables with text that is not a customer's: why each may stay.
+OTHER_TABLES = {
+    "kb_entry_versions": "KB history; learned text was scrubbed before it was stored",
+    "kb_questions": "KB question variants; learned ones scrubbed before they were stored",
+    "kb_settings": "configuration",
+    "kb_changes": "KB change counter",
+    "daily_figures": "counts per day, language and channel",
+    "rolled_up_days": "which days are summed",
+    "ticket_timers": "SLA timers: kinds and times",
+}
+# What lives under the var dir, and what erasure does there.
+VAR_STORES = {
+    "supportbot.db": "the database (-wal, -shm beside it): the tables above",
+    "rasa-tracker.db": "Rasa's copy of each conversation: the customer's events deleted",
+    "mail/inbound": "raw received mail: replies to their tickets and mail naming them deleted",
+    "mail/sink": "the local sink's copies of sent mail: theirs deleted",
+    "index": "KB vectors by entry id, no text",
+    "models": "cached embedding models",
+    "rasa-models": "trained Rasa models, from the project's NLU data only",
+    "rasa.log": "Rasa's log at INFO level: no message text",
+    "console_users.json": "staff accounts",
+    "secret.key": "the product's signing key",
+}
+# Ticket event details that say nothing about the customer (the rest may quote mail).
+_SAFE_DETAIL = {"reason", "status", "level", "name", "to", "by", "via", "channel", "policy",
+                "inbound_id", "entry_id", "error"}
 
 
 class UnknownCustomer(SupportBotError):
@@ -85,10 +131,19 @@ def export_customer(customer: Customer, *, session: Session, tracker: TrackerSto
     }
 
 
-def erase_customer(customer: Customer, *, session: Session, by: str, tracker: TrackerStore
-                   ) -> dict:
+def erase_customer(customer: Customer, *, session: Session, by: str, tracker: TrackerStore,
+                   var_dir: Path | None = None) -> dict:
+    """Erase the customer everywhere; stores outside this transaction (Rasa's tracker, mail
+    files under `var_dir`) go first, so a failure leaves the customer findable to retry."""
     note = _tracker_note(tracker)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete=ON"))  # overwrite, don't just unlink
     rasa_events = tracker.erase(customer.conversations)  # first: see the module's doc
+    emails = _emails(session, customer)
+    outbox, inbound = _mail_rows(session, customer, emails)
+    files = erase_mail_files(var_dir, MailTraces(
+        frozenset(emails), frozenset(m.message_id for m in outbox),
+        frozenset(m.raw_path for m in inbound))) if var_dir else {}
     theirs = select(InteractionEvent.id).where(
         InteractionEvent.conversation_id.in_(customer.conversations))
     labels = session.execute(delete(QuestionInsight).where(
@@ -99,17 +154,56 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
     session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
         question=ERASED, transcript=[], answer=ERASED,  # the answer may greet them by name
         customer_email="", contact_consent=False))
+    for event in session.scalars(select(TicketEvent).where(
+            TicketEvent.ticket_id.in_(customer.ticket_ids))):
+        event.detail = {k: v for k, v in (event.detail or {}).items() if k in _SAFE_DETAIL}
     session.add_all(TicketEvent(ticket_id=i, kind="customer_erased", detail={"by": by})
                     for i in customer.ticket_ids)
-    mails = session.execute(delete(OutboxMessage).where(
-        OutboxMessage.kind == "answer", OutboxMessage.ticket_id.in_(customer.ticket_ids))).rowcount
+    for row in outbox:
+        session.delete(row)
+    for row in inbound:
+        row.answer_text, row.subject, row.raw_path = "", ERASED, ""
+        if row.from_addr.lower() in emails or row.envelope_from.lower() in emails:
+            row.from_addr, row.envelope_from = ERASED, ""  # they wrote it; operators stay
     entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
                               .values(ticket_id=None, source_ref=ERASED)).rowcount
+    session.flush()
     return {"interactions_deleted": events, "question_labels_deleted": labels,
             "topic_examples_removed": examples,
             "tickets_blanked": len(customer.ticket_ids),
-            "customer_mails_deleted": mails, "entries_unlinked": entries,
+            "mails_deleted": len(outbox), "inbound_mails_blanked": len(inbound), **files,
+            "entries_unlinked": entries,
             "rasa_tracker_events_deleted": rasa_events, **note}
+
+
+def wipe_deleted(url: str) -> None:
+    """After an erasure has committed: on SQLite, fold the write-ahead log into the file
+    and empty it, so old copies of erased rows are not left in the log."""
+    if url.startswith("sqlite"):
+        with get_engine(url).connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _emails(session: Session, customer: Customer) -> set[str]:
+    return {email.strip().lower() for email in session.scalars(select(Ticket.customer_email)
+            .where(Ticket.id.in_(customer.ticket_ids))) if email and email.strip()}
+
+
+def _mail_rows(session: Session, customer: Customer, emails: set[str]
+               ) -> tuple[list[OutboxMessage], list[InboundMessage]]:
+    """Outbox rows about their tickets or naming their address; inbound mail answering
+    their tickets or sent from their address."""
+    mentions = [func.lower(cast(column, String)).contains(email, autoescape=True)
+                for email in emails
+                for column in (OutboxMessage.to_addrs, OutboxMessage.subject,
+                               OutboxMessage.text_body, OutboxMessage.html_body)]
+    outbox = list(session.scalars(select(OutboxMessage).where(or_(
+        OutboxMessage.ticket_id.in_(customer.ticket_ids), *mentions))))
+    senders = [func.lower(column) == email for email in emails
+               for column in (InboundMessage.from_addr, InboundMessage.envelope_from)]
+    inbound = list(session.scalars(select(InboundMessage).where(or_(
+        InboundMessage.ticket_id.in_(customer.ticket_ids), *senders))))
+    return outbox, inbound
 
 
 def _forget_topic_examples(session: Session, customer: Customer) -> int:

@@ -87,6 +87,7 @@ class TrackerStore:
         if self.missing or not senders:
             return 0
         with self._engine() as engine, engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")  # overwritten, not just unlinked
             return conn.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(senders))).rowcount
 
     def purge_before(self, cutoff: datetime) -> int:

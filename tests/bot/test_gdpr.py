@@ -141,7 +141,7 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
                                 by="dpo@shop.example", tracker=tracker)
     assert result == {"interactions_deleted": 1, "question_labels_deleted": 1,
                       "topic_examples_removed": 1, "tickets_blanked": 1,
-                      "customer_mails_deleted": 1,
+                      "mails_deleted": 1, "inbound_mails_blanked": 0,
                       "entries_unlinked": 1, "rasa_tracker_events_deleted": 3}
     assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user"),
                                      ("old-conv", "user")]
@@ -227,3 +227,153 @@ def test_the_cli_confirms_and_answers_clearly(stored, tracker, tmp_path):
     elsewhere.mkdir()
     purged = run(elsewhere, url, "gdpr", "purge")
     assert purged.returncode == 0 and "no Rasa tracker store at" in purged.stdout
+
+
+# -- every store --------------------------------------------------------------------------
+CARLA, CARLA_PHONE = "carla.neri@example.com", "347 765 4321"
+DARIO, DARIO_PHONE = "dario@example.net", "333 999 8888"
+
+
+def test_every_table_with_text_is_classified():
+    """A new table with text must be added to PERSONAL_TABLES (and erased) or to
+    OTHER_TABLES (with the reason it holds nothing of a customer's)."""
+    from sqlalchemy import JSON, String, Text
+
+    import bot.app  # noqa: F401  (every model registered)
+    from bot.gdpr import OTHER_TABLES, PERSONAL_TABLES
+    from core import Base
+
+    with_text = {table.name for table in Base.metadata.sorted_tables
+                 if any(isinstance(c.type, String | Text | JSON) for c in table.columns)}
+    classified = set(PERSONAL_TABLES) | set(OTHER_TABLES)
+    assert not set(PERSONAL_TABLES) & set(OTHER_TABLES)
+    assert with_text - classified == set(), "classify these tables in bot/gdpr.py"
+    assert classified - set(Base.metadata.tables) == set(), "no such tables any more"
+
+
+def _customer_everywhere(settings, email: str, phone: str, conversation: str) -> int:
+    """The customer's data in every store, written by the product's own code where it has
+    one: a ticket that notifies the operators (outbox), the answer mailed to them, a
+    reply to the ticket and a mail they sent the support address themselves (inbound
+    rows and raw files), the sink's copies of sent mail, Rasa's tracker, the log."""
+    from email.message import EmailMessage
+
+    from escalation.inbound import receive
+    from escalation.mail_out import enqueue_customer_answer, enqueue_ticket_mail
+    from escalation.models import InboundMessage
+    from escalation.tickets import TicketRequest, open_ticket
+    from tests.bot.console_fixtures import SLA
+
+    question = f"Sono Carla, il mio numero è {phone}: dov'è l'ordine? Scrivete a {email}"
+    with session_scope(settings.resolved_database_url) as session:
+        event(session, conversation, question)
+        info = open_ticket(
+            TicketRequest(conversation_id=conversation, question=question, language="it",
+                          reason="kb_escalate", transcript=(("customer", question),),
+                          customer_email=email, contact_consent=True),
+            session=session, sla=SLA, now=utcnow(),
+            notify=lambda ticket, kind, to, s: enqueue_ticket_mail(
+                ticket, kind, to, session=s, settings=settings, now=utcnow()))
+        ticket = session.get(Ticket, info.id)
+        ticket.answer = f"Gentile Carla, la richiamiamo al {phone}."
+        enqueue_customer_answer(ticket, ticket.answer, session=session, settings=settings,
+                                now=utcnow())
+        reply = InboundMessage(message_id=f"<reply-{info.id}@op>", source="smtp",
+                               from_addr="op@shop.example", subject=f"Re: {question[:60]}",
+                               ticket_id=info.id, status="accepted",
+                               answer_text=f"La richiamiamo al {phone}.")
+        session.add(reply)
+        session.flush()
+        raw_reply = settings.var_dir / "mail" / "inbound" / f"{reply.id}.eml"
+        raw_reply.parent.mkdir(parents=True, exist_ok=True)
+        raw_reply.write_bytes(f"Subject: Re\n\nLa richiamiamo al {phone}.\n".encode())
+        reply.raw_path = str(raw_reply)
+        own = EmailMessage()  # the customer writes to the support address themselves
+        own["From"], own["To"], own["Subject"] = email, "assistenza@shop.example", "Ordine"
+        own["Message-ID"] = f"<own-{info.id}@example.com>"
+        own.set_content(f"Richiamatemi al {phone}, grazie.", cte="base64")
+        receive(own.as_bytes(), source="smtp", session=session, settings=settings,
+                now=utcnow())
+        sent = list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.ticket_id == info.id)))
+    _sink_copies(settings, sent)
+    return info.id
+
+
+def _sink_copies(settings, rows) -> None:
+    """The local sink's Maildir, filed by its own handler as `supportbot run` delivers."""
+    import asyncio
+    from email.message import EmailMessage
+
+    from aiosmtpd.smtp import Envelope
+
+    from escalation.mail_sink import MaildirHandler, sink_dir
+
+    handler = MaildirHandler(sink_dir(settings))
+    for row in rows:
+        message = EmailMessage()
+        message["Subject"], message["To"] = row.subject, ", ".join(row.to_addrs)
+        message["From"], message["Message-ID"] = "bot@shop.example", row.message_id
+        message.set_content(row.text_body, cte="quoted-printable")
+        envelope = Envelope()
+        envelope.mail_from, envelope.rcpt_tos = "bot@shop.example", list(row.to_addrs)
+        envelope.content = message.as_bytes()
+        asyncio.run(handler.handle_DATA(None, None, envelope))
+
+
+def _traces(root, *needles: str) -> list[str]:
+    """Files under `root` whose bytes hold any of the needles."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            found += [f"{path.relative_to(root)}: {n}" for n in needles if n.lower().encode() in data]
+    return found
+
+
+def _rows_mentioning(url, *needles: str) -> list[str]:
+    """Every text column of every table, searched for the needles."""
+    from sqlalchemy import inspect, text
+
+    from core import get_engine
+
+    found = []
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        for table in inspect(engine).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                flat = " ".join(str(value) for value in row).lower()
+                found += [f"{table}: {n}" for n in needles if n.lower() in flat]
+    return found
+
+
+def test_erase_leaves_no_copy_in_any_table_or_file(settings):
+    from bot.gdpr import VAR_STORES, wipe_deleted
+    from bot.rasa_runtime import tracker_db_path
+    from core import dispose_all
+
+    url = settings.resolved_database_url
+    carla = _customer_everywhere(settings, CARLA, CARLA_PHONE, "conv-carla")
+    _customer_everywhere(settings, DARIO, DARIO_PHONE, "conv-dario")
+    tracker = write_tracker(tracker_db_path(settings), [
+        ("conv-carla", "user", 1, "ask", None, {"event": "user", "text": f"mail {CARLA}"}),
+        ("conv-dario", "user", 2, "ask", None, {"event": "user", "text": f"mail {DARIO}"})])
+    needles = (CARLA, CARLA_PHONE, CARLA_PHONE.replace(" ", ""))
+    assert _rows_mentioning(url, *needles) and _traces(settings.var_dir, CARLA)  # all seeded
+    with session_scope(url) as session:
+        result = erase_customer(find_customer(CARLA, session=session, tracker=tracker),
+                                session=session, by="dpo", tracker=tracker,
+                                var_dir=settings.var_dir)
+    wipe_deleted(url)
+    dispose_all()
+    assert result["mails_deleted"] == 2 and result["inbound_mails_blanked"] == 2
+    assert result["inbound_files_deleted"] == 2 and result["sink_mails_deleted"] == 2
+    assert _rows_mentioning(url, *needles) == []
+    assert _traces(settings.var_dir, *needles) == []  # the .db, -wal, .eml and Maildir files
+    # Dario, who asked for nothing, is all still there.
+    assert _rows_mentioning(url, DARIO) and _traces(settings.var_dir / "mail", DARIO)
+    assert len(list((settings.var_dir / "mail" / "sink" / "new").iterdir())) == 2
+    with session_scope(url) as session:
+        assert session.get(Ticket, carla).customer_email == ""
+    top = {p.name for p in settings.var_dir.iterdir()} - {"test.db", "test.db-wal", "test.db-shm"}
+    assert top <= {name.split("/")[0] for name in VAR_STORES}, "classify in bot/gdpr.py"
