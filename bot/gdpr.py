@@ -49,7 +49,7 @@ PERSONAL_TABLES = {
     "tickets": "question, transcript, answer and contact blanked (the ticket stays for SLA)",
     "ticket_events": "details that may quote a mail (subject, sender) dropped",
     "outbox": "mail about their tickets or to their address deleted",
-    "inbound_messages": "replies to their tickets, or from their address: text blanked, .eml deleted",
+    "inbound_messages": "replies to their tickets or mail from them: text blanked, .eml deleted",
     "kb_entries": "unlinked from their tickets (the text was scrubbed when learned)",
 }
 # Tables with text that is not a customer's: why each may stay.

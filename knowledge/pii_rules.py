@@ -63,7 +63,8 @@ _EN_STREET = (r"Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|Drive|Dr\.?|Cou
               r"Place|Pl\.?|Square|Sq\.?|Terrace|Close|Way|Boulevard|Blvd\.?|Crescent|"
               r"Gardens|Grove|Row|Hill|Parkway|Highway|Mews|Walk")
 EN_ADDRESS = re.compile(
-    rf"\b\d{{1,5}}[A-Z]?[ \t]+(?:[NSEW][ \t]+)?(?:(?:{_CAP}|\d+(?:st|nd|rd|th)|Fifth|First|Second|Third)"
+    rf"\b\d{{1,5}}[A-Z]?[ \t]+(?:[NSEW][ \t]+)?"
+    rf"(?:(?:{_CAP}|\d+(?:st|nd|rd|th)|Fifth|First|Second|Third)"
     rf"[ \t]+){{1,3}}(?:{_EN_STREET})(?![\w])(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?")
 UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b")
 # A 5-digit postcode: Italian CAP before a city, or a US ZIP after a state's code.
@@ -78,7 +79,7 @@ _ROLES_IT = (r"tecnic[oa]|corriere|collega|commess[oa]|responsabile|addett[oa]|o
 _ROLES_EN = (r"technician|courier|driver|colleague|agent|manager|assistant|representative|"
              r"rep|operator|wife|husband|son|daughter|mother|father|brother|sister|"
              r"neighbou?r|partner|recipient|friend|supervisor|engineer|"
-             r"mr\.?|mrs\.?|ms\.?|miss|dr\.?")
+             r"mr\.?|mrs\.?|ms\.?|dr\.?")
 ROLE_NAME = re.compile(
     rf"(?i:\b(?:{_ROLES_IT}|{_ROLES_EN}))"
     r"(?:[ \t]+(?i:del|della|dello|dei|delle|of|at)[ \t]+[a-zà-ÿ]+)?,?[ \t]+"
@@ -86,7 +87,7 @@ ROLE_NAME = re.compile(
 NAME_INTRO = re.compile(
     r"(?i:\b(?:mi chiamo|sono|my name is|i am|i'm|this is|gentile|gentilissim[ao]|"
     r"egregi[ao]|caro|cara|dear|hi|hello|ciao|buongiorno|salve|parlato con|spoke (?:with|to)|"
-    r"talked to|called|named|di nome|tale|a nome di|intestat[oa] a|in the name of|"
+    r"talked to|di nome|tale|a nome di|intestat[oa] a|in the name of|"
     r"signed by|firmato da)"
     r"[ \t]+(?:(?:sig\.?|sig\.ra|signor[ae]?|dott\.?(?:ssa)?|mr\.?|mrs\.?|ms\.?)[ \t]+)?)"
     rf"({_NAME})")

@@ -327,7 +327,8 @@ def _traces(root, *needles: str) -> list[str]:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             data = path.read_bytes().lower()
-            found += [f"{path.relative_to(root)}: {n}" for n in needles if n.lower().encode() in data]
+            found += [f"{path.relative_to(root)}: {n}" for n in needles
+                      if n.lower().encode() in data]
     return found
 
 

@@ -54,7 +54,8 @@ class Score:
 def load_cases(path: Path = SENTENCES) -> list[Case]:
     cases = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")):
-        pii = {kind: tuple(str(p) for p in parts) for kind, parts in (item.get("pii") or {}).items()}
+        pii = {kind: tuple(str(p) for p in parts)
+               for kind, parts in (item.get("pii") or {}).items()}
         cases.append(Case(item["lang"], item["text"], pii,
                           tuple(str(k) for k in item.get("keep", []))))
     return cases
