@@ -1,9 +1,12 @@
 """Signed ticket tokens: ``t12-snq4x0-k3m2...``, the ticket id, its issue time and an HMAC.
 
 The token travels in the Reply-To plus-address and in the Message-ID of every operator
-mail, so a reply finds its ticket through either (and through In-Reply-To/References).
-It is the secret that lets a reply into the learning loop: a From header is trivially
-forged, a token without the key is not. Only operators ever see it.
+mail. An answer is admitted only by a token in a recipient address (the reply went to the
+ticket's Reply-To); one found only in In-Reply-To/References merely names the ticket a
+refused mail was about (see `escalation.inbound`). It is the secret that lets a reply
+into the learning loop, together with the operator's From and envelope sender: a From
+header is trivially forged, a token without the key is not. Only operators ever see it,
+and each token admits one answer.
 
 Everything is lowercase (base36 time, base32 MAC) because mail systems may case-fold
 the local part of an address; 16 base32 characters are 80 bits of MAC, plenty against

@@ -5,32 +5,29 @@ The question is first searched in the knowledge base. When the best entry is clo
 (at least the calibrated clarify threshold) and the operator's answer says the same
 as that entry's (cosine of the answers), the question is a paraphrase: it joins that
 entry as a new variant instead of duplicating it. Otherwise a new entry is created,
-with the ticket as provenance. Personal data is scrubbed from both texts first.
+with the ticket as provenance. Both texts are cleaned first: control, bidi and zero-width
+characters removed, the answer's greeting and the operator's signature block dropped
+(`knowledge.answer_text`), personal data scrubbed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from core import session_scope
 from knowledge import repository as repo
+from knowledge.answer_text import answer_body, clean_text
 from knowledge.errors import InvalidEntry
 from knowledge.models import EntryVersion, Source, Status
 from knowledge.privacy import scrub
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 
+__all__ = ["Learned", "answer_body", "learn"]
+
 SAME_ANSWER = 0.8  # cosine between two answers that say the same thing
-_GREETING = re.compile(
-    r"^\s*(ciao|salve|buongiorno|buonasera|gentile|gentilissim[ao]|egregi[ao]|caro|cara|hi|"
-    r"hello|dear|good (morning|afternoon|evening))\b[^\n]{0,60}[,!:]?\s*$", re.IGNORECASE)
-_SIGN_OFF = re.compile(
-    r"^\s*(un saluto|saluti|cordiali saluti|distinti saluti|buona giornata|a presto|grazie|"
-    r"grazie mille|best|best regards|kind regards|regards|thanks|thank you|cheers)\b[^\n]{0,40}$",
-    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,30 +40,15 @@ class Learned:
     answer: str
 
 
-def answer_body(text: str) -> str:
-    """The reusable part of an email answer: no greeting line, no sign-off ("Saluti,\nMarco")."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    if lines and _GREETING.match(lines[0]):
-        lines = lines[1:]
-    while lines and not lines[-1]:
-        lines.pop()
-    if len(lines) >= 2 and _is_sign_off(lines[-2]) and len(lines[-1].split()) <= 3:
-        lines = lines[:-2]  # sign-off and the operator's name
-    elif len(lines) >= 2 and _is_sign_off(lines[-1]):
-        lines = lines[:-1]
-    return "\n".join(lines).strip()
-
-
-def _is_sign_off(line: str) -> bool:
-    return len(line.split()) <= 4 and bool(_SIGN_OFF.match(line))
-
-
 def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticket_id: int,
           operator: str, category: str = "general", review: bool = False) -> Learned:
     """Store what the operator taught; raises InvalidEntry when nothing usable is left."""
     region = "IT" if language == "it" else "GB"
-    clean_question = scrub(question, region).strip()
-    clean_answer = scrub(answer_body(answer), region).strip()
+    names = (kb.settings.shop_name, operator.partition("@")[0])
+    # A question is one line, as the chat sends it and the index stores it.
+    clean_question = " ".join(scrub(clean_text(question), region).split())
+    # Scrubbing may leave a placeholder first ("[name], ..."); the capital is checked after.
+    clean_answer = answer_body(scrub(answer_body(answer, names=names), region))
     if not clean_question or not clean_answer:
         raise InvalidEntry("nothing left to learn after removing greetings and personal data")
     reason = f"learned from ticket {ticket_id}"

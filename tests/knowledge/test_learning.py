@@ -123,3 +123,99 @@ def test_learning_the_same_ticket_twice_changes_nothing(kb, add_entry):
     assert again.entry_id == first.entry_id
     with session_scope(kb.url) as session:
         assert repo.stats(session=session)["entries"] == 2
+
+
+# -- signatures never become the bot's answer (issue 10, point 7) ----------------------------
+RETURNS = "Sì, il reso è gratuito entro 30 giorni dalla consegna."
+LINING = "The lining is 100% cotton and the leather is vegetable-tanned."
+
+# What operators' clients leave below (or around) the answer once the quoted history is
+# gone: the new text as the reply parser hands it over.
+SIGNED = [
+    # the issue's own case: lowercase start, sign-off and name on two lines, company, phone
+    ("it", "Buongiorno,\n\ncerto: il reso è gratuito entro 30 giorni dalla consegna.\n\n"
+           "Un caro saluto,\nMarta\nBottega Aurora - Servizio clienti\nTel. 051 123 4567",
+     "Certo: il reso è gratuito entro 30 giorni dalla consegna."),
+    # Gmail with a signature under RFC 3676's "-- "
+    ("it", f"Ciao,\n\n{RETURNS}\n\nUn saluto,\nMarco\n\n-- \nMarco Bianchi\n"
+           "Bottega Aurora - Servizio clienti\nwww.bottega-aurora.example", RETURNS),
+    # Outlook desktop: signature block with role, company, phone, address, no blank lines
+    ("it", f"Buongiorno,\n{RETURNS}\nCordiali saluti\nMarta Bianchi\nResponsabile Assistenza "
+           "Clienti\nBottega Aurora S.r.l.\nVia Indipendenza 3, 40121 Bologna\n"
+           "Tel. +39 051 123 4567 | Cell. 347 123 4567\nmarta.bianchi@bottega-aurora.example",
+     RETURNS),
+    # Apple Mail on an iPhone, no sign-off
+    ("it", f"{RETURNS}\n\nInviato da iPhone", RETURNS),
+    ("it", f"{RETURNS}\n\nInviato dal mio iPhone", RETURNS),
+    # Outlook mobile
+    ("it", f"{RETURNS}\n\nMarta\n\nInviato da Outlook per Android", RETURNS),
+    ("it", f"{RETURNS}\n\nScarica Outlook per iOS", RETURNS),
+    # Thunderbird: "-- " signature straight under the text
+    ("it", f"Salve,\n{RETURNS}\n-- \nMarta Bianchi - Bottega Aurora\n051 123 4567", RETURNS),
+    # sign-off and name on one line, thanks as the sign-off
+    ("it", f"{RETURNS}\n\nUn saluto, Marta", RETURNS),
+    ("it", f"{RETURNS}\n\nGrazie e buona giornata,\nMarta", RETURNS),
+    ("it", f"{RETURNS}\n\nGrazie,\nMarta B.\nServizio Clienti", RETURNS),
+    # no sign-off at all: company and role lines under the answer
+    ("it", f"{RETURNS}\nMarta\nBottega Aurora - Servizio clienti", RETURNS),
+    # English: Gmail, Outlook, Apple Mail
+    ("en", f"Hi,\n\n{LINING}\n\nBest regards,\nSophie\nCustomer Care | Bottega Aurora\n"
+           "+39 051 000 0000", LINING),
+    ("en", f"Hello Sophie,\n\n{LINING}\n\nKind regards,\n\nSophie Marchetti\nCustomer Service "
+           "Team\nBottega Aurora Ltd.\nPhone: +39 051 000000\n\nGet Outlook for iOS", LINING),
+    ("en", f"{LINING}\n\nSent from my iPhone", LINING),
+    ("en", f"{LINING}\n\nThanks!\nS.", LINING),
+    ("en", f"Dear customer, {LINING[0].lower()}{LINING[1:]}\n\nCheers,\nTom", LINING),
+]
+
+
+@pytest.mark.parametrize("language, reply, expected", SIGNED)
+def test_a_signature_is_not_learned(kb, language, reply, expected):
+    learned = learn(kb, question="Posso restituire un articolo?" if language == "it"
+                    else "What is the lining made of?", answer=reply, language=language,
+                    ticket_id=11, operator="marta@bottega-aurora.example")
+    assert learned.answer == expected
+    assert learned.answer[0].isupper()
+
+
+# Answers whose ends look a little like a signature and must be kept whole.
+KEPT = [
+    "Grazie per la domanda: sì, spediamo anche in Svizzera.",
+    "Certo.\n\nGrazie per la pazienza",
+    "Per il reso scrivete a:\nassistenza@bottega-aurora.example",
+    "Sì.\nPer info: https://bottega-aurora.example/resi",
+    "Le taglie vanno da 38 a 48.\nIl negozio di Bologna è in Via Indipendenza 3.",
+    "Spediamo con:\n- DHL Express\n- BRT\n- Poste Italiane",
+    "Il ritiro è gratuito.\n\nBuona giornata di shopping a Bologna, dal lunedì al sabato!",
+    "Orari: 10-19.\nSabato: 10-13.",
+]
+
+
+@pytest.mark.parametrize("answer", KEPT)
+def test_answers_that_end_like_signatures_are_kept(answer):
+    assert answer_body(answer, names=("Bottega Aurora", "marta")) == answer
+
+
+# -- control characters never reach a learned entry (issue 10, point 15) -------------------
+HIDDEN = ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\x9b", "\u200b", "\u200c", "\u200d",
+          "\u2060", "\ufeff", "\u202a", "\u202b", "\u202d", "\u202e", "\u2066", "\u2067",
+          "\u2068", "\u2069", "\u200e", "\u200f", "\u061c", "\u00ad"]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_control_bidi_and_zero_width_characters_are_not_learned(kb, hidden):
+    learned = learn(kb, question=f"Posso pagare{hidden} a rate?",
+                    answer=f"Sì,{hidden} con Klarna\r\nda 60{hidden} euro.\tSenza costi.",
+                    language="it", ticket_id=12, operator="op@shop.example")
+    for text in (learned.question, learned.answer):
+        assert not any(ord(c) < 32 and c not in "\n\t" or 0x7f <= ord(c) <= 0x9f
+                       or c in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u061c\u200e\u200f"
+                       or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069
+                       for c in text), repr(text)
+    assert learned.question.startswith("Posso pagare") and learned.question.endswith("a rate?")
+    # (the knowledge base joins an answer's lines within a paragraph)
+    assert learned.answer.replace("[31m", "") == "Sì, con Klarna da 60 euro. Senza costi."
+    with session_scope(kb.url) as session:
+        entry = repo.get_entry(learned.entry_id, session=session)
+        assert entry.answer == learned.answer
+        assert [q.text for q in entry.questions] == [learned.question]
