@@ -69,7 +69,7 @@ class LoginLimiter:
         seconds = min(self.max_lock, self.first_lock * 2 ** min(locks - 1, 16))
         lock = f"login-lock/{pair}"
         self._store.clear(lock)
-        self._store.incr(lock, seconds + 60, amount=math.ceil(self.clock() + seconds))
+        self._store.incr(lock, seconds + 60, amount=int(self.clock() + seconds))
         return seconds
 
     def succeeded(self, address: str, email: str) -> None:
