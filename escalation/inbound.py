@@ -83,11 +83,15 @@ def receive(raw: bytes, *, source: str, session: Session, settings: Settings,
     # An oversized mail is judged on its headers alone: its body is never parsed.
     mail = parse_reply(_header_block(raw) if too_large else raw)
     message_id = _dedupe_key(mail.message_id, raw)
-    if (existing := _recorded(message_id, session)) is not None:
+    existing = _recorded(message_id, session, lock=True)
+    if existing is not None and existing.status != "received":
         return _duplicate(existing)
-    row = _insert(session, message_id=message_id, source=source[:16], received_at=now,
-                  from_addr=mail.from_addr[:320], envelope_from=(mail.return_path or "")[:320],
-                  subject=mail.subject[:998], size=len(raw))
+    # A row still "received" was left by a version that committed the mail before its
+    # answer: this redelivery finishes it instead of being dropped as a duplicate.
+    row = existing or _insert(
+        session, message_id=message_id, source=source[:16], received_at=now,
+        from_addr=mail.from_addr[:320], envelope_from=(mail.return_path or "")[:320],
+        subject=mail.subject[:998], size=len(raw))
     if row is None:  # a concurrent delivery of the same mail recorded it first
         return _duplicate(_recorded(message_id, session))
     if not too_large:
@@ -245,9 +249,10 @@ def _dedupe_key(message_id: str, raw: bytes) -> str:
     return message_id
 
 
-def _recorded(message_id: str, session: Session) -> InboundMessage | None:
-    return session.scalars(
-        select(InboundMessage).where(InboundMessage.message_id == message_id)).first()
+def _recorded(message_id: str, session: Session, *, lock: bool = False
+              ) -> InboundMessage | None:
+    query = select(InboundMessage).where(InboundMessage.message_id == message_id)
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def _duplicate(existing: InboundMessage) -> InboundResult:

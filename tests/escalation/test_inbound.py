@@ -375,3 +375,21 @@ def test_two_answers_racing_for_one_ticket_record_one(mail_settings, ticket):
     [winner] = [r for r in results if r.status == "accepted"]
     assert ticket_row(mail_settings).answer == winner.answer_text
     assert [e.kind for e in ticket_row(mail_settings).events].count("answered") == 1
+
+
+def test_a_mail_left_received_by_an_older_version_is_finished_by_its_redelivery(
+        mail_settings, ticket, database_url):
+    """Before the fix the mail was committed as 'received' ahead of its answer; a crash
+    left it so. Its redelivery now finishes it instead of being dropped."""
+    ticket()
+    raw = fixture("gmail_it.eml")
+    with session_scope(database_url) as session:
+        session.add(InboundMessage(message_id="<CAJ3kq8Zb0nR9xqTgV+4f2mWQd1HcY0pYx7=uQn8kQm1s4eV3aA"
+                                              "@mail.gmail.com>", source="smtp", status="received",
+                                   received_at=ISSUED, from_addr=OPERATOR))
+    result = deliver(raw, mail_settings)
+    assert (result.status, result.ticket_id) == ("accepted", 12)
+    [row] = rows(mail_settings)
+    assert row.status == "accepted" and Path(row.raw_path).read_bytes() == raw
+    assert ticket_row(mail_settings).answer == GMAIL_IT_ANSWER
+    assert deliver(raw, mail_settings).status == "duplicate"
