@@ -219,3 +219,28 @@ def test_without_an_imap_host_nothing_is_polled(tmp_path):
     settings = Settings(var_dir=tmp_path, imap_host="")
     assert poll_imap(settings, lambda raw, source: None, connect=connect) == 0
     run_imap_poller(settings, lambda raw, source: None, threading.Event())  # returns at once
+
+
+def test_a_forged_answer_over_smtp_is_quarantined_by_its_envelope(receiver, database_url):
+    """The issue's attack over the wire: the operator's From, a valid token, the
+    operator's Return-Path written into the mail, and the attacker's own MAIL FROM."""
+    key = "smtp-test-key"
+
+    def on_message(raw: bytes, source: str) -> None:
+        with session_scope(database_url) as session:
+            receive(raw, source=source, session=session, settings=settings, now=utcnow())
+
+    with session_scope(database_url) as session:
+        session.add(Ticket(id=12, conversation_id="c-12", question="Rate?", due_at=utcnow()))
+    settings = receiver(on_message, database_url=database_url, secret_key=key,
+                        operators=[OPERATOR])
+    token = sign(12, key=key, now=utcnow())
+    forged = (f"Return-Path: <{OPERATOR}>\r\n".encode()
+              + wire("gmail_it.eml").replace(b"t12-toy710-cll2wltt6jc3rjju", token.encode()))
+    with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port) as smtp:
+        smtp.sendmail("attacker@evil.example", [REPLY_TO], forged)
+    with session_scope(database_url) as session:
+        [row] = session.scalars(select(InboundMessage))
+        assert (row.status, row.reason, row.ticket_id) == ("quarantined", "envelope_mismatch", 12)
+        assert row.envelope_from == "attacker@evil.example"
+        assert session.get(Ticket, 12).status == "open"
