@@ -195,7 +195,7 @@ class ActionOpenTicket(AssistantAction):
         return "action_open_ticket"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        just_set = tracker.slots_to_validate()
+        just_set = set_this_turn(tracker)
         consent, email = tracker.get_slot("contact_consent"), tracker.get_slot("customer_email")
         if consent is True and "customer_email" in just_set and email:
             if typed_by_customer(tracker, email):
@@ -205,10 +205,21 @@ class ActionOpenTicket(AssistantAction):
                             tracker.sender_id)
                 reply = await self.call(tracker, lambda t: self.assistant.add_contact(t, ""))
             send(dispatcher, reply)
-        elif consent is False and {"contact_consent", "customer_email"} & set(just_set):
+        elif consent is False and {"contact_consent", "customer_email"} & just_set:
             send(dispatcher, await self.call(tracker, self.assistant.contact_declined))
         return [SlotSet("escalation_question", None), SlotSet("escalation_reason", None),
                 SlotSet("escalation_considered", None)]
+
+
+def set_this_turn(tracker: Tracker) -> set[str]:
+    """The slots set since the customer's latest message (by the form, from that message)."""
+    names = set()
+    for event in reversed(tracker.events):
+        if not isinstance(event, dict) or event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and isinstance(event.get("name"), str):
+            names.add(event["name"])
+    return names
 
 
 def typed_by_customer(tracker: Tracker, email: str) -> bool:

@@ -222,9 +222,8 @@ class Assistant:
         try:
             with session_scope(self.url) as session:
                 info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
-        except TooManyOpenTickets:
-            self._log(turn, EventKind.ESCALATION, language, text=request.question,
-                      data={"refused": "too_many_open"})
+        except TooManyOpenTickets:  # no ticket, so no promise: the customer is told so
+            log.warning("conversation %s: too many open tickets, no new one", turn.conversation_id)
             return Reply("too_many_open", language, (
                 say(language, "too_many_open", email=self.settings.support_email),))
         self._log(turn, EventKind.ESCALATION, language, text=request.question,

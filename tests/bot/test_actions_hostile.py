@@ -193,3 +193,17 @@ def test_the_question_typed_after_asking_for_a_person_opens_the_ticket(assistant
     assert [e["value"] for e in events if e.get("name") == "requested_slot"] in (
         [], ["contact_consent"])
     assert not [e for e in events if e.get("name") == "contact_consent"]
+
+
+def test_the_contact_is_taken_when_the_form_ran_after_the_message(assistant):
+    """As Rasa sends it: after the customer's message come the form's own events."""
+    run(ActionAnswerQuestion(assistant), tracker(DOG))
+    after = [{"event": "action", "name": "escalation_form"},
+             {"event": "slot", "name": "customer_email", "value": "mario@example.com"},
+             {"event": "active_loop", "name": None},
+             {"event": "slot", "name": "requested_slot", "value": None},
+             {"event": "action", "name": "action_open_ticket"}]
+    texts, _ = run(ActionOpenTicket(assistant), tracker(
+        "mario@example.com", slots={"contact_consent": True, "customer_email":
+                                    "mario@example.com"}, after=after))
+    assert tickets(assistant)[0].customer_email == "mario@example.com" and texts

@@ -313,3 +313,15 @@ def test_an_answer_nobody_received_is_handed_over_when_the_chat_opens_again(assi
     with session_scope(assistant.url) as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket.delivery_channel == "chat_later" and ticket.delivered_at is not None
+
+
+def test_past_the_open_question_limit_nothing_is_promised(assistant):
+    from escalation.tickets import MAX_OPEN_PER_CONVERSATION
+
+    for i in range(MAX_OPEN_PER_CONVERSATION):
+        assistant.hand_off_question(turn("x", language="en"), f"Odd question number {i}?")
+    reply = assistant.hand_off_question(turn("x", language="en"), "One question too many?")
+    assert reply.kind == "too_many_open" and not reply.needs_contact
+    assert "will reply" not in reply.messages[0] and "#" not in reply.messages[0]
+    assert len(tickets_of(assistant)) == MAX_OPEN_PER_CONVERSATION
+    assert len(logged(assistant, kind=EventKind.ESCALATION)) == MAX_OPEN_PER_CONVERSATION

@@ -14,6 +14,7 @@ from bot.rasa_runtime import RasaServer
 from bot.stack import free_port
 from core import session_scope
 from escalation import Ticket
+from escalation.models import OutboxMessage
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -73,47 +74,113 @@ def test_ambiguous_question_offers_buttons_and_a_click_answers(live_bot):
     assert f'"{choice.entry_id}"' in choices[0]
 
 
+def tickets_of(live_bot, sender: str) -> list[Ticket]:
+    with session_scope(live_bot.settings.resolved_database_url) as session:
+        return session.query(Ticket).filter_by(conversation_id=sender).order_by(Ticket.id).all()
+
+
+def operator_mails(live_bot, ticket_id: int) -> list[OutboxMessage]:
+    with session_scope(live_bot.settings.resolved_database_url) as session:
+        return session.query(OutboxMessage).filter_by(ticket_id=ticket_id,
+                                                      kind="escalation").all()
+
+
+def test_an_escalation_that_goes_silent_has_its_ticket_and_operator_mail(live_bot):
+    """The customer never answers the email question: the promise stands all the same."""
+    sender = new_sender()
+    reply = live_bot.say(sender, "Posso portare il mio cane in negozio?")
+    assert payloads(reply) == ["/affirm", "/deny"]  # the email question, left unanswered
+    [ticket] = tickets_of(live_bot, sender)
+    assert f"richiesta n. {ticket.id}" in reply[0]["text"]
+    assert (ticket.status, ticket.reason, ticket.customer_email) == ("open", "kb_escalate", "")
+    [mail] = operator_mails(live_bot, ticket.id)
+    assert "Posso portare il mio cane in negozio?" in mail.text_body
+
+
 def test_unknown_question_escalates_and_collects_the_email(live_bot):
     sender = new_sender()
     reply = live_bot.say(sender, "Posso portare il mio cane in negozio?")
-    assert re.search(r"ti risponderà (oggi entro le|domani entro le|entro \w+ \d+ \w+ alle) \d\d:\d\d", reply[0]["text"])
+    assert re.search(r"ti risponderà (oggi entro le|domani entro le|entro \w+ \d+ \w+ alle) "
+                     r"\d\d:\d\d", reply[0]["text"])
     assert payloads(reply) == ["/affirm", "/deny"]  # consent to be answered by email
     assert "Qual è il tuo indirizzo email?" in texts(live_bot.say(sender, "/affirm"))
     invalid = live_bot.say(sender, "mario at example")
     assert "non sembra valido" in invalid[0]["text"]
     done = live_bot.say(sender, "mario.rossi@example.com")
-    assert "ho aperto la richiesta n." in done[0]["text"] and "mario.rossi@example.com" in done[0]["text"]
-    with session_scope(live_bot.settings.resolved_database_url) as session:
-        ticket = session.query(Ticket).filter_by(conversation_id=sender).one()
-        assert ticket.question == "Posso portare il mio cane in negozio?"
-        assert ticket.customer_email == "mario.rossi@example.com" and ticket.contact_consent
-        assert ticket.reason == "kb_escalate" and ticket.language == "it" and ticket.considered
-        assert ticket.transcript[0] == {"role": "customer", "text": "Posso portare il mio cane in negozio?"}
-    # Asking something else unknown joins the same ticket instead of a new form.
-    again = live_bot.say(sender, "E posso portare anche il gatto in negozio?")
-    assert any("già una richiesta aperta" in t for t in texts(again)), again
+    assert "per email all'indirizzo che ci hai dato" in done[0]["text"]
+    assert not any("mario" in t for t in texts(done))  # the address is never echoed
+    [ticket] = tickets_of(live_bot, sender)
+    assert ticket.question == "Posso portare il mio cane in negozio?"
+    assert ticket.customer_email == "mario.rossi@example.com" and ticket.contact_consent
+    assert ticket.reason == "kb_escalate" and ticket.language == "it" and ticket.considered
+    assert ticket.transcript[0] == {"role": "customer", "text": "Posso portare il mio cane in negozio?"}
+    # Another unknown question is a ticket of its own, with the contact, without asking again.
+    again = live_bot.say(sender, "Organizzate corsi di cucito per bambini il sabato?")
+    first, second = tickets_of(live_bot, sender)
+    assert f"richiesta n. {second.id}" in again[0]["text"] and payloads(again) == []
+    assert second.customer_email == "mario.rossi@example.com"
+    assert operator_mails(live_bot, second.id)
+    assert not any("mario" in t for t in texts(again))
 
 
 def test_asking_for_a_human_up_front_goes_to_a_person_at_once(live_bot):
     sender = new_sender()
     reply = live_bot.say(sender, "voglio parlare con un operatore")
     assert any("di cosa hai bisogno" in t for t in texts(reply)), reply
+    assert tickets_of(live_bot, sender) == []  # nothing promised yet: no question
     consent = live_bot.say(sender, "ho ricevuto un pacco danneggiato e voglio sapere cosa fare")
     assert payloads(consent) == ["/affirm", "/deny"]
+    [ticket] = tickets_of(live_bot, sender)  # the promise came with the ticket
+    assert any(f"richiesta n. {ticket.id}" in t for t in texts(consent)), consent
+    assert ticket.reason == "customer_request" and ticket.customer_email == ""
+    assert ticket.question.startswith("ho ricevuto un pacco danneggiato")
     done = live_bot.say(sender, "/deny")
     assert "questa chat" in done[0]["text"]
-    with session_scope(live_bot.settings.resolved_database_url) as session:
-        ticket = session.query(Ticket).filter_by(conversation_id=sender).one()
-        assert ticket.reason == "customer_request" and ticket.customer_email == ""
-        assert ticket.question.startswith("ho ricevuto un pacco danneggiato")
+    assert len(tickets_of(live_bot, sender)) == 1 and operator_mails(live_bot, ticket.id)
 
 
 def test_asking_for_a_human_in_english_after_a_question(live_bot):
     sender = new_sender()
     live_bot.say(sender, "Can I bring my dog into your shop?")
-    live_bot.say(sender, "/deny")  # no email: the ticket opens for the chat only
+    live_bot.say(sender, "/deny")  # no email: the ticket is for the chat only
     reply = live_bot.say(new_sender(), "I want to talk to a real person please")
     assert any("what do you need help with" in t for t in texts(reply)), reply
+
+
+def test_only_a_signed_identity_skips_the_email_question(live_bot, monkeypatch):
+    from bot.identity import sign_email
+
+    secret = "the-shop-backend-secret"
+    monkeypatch.setattr(live_bot.assistant, "settings", live_bot.settings.model_copy(
+        update={"shop_identity_secret": secret}))
+    question = "Posso portare il mio cane in negozio?"
+    unsigned = new_sender()
+    reply = live_bot.say(unsigned, question, {"customer_email": "victim@example.com"})
+    assert payloads(reply) == ["/affirm", "/deny"]  # asked, like anybody
+    forged = new_sender()
+    reply = live_bot.say(forged, question, {"customer_email": "victim@example.com",
+                                            "customer_email_sig": sign_email("x@y.z", secret)})
+    assert payloads(reply) == ["/affirm", "/deny"]
+    assert [t.customer_email for t in tickets_of(live_bot, unsigned) + tickets_of(
+        live_bot, forged)] == ["", ""]
+    signed = new_sender()
+    reply = live_bot.say(signed, question, {"customer_email": "anna@example.com",
+                                            "customer_email_sig": sign_email(
+                                                "anna@example.com", secret)})
+    assert payloads(reply) == [] and not any("anna" in t for t in texts(reply))
+    assert [t.customer_email for t in tickets_of(live_bot, signed)] == ["anna@example.com"]
+
+
+def test_replaying_a_conversation_id_reveals_no_address(live_bot):
+    sender = new_sender()
+    live_bot.say(sender, "Posso portare il mio cane in negozio?")
+    live_bot.say(sender, "/affirm")
+    live_bot.say(sender, "alice@example.com")
+    # Someone else, holding only the conversation id, talks on.
+    replies = [live_bot.say(sender, text) for text in (
+        "Organizzate corsi di cucito per bambini il sabato?", "voglio parlare con un operatore",
+        "qual è la mia email?", "/affirm", "Posso portare il mio cane in negozio?")]
+    assert not any("alice" in t for reply in replies for t in texts(reply)), replies
 
 
 def test_feedback_buttons_are_recorded(live_bot):
@@ -167,7 +234,8 @@ def test_conversation_start_and_language_are_kept(live_bot):
 
 
 @pytest.mark.parametrize("message", [
-    "", "   ", "spedizione " * 2000, "\x00\x07 ciao \x1b[31m", "<script>alert('x')</script>",
+    # Longer than 1000 characters is refused by the channel (test_rasa_boundary_live).
+    "", "   ", "spedizione " * 90, "\x00\x07 ciao \x1b[31m", "<script>alert('x')</script>",
     "<img src=x onerror=alert(1)>", "'; DROP TABLE kb_entries; --", "🚚📦❓", "\ud800\udfff?",
 ])
 def test_bad_messages_get_a_reply_and_break_nothing(live_bot, message):
