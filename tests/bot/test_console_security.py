@@ -135,3 +135,7 @@ def test_the_shop_and_kb_pages_carry_a_content_security_policy(console):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
         assert response.headers["x-frame-options"] == "DENY"
+        assert "<style" not in response.text and "style=" not in response.text
+        assert "<script>" not in response.text  # scripts only by src, from our own files
+    for asset in ("/static/shop.css", "/static/kb_search.css", "/static/kb_search.js"):
+        assert console.client.get(asset).status_code == 200
