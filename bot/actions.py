@@ -271,6 +271,8 @@ class ValidateEscalationForm(FormValidationAction):
 
     async def validate_escalation_question(self, value: Any, dispatcher, tracker, domain) -> dict:
         text = value.strip()[:4000] if isinstance(value, str) else ""
+        if text.startswith("/"):  # a button's payload, not a question: asked again
+            return {"escalation_question": None}
         if tracker.get_slot("requested_slot") != "escalation_question":
             return {"escalation_question": text or None}  # set by the action that promised
         # The question of a customer who asked for a person: the ticket opens now.

@@ -207,3 +207,14 @@ def test_the_contact_is_taken_when_the_form_ran_after_the_message(assistant):
         "mario@example.com", slots={"contact_consent": True, "customer_email":
                                     "mario@example.com"}, after=after))
     assert tickets(assistant)[0].customer_email == "mario@example.com" and texts
+
+
+def test_a_button_payload_is_not_a_question_for_a_person(assistant):
+    track = tracker("/deny", slots={"escalation_question": "/deny",
+                                    "requested_slot": "escalation_question"},
+                    after=[{"event": "slot", "name": "escalation_question", "value": "/deny"}])
+    events = asyncio.run(ValidateEscalationForm(assistant).run(CollectingDispatcher(), track,
+                                                                FORM_DOMAIN))
+    assert tickets(assistant) == []
+    assert {"event": "slot", "timestamp": None, "name": "escalation_question",
+            "value": None} in events
