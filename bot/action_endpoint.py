@@ -116,6 +116,8 @@ def action_router(assistant: Assistant, *, token: str | None = None) -> APIRoute
             sender = str(call["tracker"].get("sender_id", "?"))[:128]
             gate.admit_conversation(sender)
         except CallRefused as exc:
+            log.warning("action endpoint: refused a call from %s (%d: %s)",
+                        request.client.host if request.client else "?", exc.status, exc.error)
             return JSONResponse({"error": exc.error}, status_code=exc.status)
         try:
             result = await executor.run(call)

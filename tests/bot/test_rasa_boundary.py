@@ -201,3 +201,22 @@ def test_healthz_is_503_while_the_chat_is_down(kb, monkeypatch):
     assert down.json()["components"]["database"]["status"] == "ok"
     assert up.status_code == 200 and up.json()["status"] == "ok"
     assert set(up.json()["components"]) == {"database", "mail", "rasa"}
+
+
+def test_healthz_reports_a_stuck_outbox_as_degraded_without_failing_the_chat(kb, monkeypatch):
+    from datetime import timedelta
+
+    from core import utcnow
+    from escalation.models import OutboxMessage
+
+    monkeypatch.setattr("bot.health.CACHE_S", 0)
+    with session_scope(kb.settings.resolved_database_url) as session:
+        session.add(OutboxMessage(dedupe_key="stuck", kind="escalation", to_addrs=["o@x.example"],
+                                  subject="s", text_body="b", message_id="<stuck@x.example>",
+                                  created_at=utcnow() - timedelta(hours=1)))
+    health = ChatHealth(kb.settings, rasa=FakeRasa(up=True))
+    with TestClient(create_app(Assistant(kb.settings, kb), health=health)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    mail = response.json()["components"]["mail"]
+    assert mail["status"] == "degraded" and "1 pending (oldest 36" in mail["detail"]
