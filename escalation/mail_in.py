@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 OnMessage = Callable[..., Any]  # on_message(raw: bytes, source: str) -> anything
 IMAP_TIMEOUT_S = 60.0
 # A Return-Path header with its folded continuation lines, in the header block.
-_RETURN_PATH = re.compile(rb"^return-path[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE)
+_RETURN_PATH = re.compile(rb"^return-path[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n",
+                          re.IGNORECASE | re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f<>]")
 
 

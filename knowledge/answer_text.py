@@ -36,10 +36,12 @@ _GREETING_LEAD = re.compile(rf"^\s*(?:{GREETING_WORDS})\b[^,!:\n]{{0,40}}[,!:]\s
 
 SIGN_OFFS = (
     # Italian
-    r"(?:un |tanti |molti |i miei )?(?:cari |cordiali |distinti |migliori )?salut(?:o|i)(?: cordiali)?",
+    r"(?:un |tanti |molti |i miei )?(?:cari |cordiali |distinti |migliori )?"
+    r"salut(?:o|i)(?: cordiali)?",
     r"(?:un )?(?:caro|cordiale|affettuoso) saluto", r"cordialmente", r"distintamente",
     r"a presto", r"a disposizione", r"buona (?:giornata|serata|continuazione|domenica)",
-    r"grazie(?: mille| ancora| di nuovo)?(?: e (?:buona (?:giornata|serata)|(?:cordiali )?saluti))?",
+    r"grazie(?: mille| ancora| di nuovo)?"
+    r"(?: e (?:buona (?:giornata|serata)|(?:cordiali )?saluti))?",
     r"un abbraccio", r"ciao",
     # English
     r"(?:best|kind|warm|warmest|many|with) (?:regards|wishes)", r"regards", r"best", r"cheers",
@@ -49,7 +51,8 @@ SIGN_OFFS = (
 )
 # The whole line is the sign-off, perhaps with the name after a comma ("Un saluto, Marta").
 _SIGN_OFF = re.compile(
-    rf"^\s*(?i:{'|'.join(SIGN_OFFS)})\s*[,.!]*\s*(?:[A-ZÀ-Ý][\w'’.-]*(?:\s+[A-ZÀ-Ý][\w'’.-]*){{0,2}})?"
+    rf"^\s*(?i:{'|'.join(SIGN_OFFS)})\s*[,.!]*\s*"
+    r"(?:[A-ZÀ-Ý][\w'’.-]*(?:\s+[A-ZÀ-Ý][\w'’.-]*){0,2})?"
     r"\s*[,.!]*\s*$")  # the name after it is capitalised: "Grazie per la pazienza" is text
 _MOBILE_FOOTER = re.compile(
     r"^\s*(?:inviato|sent|spedito|scritto)\s+(?:da|dal|dalla|from|via|with|using)\b.{0,60}$"
@@ -69,7 +72,8 @@ _ROLE = re.compile(
     r"support team|team (?:assistenza|supporto)|ufficio\b|responsabile|manager|operatore|"
     r"operator|sales|vendite|amministrazione|reparto|department|s\.r\.l|s\.p\.a|srl\b|spa\b|"
     r"\bltd\b|\binc\b|p\.\s?iva|partita iva|vat\b", re.IGNORECASE)
-_ADDRESS = re.compile(r"^\s*(?:via|viale|piazza|corso|largo|\d+\s+\w+\s+(?:street|road|st\.?|rd\.?))"
+_ADDRESS = re.compile(r"^\s*(?:via|viale|piazza|corso|largo|"
+                      r"\d+\s+\w+\s+(?:street|road|st\.?|rd\.?))"
                       r"\b.*\d", re.IGNORECASE)
 _COMPANY_END = re.compile(r"(?:s\.r\.l|s\.p\.a|s\.a\.s|s\.n\.c|ltd|inc|co|corp)\.$", re.IGNORECASE)
 _NAME = re.compile(r"^\s*[A-ZÀ-Ý][\w'’.-]*(?:\s+[A-ZÀ-Ý][\w'’.-]*){0,3}\s*$")

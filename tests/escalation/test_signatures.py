@@ -83,7 +83,8 @@ CLIENTS = {
     # Outlook on iOS, English, "Sent from my iPhone" variant of Outlook
     "outlook_ios_en": ("en", mail(
         f"{ANSWER_EN}\n\nThanks,\nSophie\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n"
-        "________________________________\nFrom: Bottega Aurora <assistenza@bottega-aurora.example>\n"
+        "________________________________\n"
+        "From: Bottega Aurora <assistenza@bottega-aurora.example>\n"
         "Sent: Monday, November 23, 2026 10:15:00 AM\nTo: backup@bottega-aurora.example\n"
         "Subject: [#T12] New question\n\nNew customer question\n",
         sender="Sophie Marchetti <backup@bottega-aurora.example>"), ANSWER_EN),
