@@ -20,7 +20,7 @@ from core import session_scope
 from knowledge import repository as repo
 from knowledge.answer_text import answer_body, clean_text
 from knowledge.errors import InvalidEntry
-from knowledge.models import EntryVersion, Source, Status
+from knowledge.models import Entry, EntryVersion, Source, Status
 from knowledge.privacy import scrub
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
@@ -66,6 +66,7 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
                               entry.answer)
         else:
             entry = repo.create_entry(repo.EntryDraft(
+                key=_free_key(language, clean_question, ticket_id, session=session),
                 answer=clean_answer, questions=(clean_question,), language=language,
                 category=category, status=status, source=Source.OPERATOR.value,
                 source_ref=f"ticket {ticket_id}", ticket_id=ticket_id, author=operator,
@@ -73,6 +74,15 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
             learned = Learned(entry.id, entry.key, False, status, clean_question, entry.answer)
     kb.sync(force=True)  # answerable now, not at the next periodic check
     return learned
+
+
+def _free_key(language: str, question: str, ticket_id: int, *, session) -> str:
+    """The question's key; the same wording learned before with another answer (a second
+    ticket) gets the ticket number too, instead of failing on the unique key forever."""
+    key = repo.make_key(language, question)
+    if session.scalar(select(Entry.id).where(Entry.key == key)) is None:
+        return key
+    return f"{key}-t{ticket_id}"
 
 
 def _learned_before(reason: str, *, session) -> Learned | None:

@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.assistant import Assistant
 from bot.services import EscalationServices
 from core import Settings, utcnow
+from escalation.answers import FINISH_LEASE, resume_answered
 from escalation.outbox import SENDING_LEASE, send_due
 from knowledge.embedders import HashingEmbedder
 from knowledge.service import KnowledgeBase
@@ -56,6 +57,9 @@ def main() -> None:
     assistant = Assistant(settings, kb, sla=SLA)
     kb.warm_up()  # as `supportbot run` does, before it serves anything
     assistant.warm_up()
+    # The same for an answer the killed process was finishing: its lease has run out.
+    resume_answered(settings=settings, kb=kb, deliver_in_chat=lambda ticket: False,
+                    now=utcnow() + FINISH_LEASE)
     app = create_app(assistant)
     services = EscalationServices(assistant, deliver_in_chat=lambda ticket: False)
     app.state.escalation = services

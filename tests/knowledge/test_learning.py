@@ -99,6 +99,17 @@ def test_a_close_question_with_a_different_answer_gets_its_own_entry(kb, add_ent
     assert not learned.as_variant
 
 
+def test_the_same_question_answered_differently_twice_is_learned_twice(kb):
+    """Two tickets with the same wording and different answers (found by the mail fuzz):
+    the second used to collide with the first entry's key and fail at every retry."""
+    first = learn(kb, question="Spedite in Svizzera?", answer="Sì, in 3-5 giorni con dogana.",
+                  language="it", ticket_id=21, operator="op@shop.example")
+    second = learn(kb, question="Spedite in Svizzera?",
+                   answer="Le incisioni si fanno in negozio a Firenze.", language="it",
+                   ticket_id=22, operator="op@shop.example")
+    assert second.entry_id != first.entry_id and second.key != first.key
+
+
 def test_review_mode_keeps_the_entry_as_a_draft_the_bot_does_not_use(kb, add_entry):
     add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
     learned = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
