@@ -33,6 +33,7 @@ MAX_SENDER = 128  # the conversation id column
 MAX_TEXT = 20_000  # well above the question limit, which the knowledge base enforces
 MAX_TRANSCRIPT_TURNS = 30
 MAX_TURN_CHARS = 2000
+MOVED_ON_WORDS = 4  # typed where the email was asked for, this many words are a question
 
 
 class BadTracker(ValueError):
@@ -207,8 +208,9 @@ class ActionOpenTicket(AssistantAction):
             send(dispatcher, reply)
         elif consent is False and {"contact_consent", "customer_email"} & just_set:
             send(dispatcher, await self.call(tracker, self.assistant.contact_declined))
+        # The address lives on the tickets only: Rasa's tracker keeps no copy in its slots.
         return [SlotSet("escalation_question", None), SlotSet("escalation_reason", None),
-                SlotSet("escalation_considered", None)]
+                SlotSet("escalation_considered", None), SlotSet("customer_email", None)]
 
 
 def set_this_turn(tracker: Tracker) -> set[str]:
@@ -288,9 +290,16 @@ class ValidateEscalationForm(FormValidationAction):
     def validate_contact_consent(self, value: Any, dispatcher, tracker, domain) -> dict:
         return {"contact_consent": value if isinstance(value, bool) else None}
 
-    def validate_customer_email(self, value: Any, dispatcher, tracker, domain) -> dict:
+    async def validate_customer_email(self, value: Any, dispatcher, tracker, domain) -> dict:
         text = value.strip() if isinstance(value, str) else ""
         if tracker.get_intent_of_latest_message() == "deny" or text.casefold() in {"no", "no grazie"}:
+            return {"customer_email": None, "contact_consent": False}
+        if "@" not in text and len(text.split()) >= MOVED_ON_WORDS:
+            # Not an address but the customer's next question: it is answered (or passed
+            # on) instead of being swallowed by the form, which ends without an email.
+            reply = await ActionAnswerQuestion(self.assistant).call(tracker,
+                                                                    self.assistant.answer)
+            send(dispatcher, reply)
             return {"customer_email": None, "contact_consent": False}
         try:
             email = valid_email(text[:400])

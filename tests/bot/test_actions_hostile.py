@@ -129,10 +129,11 @@ def contact_tracker(typed: str, email: str, **fields) -> Tracker:
 
 def test_an_email_the_customer_typed_is_added_to_the_open_ticket(assistant):
     run(ActionAnswerQuestion(assistant), tracker(DOG))
-    texts, _ = run(ActionOpenTicket(assistant), contact_tracker(" mario@example.com ",
-                                                                "mario@example.com"))
+    texts, events = run(ActionOpenTicket(assistant), contact_tracker(" mario@example.com ",
+                                                                     "mario@example.com"))
     assert tickets(assistant)[0].customer_email == "mario@example.com"
     assert texts and "mario" not in " ".join(texts)
+    assert {"event": "slot", "timestamp": None, "name": "customer_email", "value": None} in events
 
 
 @pytest.mark.parametrize("typed, slot", [

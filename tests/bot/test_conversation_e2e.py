@@ -148,6 +148,18 @@ def test_asking_for_a_human_in_english_after_a_question(live_bot):
     assert any("what do you need help with" in t for t in texts(reply)), reply
 
 
+def test_a_question_typed_where_the_email_was_asked_is_not_swallowed(live_bot):
+    sender = new_sender()
+    live_bot.say(sender, "Posso portare il mio cane in negozio?")
+    assert "Qual è il tuo indirizzo email?" in texts(live_bot.say(sender, "/affirm"))
+    reply = live_bot.say(sender, "Organizzate corsi di cucito per bambini il sabato?")
+    first, second = tickets_of(live_bot, sender)  # the new question reached a person too
+    assert any(f"richiesta n. {second.id}" in t for t in texts(reply)), reply
+    assert not any("non sembra valido" in t for t in texts(reply)), reply
+    assert second.question == "Organizzate corsi di cucito per bambini il sabato?"
+    assert operator_mails(live_bot, second.id)
+
+
 def test_only_a_signed_identity_skips_the_email_question(live_bot, monkeypatch):
     from bot.identity import sign_email
 
