@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from bot.assistant import Assistant
+from bot.boundary import chat_allowed_origins
 from bot.chat_delivery import RasaChatDelivery
 from bot.console import ensure_demo_account
 from bot.health import ChatHealth
@@ -65,6 +66,9 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     rasa_port = rasa_port or settings.rasa_port
+    # Everything derived from the address (the widget's Rasa URL, the origins Rasa lets in)
+    # follows the command line's.
+    settings = settings.model_copy(update={"host": host, "port": port, "rasa_port": rasa_port})
     for name, number, fix in (("app", port, "pass --port"), ("Rasa", rasa_port, "pass --rasa-port"),
                               ("mail receiver", settings.inbound_smtp_port,
                                "set SUPPORTBOT_INBOUND_SMTP_PORT"),
@@ -110,9 +114,9 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
         server.run()  # returns on Ctrl-C or SIGTERM
     finally:
         log.info("stopping the Rasa server and the mail services")
+        rasa.stop()  # first: Ctrl-C reached Rasa too, and it must not be restarted now
         stop_insights.set()
         services.stop()
-        rasa.stop()
         assistant.kb.close()
 
 
@@ -133,6 +137,7 @@ def _announce(rasa: RasaServer, settings: Settings, host: str, port: int) -> Non
           f"  Knowledge-base search:  http://{host}:{port}/kb\n"
           f"  API docs:               http://{host}:{port}/docs\n"
           f"  Rasa server:            {rasa.url}  (log: {rasa.log_path})\n"
+          f"  Chat allowed from:      {', '.join(chat_allowed_origins(settings))}\n"
           f"  Operator replies, SMTP: {settings.inbound_smtp_host}:{settings.inbound_smtp_port}\n"
           + (f"  Outgoing mail sink:     {settings.smtp_host}:{settings.smtp_port} -> "
              f"{settings.var_dir / 'mail' / 'sink'}\n" if settings.run_mail_sink else "") +
