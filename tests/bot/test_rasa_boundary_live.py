@@ -109,6 +109,22 @@ def test_socketio_refuses_oversized_and_malformed_messages_with_a_bot_message(li
     assert ANSWER in answer["text"]
 
 
+def test_socketio_replaces_a_hostile_session_id_with_a_fresh_one(live_bot):
+    async def confirmed(data):
+        chat = await SocketChat.connect(live_bot.rasa_url, origin=live_bot.app_url)
+        await chat.emit("session_request", data)
+        session = await chat.receive("session_confirm")
+        await chat.close()
+        return session
+
+    kept = uuid.uuid4().hex
+    assert asyncio.run(confirmed({"session_id": kept})) == kept
+    for hostile in ({"session_id": "x" * 500}, {"session_id": "a\nb"}, {"session_id": ["x"]},
+                    ["not", "an", "object"]):
+        fresh = asyncio.run(confirmed(hostile))
+        assert isinstance(fresh, str) and len(fresh) == 32 and fresh.isalnum(), hostile
+
+
 def test_only_the_shops_origins_may_use_the_chat_from_a_browser(live_bot):
     app_origin, evil = live_bot.app_url, "https://evil.example"
 

@@ -92,13 +92,11 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def _guard_session(self, session_request: Callable) -> Callable:
         async def guarded(sid: str, data: Any) -> None:
-            if data is None:
-                data = {}
-            if not isinstance(data, dict) or not (
-                    data.get("session_id") is None or _valid_sender(self.limits, data["session_id"])):
-                log.warning("socket.io: refused a malformed session request")
-                data = {}  # a fresh conversation id instead of the hostile one
-            await session_request(sid, {"session_id": data.get("session_id")})
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if session_id is not None and not _valid_sender(self.limits, session_id):
+                log.warning("socket.io: refused a malformed session id")
+                session_id = None  # a fresh conversation id instead of the hostile one
+            await session_request(sid, {"session_id": session_id})
         return guarded
 
     def _guard_message(self, handle_message: Callable) -> Callable:
