@@ -159,7 +159,9 @@ class RasaServer:
         """Secrets and limits for the Rasa process; an environment, unlike a command line,
         is readable only by the process's owner."""
         settings = self.settings
-        return {**_run_env(), "SUPPORTBOT_RASA_AUTH_TOKEN": self.token,
+        # The product's own secrets (mail passwords, the secret key) are none of Rasa's business.
+        inherited = {k: v for k, v in _run_env().items() if not k.startswith("SUPPORTBOT_")}
+        return {**inherited, "SUPPORTBOT_RASA_AUTH_TOKEN": self.token,
                 ACTION_TOKEN_ENV: action_endpoint_token(settings),
                 "SUPPORTBOT_MAX_QUESTION_CHARS": str(settings.max_question_chars),
                 "SUPPORTBOT_CHAT_MAX_METADATA_BYTES": str(settings.chat_max_metadata_bytes),

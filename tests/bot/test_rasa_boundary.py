@@ -129,7 +129,8 @@ def test_browser_origins_default_to_the_apps_own():
     assert not limits.origin_allowed("https://evil.example")
 
 
-def test_no_secret_on_rasas_command_line_nor_in_a_readable_file(tmp_path):
+def test_no_secret_on_rasas_command_line_nor_in_a_readable_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORTBOT_SMTP_PASSWORD", "mail-secret")
     settings = Settings(var_dir=tmp_path, secret_key="k")
     rasa = RasaServer(settings, model=tmp_path / "m.tar.gz", port=5999, log_path=tmp_path / "r.log",
                       action_url="http://127.0.0.1:8000/webhook")
@@ -140,6 +141,7 @@ def test_no_secret_on_rasas_command_line_nor_in_a_readable_file(tmp_path):
     environment = rasa.environment()
     assert environment["SUPPORTBOT_RASA_AUTH_TOKEN"] == rasa.token
     assert environment["SUPPORTBOT_ACTION_ENDPOINT_TOKEN"] == action_endpoint_token(settings)
+    assert "SUPPORTBOT_SMTP_PASSWORD" not in environment  # the product's secrets stay with it
     endpoints = write_endpoints(settings, rasa.action_url, tmp_path / "endpoints.yml",
                                 tracker_db=tmp_path / "tracker.db")
     written = endpoints.read_text()
