@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import SupportBotError, utcnow
@@ -31,6 +31,7 @@ MAX_TURN_CHARS = 2000
 MAX_QUESTION_CHARS = 4000
 MAX_EMAIL = 320
 MAX_CONSIDERED = 10
+MAX_CLOSE_REASON = 500
 # A conversation with this many open questions gets no new ticket until one is answered:
 # it bounds what one conversation id can make the operators read.
 MAX_OPEN_PER_CONVERSATION = 10
@@ -140,6 +141,28 @@ def add_contact(conversation_id: str, email: str, *, session: Session) -> list[i
         session.add(TicketEvent(ticket_id=ticket.id, kind="contact_added", detail={}))
     session.flush()
     return [t.id for t in tickets]
+
+
+def close_unanswered(ticket_id: int, operator: str, reason: str, *, session: Session,
+                     now: datetime | None = None) -> None:
+    """An operator closes a question without answering it (a duplicate, not a question),
+    saying why; nothing is sent or learned. Only an open ticket can be closed this way."""
+    from escalation.timers import cancel_timers
+
+    why = plain(reason, MAX_CLOSE_REASON)
+    if not why:
+        raise EscalationError("closing without an answer needs a reason")
+    now = now or utcnow()
+    done = session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN.value)
+        .values(status=TicketStatus.CLOSED.value, closed_at=now)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise EscalationError(f"ticket {ticket_id} is not open")
+    cancel_timers(ticket_id, session=session)
+    session.add(TicketEvent(ticket_id=ticket_id, kind="closed_unanswered", at=now,
+                            detail={"by": operator, "reason": why}))
+    session.flush()
 
 
 def contact_of(conversation_id: str, *, session: Session) -> str:

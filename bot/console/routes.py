@@ -129,6 +129,20 @@ def ticket_page(request: Request, ticket_id: str,
     return _ticket_page(request, parse_id(ticket_id))
 
 
+@router.post("/tickets/{ticket_id}/close")
+async def close(request: Request, ticket_id: str,
+                operator: str = Depends(current_operator)) -> Response:
+    """A question closed without an answer (a duplicate, not a question), with its reason."""
+    form = await checked_form(request)
+    number, reason = parse_id(ticket_id), text_field(form, "reason")
+    error = await asyncio.to_thread(views.close_question, config(request).database_url, number,
+                                    operator, reason)
+    if error:
+        return await asyncio.to_thread(_ticket_page, request, number, 400, error=error)
+    flash(request, "ok", f"Ticket #{number} chiuso senza risposta.")
+    return redirect(f"/console/tickets/{number}")
+
+
 @router.post("/tickets/{ticket_id}/answer")
 async def answer(request: Request, ticket_id: str,
                  operator: str = Depends(current_operator)) -> Response:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.console.web import aware
 from core import session_scope
-from escalation import Ticket, TicketStatus
+from escalation import EscalationError, Ticket, TicketStatus, close_unanswered
 from escalation.models import InboundMessage, TicketTimer
 from knowledge import repository as repo
 
@@ -28,6 +28,7 @@ EVENTS = {
     "closed": "Chiuso", "reply_quarantined": "Risposta email in quarantena",
     "timer_failed": "Errore del timer SLA",
     "contact_added": "Il cliente ha lasciato un'email", "pushed_to_chat": "Inviato nella chat",
+    "closed_unanswered": "Chiuso senza risposta",
 }
 CATEGORIES = {"pre_purchase": "prima dell'acquisto", "post_purchase": "dopo l'acquisto",
               "general": "generale"}
@@ -148,6 +149,9 @@ def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
     by email or from the console, and after a restart)."""
     if ticket.status == TicketStatus.OPEN.value:
         return []
+    closed = next((e.detail for e in ticket.events if e.kind == "closed_unanswered"), None)
+    if closed is not None:
+        return [f"Chiuso senza risposta da {closed.get('by', '?')}: {closed.get('reason', '')}"]
     lines = [{
         "chat": "Consegnata nella chat del cliente.",
         "email": "Inviata al cliente per email.",
@@ -168,3 +172,16 @@ def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
     else:
         lines.append("Apprendimento in corso.")
     return lines
+
+
+def close_question(url: str, ticket_id: int, operator: str, reason: str) -> str:
+    """Close an open question without an answer; "" when done, else what to tell the
+    operator. With one ticket per question, a duplicate is closed here, never silently."""
+    if not reason.strip():
+        return "Scrivi perché chiudi la domanda senza risposta (per esempio: doppione del #12)."
+    try:
+        with session_scope(url) as session:
+            close_unanswered(ticket_id, operator, reason, session=session)
+    except EscalationError:
+        return "Il ticket non è più aperto: nel frattempo ha ricevuto una risposta o è stato chiuso."
+    return ""

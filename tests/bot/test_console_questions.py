@@ -43,3 +43,37 @@ def test_answering_one_question_leaves_the_others_open(signed_in):
         "open", "closed", "open"]
     queue = signed_in.client.get("/console?status=open").text
     assert f"/console/tickets/{first}" in queue and f"/console/tickets/{third}" in queue
+
+
+def test_a_duplicate_is_closed_explicitly_with_its_reason_and_nothing_else_moves(signed_in):
+    first, second, third = ask_all(signed_in)
+    refused = signed_in.post(f"/console/tickets/{third}/close", reason="   ")
+    assert refused.status_code == 400 and "Scrivi perché" in refused.text
+    assert signed_in.load(third).status == "open"
+    done = signed_in.post(f"/console/tickets/{third}/close", reason=f"doppione del #{first}")
+    assert done.status_code == 303
+    closed = signed_in.load(third)
+    assert closed.status == "closed" and not closed.answer and closed.learned_entry_id is None
+    event = next(e for e in closed.events if e.kind == "closed_unanswered")
+    assert event.detail == {"by": "op@shop.example", "reason": f"doppione del #{first}"}
+    assert [signed_in.load(i).status for i in (first, second)] == ["open", "open"]
+    page = signed_in.client.get(f"/console/tickets/{third}").text
+    assert f"Chiuso senza risposta da op@shop.example: doppione del #{first}" in page
+    again = signed_in.post(f"/console/tickets/{third}/close", reason="again")
+    assert again.status_code == 400 and "non è più aperto" in again.text
+    with session_scope(signed_in.url) as session:
+        from escalation.models import TicketTimer
+
+        assert not session.query(TicketTimer).filter_by(
+            ticket_id=third, fired_at=None, cancelled=False).count()
+
+
+def test_closing_needs_a_signed_in_operator_and_the_csrf_token(console):
+    [ticket_id, *_] = ask_all(console)
+    anonymous = console.client.post(f"/console/tickets/{ticket_id}/close", data={"reason": "x"})
+    assert anonymous.status_code in (303, 401, 403)
+    console.login()
+    forged = console.client.post(f"/console/tickets/{ticket_id}/close",
+                                 data={"reason": "x", "csrf_token": "forged"})
+    assert forged.status_code in (400, 403)
+    assert console.load(ticket_id).status == "open"
