@@ -94,7 +94,7 @@ class AssistantAction(Action):
     def turn(self, tracker: Tracker) -> Turn:
         return turn_of(tracker, self.assistant.settings.shop_identity_secret)
 
-    async def call(self, tracker: Tracker, work: Callable[[Turn], Reply]) -> Reply:
+    async def call(self, tracker: Tracker, work: Callable[[Turn], Reply | None]) -> Reply | None:
         turn = self.turn(tracker)
         try:
             return await asyncio.to_thread(work, turn)
@@ -150,6 +150,24 @@ class ActionAnswerQuestion(AssistantAction):
         if reply.question:
             events.append(SlotSet("last_question", reply.question))
         return events + contact_form(tracker, reply)
+
+
+class ActionSmallTalk(AssistantAction):
+    """Small talk is declined, unless the knowledge base knows the message as a question."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        reply = await self.call(tracker, self.assistant.small_talk)
+        if reply is None:
+            dispatcher.utter_message(response="utter_decline_chitchat")
+            return []
+        send(dispatcher, reply)
+        events: list[EventType] = [SlotSet("language", reply.language)]
+        if reply.entry_id is not None:
+            events.append(SlotSet("last_entry_id", str(reply.entry_id)))
+        return events
 
 
 def contact_form(tracker: Tracker, reply: Reply) -> list[EventType]:
@@ -315,5 +333,6 @@ class ValidateEscalationForm(FormValidationAction):
 
 def all_actions(assistant: Assistant) -> list[Action]:
     return [cls(assistant) for cls in (ActionSessionStart, ActionDetectLanguage,
-                                       ActionAnswerQuestion, ActionHandoff, ActionRecordFeedback,
-                                       ActionOpenTicket, ActionDeliverAnswer, ValidateEscalationForm)]
+                                       ActionAnswerQuestion, ActionSmallTalk, ActionHandoff,
+                                       ActionRecordFeedback, ActionOpenTicket, ActionDeliverAnswer,
+                                       ValidateEscalationForm)]

@@ -133,6 +133,17 @@ class Assistant:
                          question=decision.question, considered=considered)
         return self._escalate(turn, language, decision.question, considered, "kb_escalate")
 
+    def small_talk(self, turn: Turn) -> Reply | None:
+        """A message the NLU filed as small talk: answered like a question when the knowledge
+        base is sure it knows it (the intent model changes with every training, the KB does
+        not), else None and the bot declines politely. Nothing is logged or escalated then."""
+        language = lang.conversation_language(turn.text, turn.language, turn.hint)
+        try:
+            decision = self.kb.search(turn.text, language=language)
+        except InvalidQuestion:
+            return None
+        return self.answer(turn) if decision.kind is DecisionKind.ANSWER else None
+
     def choose(self, turn: Turn, entry_id: int) -> Reply:
         """The customer clicked one of the clarify buttons."""
         language = _kept_language(turn)

@@ -325,3 +325,13 @@ def test_past_the_open_question_limit_nothing_is_promised(assistant):
     assert "will reply" not in reply.messages[0] and "#" not in reply.messages[0]
     assert len(tickets_of(assistant)) == MAX_OPEN_PER_CONVERSATION
     assert len(logged(assistant, kind=EventKind.ESCALATION)) == MAX_OPEN_PER_CONVERSATION
+
+
+def test_a_question_the_nlu_took_for_small_talk_is_answered_when_the_kb_knows_it(assistant):
+    """Rasa's intent model varies from one training to the next; a known question it files
+    as chitchat must still get its answer, and only that: small talk stays declined."""
+    reply = assistant.small_talk(turn("How much does shipping cost?", conversation="st1"))
+    assert reply is not None and reply.kind == "answer" and reply.messages[0] == SHIP_EN
+    assert assistant.small_talk(turn("tell me a joke about robots", conversation="st2")) is None
+    assert [e.decision for e in logged(assistant, "st1", EventKind.MESSAGE)] == ["answer"]
+    assert not logged(assistant, "st2", EventKind.MESSAGE)  # no ticket, no question logged

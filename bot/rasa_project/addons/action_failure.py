@@ -24,8 +24,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 log = logging.getLogger(__name__)
 
 FALLBACK = "utter_technical_problem"
-SPEAKING_ACTIONS = {"action_answer_question", "action_handoff", "action_record_feedback",
-                    "action_open_ticket"}
+SPEAKING_ACTIONS = {"action_answer_question", "action_small_talk", "action_handoff",
+                    "action_record_feedback", "action_open_ticket"}
 
 
 @DefaultV1Recipe.register(
