@@ -26,6 +26,7 @@ from rasa_sdk.interfaces import (
 from bot.actions import all_actions
 from bot.assistant import Assistant
 from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from bot.rasa_project.boundary.limits import json_depth
 from core import Settings
 
 log = logging.getLogger(__name__)
@@ -78,27 +79,13 @@ class Gate:
                 or not isinstance(call.get("tracker"), dict) \
                 or not isinstance(call.get("domain", {}), dict):
             raise CallRefused(400, "Invalid body request")
-        if _depth(call) > MAX_DEPTH:
+        if json_depth(call, stop_after=MAX_DEPTH) > MAX_DEPTH:
             raise CallRefused(400, f"the body is nested deeper than {MAX_DEPTH} levels")
         return call
 
     def admit_conversation(self, sender: str) -> None:
         if not self._limiter.hit(self._per_conversation, "action-endpoint", "id", sender):
             raise CallRefused(429, "too many calls for this conversation")
-
-
-def _depth(value: object) -> int:
-    """Nesting depth, without recursion: a hostile body may be deep."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_DEPTH:
-                stack.extend((child, depth + 1) for child in item)
-    return deepest
 
 
 def action_router(assistant: Assistant, *, token: str | None = None) -> APIRouter:

@@ -108,8 +108,9 @@ class ChatLimits:
                 self.metadata(body.get("metadata")))
 
 
-def json_depth(value: object) -> int:
-    """Nesting depth of decoded JSON, without recursion (hostile input can be deep)."""
+def json_depth(value: object, *, stop_after: int | None = None) -> int:
+    """Nesting depth of decoded JSON, without recursion (hostile input can be deep). With
+    `stop_after`, nothing deeper is walked: the answer is then "more than that"."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -117,7 +118,8 @@ def json_depth(value: object) -> int:
             item = list(item.values())
         if isinstance(item, list):
             deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item)
+            if stop_after is None or depth <= stop_after:
+                stack.extend((child, depth + 1) for child in item)
     return deepest
 
 
