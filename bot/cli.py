@@ -183,18 +183,26 @@ def eval_command(
     embedder: Annotated[Optional[str], typer.Option(help="Defaults to the configured embedder.")] = None,
     hybrid: Annotated[bool, typer.Option(help="Fuse BM25 with dense retrieval.")] = True,
     target: Annotated[Optional[float], typer.Option(min=0.001, max=0.5)] = None,
+    shots: Annotated[int, typer.Option(min=0, help="Questions kept per label; 0 = all.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --shots sample.")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Measure answer/clarify/escalate quality on labelled questions."""
+    from knowledge.eval_curves import format_curves
     from knowledge.evaluation import evaluate
 
     report = evaluate(kb, queries, embedder=embedder or get_settings().resolved_embedder, hybrid=hybrid,
-                      target_wrong_rate=target)
+                      target_wrong_rate=target, shots=shots, seed=seed).as_dict()
     if as_json:
-        typer.echo(json.dumps(report.as_dict()))
+        typer.echo(json.dumps(report))
         return
-    for name, value in report.as_dict().items():
-        typer.echo(f"{name:>20}: {value}")
+    for name, value in report.items():
+        if name not in ("reliability", "coverage_risk"):
+            typer.echo(f"{name:>20}: {value}")
+    if report["short_labels"]:
+        typer.echo(f"{len(report['short_labels'])} labels had fewer than {shots} questions "
+                   "and keep all they have (short_labels)")
+    typer.echo("\n".join(format_curves(report)))
 
 
 @app.command("run")

@@ -1,12 +1,13 @@
 """`supportbot eval`: how well a knowledge base built from labelled questions answers,
 clarifies and escalates. Every label of the KB file becomes one entry; queries
 labelled `oos` must be escalated. Thresholds come from calibration on the KB
-alone, never from the queries.
+alone, never from the queries. `shots` keeps K questions per label (a small FAQ).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -16,13 +17,17 @@ import numpy as np
 from sqlalchemy import insert
 
 from core import Settings, dispose_all, session_scope
-from knowledge.errors import ImportRejected
+from knowledge.embedders import Embedder
+from knowledge.errors import ImportRejected, KnowledgeError
+from knowledge.eval_curves import OOS, Outcome, coverage_risk, outcome_of, outcome_rates, reliability
 from knowledge.models import Entry, KBChange, Question
-from knowledge.scoring import DecisionKind
+from knowledge.scoring import DecisionKind, decide
 from knowledge.service import KnowledgeBase
 from knowledge.text import clean, fingerprint
 
-OOS = "oos"
+
+class EvaluationError(KnowledgeError):
+    """The evaluation cannot run as asked (bad shots, queries the KB cannot label)."""
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,39 @@ class EvalReport:
     latency_ms_p95: float
     thresholds: dict
     calibration: dict
+    # Issue 11's figures: see knowledge.eval_curves for their definitions.
+    answerable: int
+    out_of_scope: int
+    resolved: float
+    wrong: float
+    answered: float
+    clarify_offered: float
+    clarify_hit: float
+    escalated: float
+    ece: float
+    reliability: list
+    coverage_risk: list
+    shots: int  # 0 = every question of the KB file
+    seed: int
+    kb_entries: int
+    kb_questions: int
+    short_labels: dict  # label -> questions kept, for labels with fewer than `shots`
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def read_labelled(path: Path) -> list[tuple[str, str]]:
-    """(text, label) pairs from JSON Lines; every bad line is reported at once."""
+@dataclass(frozen=True)
+class Labelled:
+    line: int
+    text: str
+    label: str
+
+
+def read_lines(path: Path) -> list[Labelled]:
+    """Labelled questions with their line numbers; every bad line is reported at once.
+    Blank lines are skipped (a trailing newline is common); a record with an empty text or
+    label is an error, never silently dropped."""
     rows, problems = [], []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -59,11 +90,48 @@ def read_labelled(path: Path) -> list[tuple[str, str]]:
         except (json.JSONDecodeError, KeyError, TypeError):
             problems.append(f"line {number}: expected {{\"text\": ..., \"label\": ...}}")
             continue
-        if text and label:
-            rows.append((text, label))
+        if not text or not label:
+            problems.append(f"line {number}: empty {'text' if not text else 'label'}")
+            continue
+        rows.append(Labelled(number, text, label))
     if problems or not rows:
         raise ImportRejected(str(path), problems or ["no labelled questions in the file"])
     return rows
+
+
+def read_labelled(path: Path) -> list[tuple[str, str]]:
+    return [(r.text, r.label) for r in read_lines(path)]
+
+
+def keep_shots(rows: list[tuple[str, str]], shots: int, seed: int) -> tuple[list[tuple[str, str]], dict]:
+    """At most `shots` distinct questions per label (0 = all), drawn with `seed`. Each label
+    draws from its own generator, so adding a label never changes another's sample.
+    Returns the kept rows (in file order) and {label: kept} for labels that had fewer."""
+    if shots < 0:
+        raise EvaluationError(f"shots must be 0 (every question) or more, not {shots}")
+    distinct: dict[str, dict[str, int]] = defaultdict(dict)  # label -> fingerprint -> row
+    for i, (text, label) in enumerate(rows):
+        if label != OOS:
+            distinct[label].setdefault(fingerprint(text), i)
+    if shots == 0:
+        return [rows[i] for q in distinct.values() for i in q.values()], {}
+    kept, short = [], {}
+    for label in sorted(distinct):
+        candidates = sorted(distinct[label].values())
+        if len(candidates) < shots:
+            short[label] = len(candidates)
+        kept += random.Random(f"{seed}:{label}").sample(candidates, min(shots, len(candidates)))
+    return [rows[i] for i in sorted(kept)], short
+
+
+def check_labels(queries: list[Labelled], kb_labels: set[str], path: Path) -> None:
+    unknown = [q for q in queries if q.label != OOS and q.label not in kb_labels]
+    if unknown:
+        listed = "\n".join(f"  - line {q.line}: label {q.label!r}" for q in unknown[:50])
+        more = f"\n  ... and {len(unknown) - 50} more" if len(unknown) > 50 else ""
+        raise EvaluationError(
+            f"{path}: {len(unknown)} queries have a label the knowledge base lacks "
+            f"(label questions it must not answer 'oos'):\n{listed}{more}")
 
 
 def build_kb(rows: list[tuple[str, str]], url: str, language: str) -> None:
@@ -92,46 +160,86 @@ def evaluate(
     hybrid: bool = True,
     target_wrong_rate: float | None = None,
     work_dir: Path | None = None,
+    shots: int = 0,
+    seed: int = 0,
+    model: Embedder | None = None,
 ) -> EvalReport:
+    """`model` lets a benchmark reuse one loaded embedder across many runs."""
     from migrations import upgrade
 
-    kb_rows, queries = read_labelled(kb_path), read_labelled(queries_path)
+    kb_rows, short = keep_shots(read_labelled(kb_path), shots, seed)
+    queries = read_lines(queries_path)
+    check_labels(queries, {label for _, label in kb_rows}, queries_path)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         settings = Settings(var_dir=Path(tmp), database_url="", embedder=embedder,
                             hybrid_lexical=hybrid, max_question_chars=100_000)
         upgrade(settings.resolved_database_url)
         build_kb(kb_rows, settings.resolved_database_url, language)
-        kb = KnowledgeBase(settings)
+        kb = KnowledgeBase(settings, model)
         kb.warm_up()
-        calibration = kb.calibrate(target_wrong_rate=target_wrong_rate)
-        decisions = [kb.search(text) for text, _ in queries]
-        dispose_all()
-    return score(queries, decisions, calibration.as_dict())
+        try:
+            calibration = kb.calibrate(target_wrong_rate=target_wrong_rate).as_dict()
+            calibration.pop("thresholds")
+        except ValueError as exc:  # too few questions per entry: the product keeps its defaults
+            calibration = {"error": str(exc)}
+        try:
+            outcomes, ranked, key_of, latencies, thresholds = _run(kb, queries)
+        finally:
+            dispose_all()
+    figures = _legacy(outcomes, latencies)
+    figures.update(outcome_rates(outcomes))
+    table, ece = reliability(outcomes)
+    return EvalReport(
+        **figures, thresholds=asdict(thresholds), calibration=calibration, ece=ece,
+        reliability=table, coverage_risk=coverage_risk(ranked, key_of.__getitem__, thresholds),
+        shots=shots, seed=seed, kb_entries=len({label for _, label in kb_rows}),
+        kb_questions=len(kb_rows), short_labels=short,
+    )
 
 
-def score(queries, decisions, calibration: dict) -> EvalReport:
-    truth = [label for _, label in queries]
-    predicted = [d.candidates[0].key if d.kind is DecisionKind.ANSWER else OOS for d in decisions]
+def _run(kb: KnowledgeBase, queries: list[Labelled]):
+    """Search every query as the product does; keep the ranked entries for the sweep."""
+    with session_scope(kb.url) as session:
+        key_of = {e.id: e.key for e in session.query(Entry).all()}
+    thresholds = kb.thresholds()
+    outcomes, ranked, latencies = [], [], []
+    for query in queries:
+        decision = kb.search(query.text)
+        # The same scoring the search just ran (the embedding is cached), kept whole: the
+        # decision returns only what it shows the customer.
+        scored = kb._score(decision.question, kb.embedder.embed(decision.question), None)
+        kind, chosen = decide(scored, thresholds)
+        if kind is not decision.kind:
+            raise RuntimeError(f"line {query.line}: re-scoring disagrees with the search "
+                               f"({kind} vs {decision.kind}); the sweep would not be the product's")
+        outcomes.append(outcome_of(query.label, kind, chosen, scored, key_of.__getitem__))
+        ranked.append((query.label, scored[:3]))  # `decide` looks at the top three only
+        latencies.append(decision.latency_ms)
+    return outcomes, ranked, key_of, latencies, thresholds
+
+
+def _legacy(outcomes: list[Outcome], latencies: list[float]) -> dict:
+    """The figures `eval` reported before issue 11, unchanged in meaning."""
+    truth = [o.truth for o in outcomes]
+    predicted = [o.offered[0] if o.kind is DecisionKind.ANSWER else OOS for o in outcomes]
     in_scope = [i for i, t in enumerate(truth) if t != OOS]
     oos = [i for i, t in enumerate(truth) if t == OOS]
-    clarified = [i for i, d in enumerate(decisions) if d.kind is DecisionKind.CLARIFY]
-    hits = [i for i in clarified if truth[i] in {c.key for c in decisions[i].candidates}]
+    clarified = [o for o in outcomes if o.kind is DecisionKind.CLARIFY]
+    hits = [o for o in clarified if o.truth in o.offered]
     wrong = [i for i, p in enumerate(predicted) if p != OOS and p != truth[i]]
-    latencies = np.array([d.latency_ms for d in decisions])
+    ms = np.array(latencies)
     ratio = lambda part, whole: round(len(part) / len(whole), 4) if whole else 0.0  # noqa: E731
-    return EvalReport(
-        queries=len(queries),
-        in_scope_accuracy=ratio([i for i in in_scope if predicted[i] == truth[i]], in_scope),
-        oos_recall=ratio([i for i in oos if predicted[i] == OOS], oos),
-        wrong_answer_rate=ratio(wrong, truth),
-        clarify_rate=ratio(clarified, truth),
-        clarify_hit_rate=ratio(hits, clarified),
-        mcc=round(matthews(truth, predicted), 4),
-        latency_ms_p50=round(float(np.percentile(latencies, 50)), 2),
-        latency_ms_p95=round(float(np.percentile(latencies, 95)), 2),
-        thresholds=calibration["thresholds"],
-        calibration={k: v for k, v in calibration.items() if k != "thresholds"},
-    )
+    return {
+        "queries": len(outcomes),
+        "in_scope_accuracy": ratio([i for i in in_scope if predicted[i] == truth[i]], in_scope),
+        "oos_recall": ratio([i for i in oos if predicted[i] == OOS], oos),
+        "wrong_answer_rate": ratio(wrong, truth),
+        "clarify_rate": ratio(clarified, truth),
+        "clarify_hit_rate": ratio(hits, clarified),
+        "mcc": round(matthews(truth, predicted), 4),
+        "latency_ms_p50": round(float(np.percentile(ms, 50)), 2),
+        "latency_ms_p95": round(float(np.percentile(ms, 95)), 2),
+    }
 
 
 def matthews(truth: list[str], predicted: list[str]) -> float:
