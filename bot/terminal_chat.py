@@ -32,11 +32,24 @@ def _send(webhook: str, sender: str, text: str) -> list[dict]:
     try:
         response = httpx.post(webhook, json={"sender": sender, "message": text,
                                              "metadata": {"channel": "terminal"}}, timeout=30)
-        response.raise_for_status()
     except httpx.HTTPError as exc:
         raise SupportBotError(f"the bot at {webhook} is not reachable ({exc}); is "
                               "`supportbot run` running?") from exc
+    if 400 <= response.status_code < 500:  # the channel refused this message (e.g. too long)
+        return [{"text": f"({response.status_code}) {_reason(response)}"}]
+    if response.status_code != 200:
+        raise SupportBotError(f"the bot at {webhook} answered {response.status_code}; see "
+                              "Rasa's log")
     return response.json()
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    message = body.get("message") or body.get("error") if isinstance(body, dict) else None
+    return str(message or body)[:300]
 
 
 def _show(messages: list[dict]) -> list[dict]:

@@ -187,3 +187,38 @@ def test_chat_with_no_bot_running_fails_clearly(tmp_path):
                                   ["run", "--port", "abc"]])
 def test_run_rejects_bad_ports(tmp_path, args):
     fails(run(tmp_path, *args))
+
+
+def test_chat_shows_a_refused_message_and_goes_on(tmp_path):
+    """A message the chat channel refuses (413: too long) is a reply to show, not a dead
+    bot; the next message still goes through."""
+    import http.server
+    import threading
+
+    class Bot(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 -- the stdlib's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if len(body["message"]) > 10:
+                status, reply = 413, {"description": "Payload Too Large", "status": 413,
+                                      "message": "the message is longer than 10 characters"}
+            else:
+                status, reply = 200, [{"recipient_id": body["sender"], "text": "Ciao!"}]
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = run(tmp_path, "chat", "--url", f"http://127.0.0.1:{server.server_port}",
+                     input="a very long message indeed\nciao\n")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert "longer than 10 characters" in result.stdout and "bot: Ciao!" in result.stdout
