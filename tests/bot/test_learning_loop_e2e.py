@@ -96,9 +96,12 @@ def bot_texts(live_bot, sender: str) -> list[str]:
 
 
 @pytest.mark.parametrize("language, question, paraphrase, answer, make_reply", [
-    ("it", "Posso portare il mio cane in negozio a Bologna?",
-     "Nel vostro negozio di Bologna posso entrare con il mio cane?",
-     "Sì, i cani sono i benvenuti nel nostro negozio di Bologna, purché tenuti al guinzaglio.",
+    # A topic no other test of the shared live bot asks about (they escalate the dog
+    # question): what this test teaches must not change their answers.
+    ("it", "Organizzate corsi di pelletteria nel laboratorio di Bologna?",
+     "Nel laboratorio di Bologna organizzate corsi di pelletteria?",
+     "Sì, ogni primo sabato del mese teniamo un corso di pelletteria di tre ore nel "
+     "laboratorio di Bologna.",
      gmail_reply_it),
     ("en", "Can I rent a dress for a wedding?", "Do you rent dresses for weddings?",
      "No, we don't rent dresses or any other clothes: everything in our catalogue is for sale only.",
