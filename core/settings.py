@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LANGUAGES = ("it", "en", "other")
 ROOT = Path(__file__).resolve().parent.parent  # relative paths in settings start here
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")  # line breaks and other control characters
 
 
 class Settings(BaseSettings):
@@ -137,6 +140,18 @@ class Settings(BaseSettings):
     # `supportbot run` restarts a Rasa server that died, waiting longer after each crash
     # (doubling from 1 s) up to this.
     rasa_restart_max_delay_s: float = Field(60.0, ge=1.0)
+
+    @field_validator("operators", "mail_from", "reply_address", "support_email")
+    @classmethod
+    def _mail_addresses(cls, value: str | list[str]) -> str | list[str]:
+        """Every operator mail carries these: one with a line break or no address at all
+        would make each of them fail, so it is refused at start."""
+        for entry in [value] if isinstance(value, str) else value:
+            address = parseaddr(entry)[1]
+            if (_UNSAFE.search(entry) or "@" not in address
+                    or any(c.isspace() for c in address)):
+                raise ValueError(f"not an email address: {entry!r}")
+        return value
 
     @field_validator("marketing_emails")
     @classmethod

@@ -54,3 +54,22 @@ def test_upgrade_is_idempotent_and_creates_tables(tmp_path):
     tables = set(inspect(get_engine(url)).get_table_names())
     assert {"kb_entries", "kb_questions", "kb_entry_versions", "kb_changes", "kb_settings"} <= tables
     dispose_all()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("operators", ["op@shop.example\r\nBcc: attacker@evil.example"]),
+    ("operators", ["not an address"]),
+    ("mail_from", "Shop <shop@example.com>\nBcc: attacker@evil.example"),
+    ("reply_address", "support"),
+    ("support_email", "help@shop.example\x00"),
+])
+def test_mail_addresses_in_settings_are_checked_at_start(tmp_path, field, value):
+    """A header-breaking address in the settings would make every operator mail fail;
+    it is refused when the product starts, with the setting's name."""
+    with pytest.raises(ValueError, match=field):
+        Settings(var_dir=tmp_path, **{field: value})
+
+
+def test_operator_addresses_may_carry_a_name(tmp_path):
+    settings = Settings(var_dir=tmp_path, operators=["Marco Rossi <op@shop.example>"])
+    assert settings.operators == ["Marco Rossi <op@shop.example>"]
