@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def presidio(model: str | None):
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     if model is None:
-        model = "/tmp/presidio-blank-en"
+        model = str(Path(tempfile.mkdtemp(prefix="presidio-blank-")) / "en")
         spacy.blank("en").to_disk(model)
     provider = NlpEngineProvider(nlp_configuration={
         "nlp_engine_name": "spacy",
