@@ -90,6 +90,21 @@ def test_an_operator_answer_is_accepted_recorded_and_stored(mail_settings, ticke
     assert refusals(mail_settings) == []
 
 
+def test_nul_and_control_bytes_in_a_reply_never_stop_it_being_recorded(mail_settings, ticket):
+    """PostgreSQL refuses NUL in text: the mail fuzz found replies answered 451 forever."""
+    ticket()
+    raw = (fixture("gmail_it.eml")
+           .replace(b"Subject: Re:", b"Subject: Re:\x00\x07", 1)
+           .replace(b"Message-ID: <CAJ3kq8Z", b"Message-ID: <CAJ3\x00kq8Z", 1)
+           .replace(b"Buongiorno,", b"Buon\x00giorno,\x1b", 1))
+    result = deliver(raw, mail_settings)
+    assert (result.status, result.ticket_id) == ("accepted", 12)
+    assert result.answer_text == GMAIL_IT_ANSWER
+    [row] = rows(mail_settings)
+    assert "\x00" not in row.subject + row.message_id and row.subject.startswith("Re: [#T12]")
+    assert deliver(raw, mail_settings).status == "duplicate"  # and known again by its id
+
+
 @pytest.mark.parametrize("name", ["outlook_it.eml", "outlook_en.eml", "thunderbird_it.eml",
                                   "html_only.eml", "outlook_ios_base64.eml"])
 def test_answers_from_every_client_are_accepted(mail_settings, ticket, name):
