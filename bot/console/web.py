@@ -5,6 +5,7 @@ headers, flash messages and form reading with the CSRF check."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 MAX_TEXT = 20_000  # an answer or a KB entry, as the KB itself allows
 MAX_FORM_BYTES = 512 * 1024  # every form here fits; a bigger body is refused before parsing
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks and tabs stay
 # Scripts and styles only from our own static files: escaped text could never run anyway,
 # this is the second lock on the door.
 SECURITY_HEADERS = {
@@ -175,8 +177,9 @@ async def checked_form(request: Request) -> dict[str, str]:
 
 
 def text_field(form: dict[str, str], name: str) -> str:
-    """Browsers send CRLF line ends; lengths are counted on what will be stored."""
-    return form.get(name, "").replace("\r\n", "\n")
+    """Browsers send CRLF line ends; lengths are counted on what will be stored. Control
+    characters go (PostgreSQL refuses NUL in text; none belongs in an answer)."""
+    return _CONTROL.sub("", form.get(name, "").replace("\r\n", "\n"))
 
 
 def parse_id(text: str) -> int:

@@ -139,3 +139,13 @@ def test_the_shop_and_kb_pages_carry_a_content_security_policy(console):
         assert "<script>" not in response.text  # scripts only by src, from our own files
     for asset in ("/static/shop.css", "/static/kb_search.css", "/static/kb_search.js"):
         assert console.client.get(asset).status_code == 200
+
+
+def test_control_characters_typed_in_the_console_are_dropped(signed_in):
+    """A NUL pasted into an answer made PostgreSQL refuse the whole answer (a 500)."""
+    ticket_id = signed_in.ticket()
+    response = signed_in.post(f"/console/tickets/{ticket_id}/answer",
+                              answer="Yes,\x00 gift cards\x1b never expire.\r\nThanks!")
+    assert response.status_code == 303
+    ticket = signed_in.load(ticket_id)
+    assert ticket.status == "closed" and ticket.answer == "Yes, gift cards never expire.\nThanks!"
