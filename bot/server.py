@@ -20,6 +20,7 @@ from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_
 from bot.services import EscalationServices
 from core import Settings, SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
+from knowledge.errors import CalibrationImpossible
 from knowledge.importer import import_file
 from knowledge.service import KnowledgeBase
 from migrations import upgrade
@@ -50,9 +51,13 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
     log.info("loading the %s embedder and the index", settings.resolved_embedder)
     kb.warm_up()
     if not kb.is_calibrated():
-        report = kb.calibrate()
-        log.info("thresholds calibrated on the KB: answer >= %.3f, clarify >= %.3f",
-                 report.thresholds.answer, report.thresholds.clarify)
+        try:
+            report = kb.calibrate()
+        except CalibrationImpossible as exc:  # a first small FAQ: start, and say why
+            log.warning("%s; add questions and run `supportbot kb calibrate`", exc)
+        else:
+            log.info("thresholds calibrated on the KB: answer >= %.3f, clarify >= %.3f",
+                     report.thresholds.answer, report.thresholds.clarify)
     assistant = Assistant(settings, kb)
     assistant.warm_up()
     return assistant

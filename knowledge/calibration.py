@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from knowledge.errors import CalibrationImpossible
 from knowledge.lexical import LexicalIndex
 from knowledge.scoring import Thresholds, score_entries
 
@@ -121,7 +122,9 @@ def choose_thresholds(
     ins = [p for p in probes if p.in_scope]
     oos = [p for p in probes if not p.in_scope]
     if not ins or not oos:
-        raise ValueError("calibration needs at least 3 entries, some with 2+ questions")
+        raise CalibrationImpossible(
+            "the knowledge base is too small to calibrate: it needs at least 3 entries, some "
+            "with 2 or more ways of asking; until then the default thresholds are used")
     i1, i2 = np.array([p.first for p in ins]), np.array([p.second for p in ins])
     ok = np.array([p.correct for p in ins])
     o1, o2 = np.array([p.first for p in oos]), np.array([p.second for p in oos])

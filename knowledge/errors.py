@@ -17,6 +17,10 @@ class InvalidEntry(KnowledgeError):
     """An entry would break a rule (no questions, unknown language, ...)."""
 
 
+class CalibrationImpossible(KnowledgeError, ValueError):
+    """The knowledge base is too small to calibrate thresholds on; the defaults stay."""
+
+
 class EntryNotFound(KnowledgeError):
     """No entry has the given id or key."""
 

@@ -222,3 +222,31 @@ def test_chat_shows_a_refused_message_and_goes_on(tmp_path):
         server.shutdown()
     assert result.returncode == 0, result.stderr
     assert "longer than 10 characters" in result.stdout and "bot: Ciao!" in result.stdout
+
+
+def tiny_faq(folder: Path) -> Path:
+    """A real small FAQ: three answers, one way of asking each."""
+    path = folder / "faq.csv"
+    path.write_text("question,answer,language\n"
+                    "Quanto costa la spedizione?,5 euro,it\n"
+                    "Posso fare un reso?,Sì entro 30 giorni,it\n"
+                    "Avete un negozio a Bologna?,Sì in centro,it\n", encoding="utf-8")
+    return path
+
+
+def test_calibrating_a_kb_too_small_to_calibrate_says_so(tmp_path):
+    ok(run(tmp_path, "kb", "import", str(tiny_faq(tmp_path))))
+    fails(run(tmp_path, "kb", "calibrate"), "too small to calibrate", "default thresholds")
+
+
+def test_the_product_prepares_a_kb_too_small_to_calibrate(tmp_path):
+    """`supportbot run` on a first small FAQ starts, on the default thresholds."""
+    from bot.server import prepare
+    from core import Settings
+
+    settings = Settings(var_dir=tmp_path, embedder="hashing", index_sync_interval_s=0)
+    assistant = prepare(settings, tiny_faq(tmp_path))
+    try:
+        assert assistant.kb.thresholds().source != "calibrated"
+    finally:
+        assistant.kb.close()
