@@ -33,7 +33,7 @@ from escalation import (
     open_ticket,
     take_undelivered_answers,
 )
-from knowledge import DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
+from knowledge import Decision, DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
 from knowledge import repository as repo
 from knowledge.models import Status
 from knowledge.text import clean
@@ -115,6 +115,10 @@ class Assistant:
             decision = self.kb.search(turn.text, language=language)
         except InvalidQuestion:
             return self._invalid(turn, language)
+        return self._reply_for(turn, language, decision)
+
+    def _reply_for(self, turn: Turn, language: str, decision: Decision) -> Reply:
+        """The logged turn and the reply for a knowledge-base decision."""
         top = decision.candidates[0] if decision.candidates else None
         self._log(turn, EventKind.MESSAGE, language, text=decision.question,
                   decision=decision.kind.value, entry_id=top.entry_id if top else None,
@@ -142,7 +146,9 @@ class Assistant:
             decision = self.kb.search(turn.text, language=language)
         except InvalidQuestion:
             return None
-        return self.answer(turn) if decision.kind is DecisionKind.ANSWER else None
+        if decision.kind is not DecisionKind.ANSWER:
+            return None
+        return self._refuse(turn, language) or self._reply_for(turn, language, decision)
 
     def choose(self, turn: Turn, entry_id: int) -> Reply:
         """The customer clicked one of the clarify buttons."""

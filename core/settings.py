@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -11,9 +10,10 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.text import has_controls
+
 LANGUAGES = ("it", "en", "other")
 ROOT = Path(__file__).resolve().parent.parent  # relative paths in settings start here
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")  # line breaks and other control characters
 
 
 class Settings(BaseSettings):
@@ -148,7 +148,7 @@ class Settings(BaseSettings):
         would make each of them fail, so it is refused at start."""
         for entry in [value] if isinstance(value, str) else value:
             address = parseaddr(entry)[1]
-            if (_UNSAFE.search(entry) or "@" not in address
+            if (has_controls(entry) or "@" not in address
                     or any(c.isspace() for c in address)):
                 raise ValueError(f"not an email address: {entry!r}")
         return value

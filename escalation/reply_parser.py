@@ -20,6 +20,8 @@ from email.utils import getaddresses
 from bs4 import BeautifulSoup, NavigableString, Tag
 from mailparser_reply.parser import EmailMessage as ReplyText
 
+from core.text import drop_controls
+
 
 @dataclass(frozen=True)
 class ParsedMail:
@@ -53,7 +55,7 @@ def parse_reply(raw: bytes) -> ParsedMail:
         if _unreadable(msg):
             text, problem = "", "unparseable"
         else:
-            text = new_text(_CONTROL.sub("", _body_text(msg)), sender_name=sender_name)
+            text = new_text(drop_controls(_body_text(msg)), sender_name=sender_name)
             problem = ("empty" if not text
                        else "attachment_only" if only_points_to_attachment(text) else None)
     except Exception:  # noqa: BLE001 -- a body no decoder or parser could read
@@ -63,14 +65,11 @@ def parse_reply(raw: bytes) -> ParsedMail:
 
 # -- headers ----------------------------------------------------------------------------
 
-_HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a body keeps its line breaks
-
 def _headers(msg: EmailMessage) -> tuple[dict, str]:
     def raw(*names: str) -> list[str]:
         # No control character survives a header: PostgreSQL refuses NUL in text, and
         # nothing of ours wants the others.
-        return [_HEADER_CONTROL.sub(" ", str(value)) for name in names
+        return [drop_controls(str(value), keep_lines=False, replacement=" ") for name in names
                 for value in msg.get_all(name, [])]
 
     recipients = [a.lower() for _, a in getaddresses(raw("To", "Cc", "Delivered-To",

@@ -97,10 +97,11 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, not
     if not request.conversation_id or len(request.conversation_id) > 128:
         raise EscalationError("a ticket needs a conversation id of at most 128 characters")
     email = valid_email(request.customer_email) if request.customer_email else ""
-    same = _open_with_question(request.conversation_id, question, session)
+    open_now = open_tickets_of(request.conversation_id, session=session)
+    same = next((t for t in open_now if _key(t.question) == _key(question)), None)
     if same is not None:
         return TicketInfo(same.id, same.status, same.due_at, True, _has_contact(same))
-    if len(open_tickets_of(request.conversation_id, session=session)) >= MAX_OPEN_PER_CONVERSATION:
+    if len(open_now) >= MAX_OPEN_PER_CONVERSATION:
         raise TooManyOpenTickets("this conversation already waits for many answers")
     if not (email and request.contact_consent):
         # A contact given for an earlier question of the conversation covers this one too.
@@ -176,12 +177,6 @@ def contact_of(conversation_id: str, *, session: Session) -> str:
 
 def _has_contact(ticket: Ticket) -> bool:
     return bool(ticket.contact_consent and ticket.customer_email)
-
-
-def _open_with_question(conversation_id: str, question: str, session: Session) -> Ticket | None:
-    wanted = _key(question)
-    return next((t for t in open_tickets_of(conversation_id, session=session)
-                 if _key(t.question) == wanted), None)
 
 
 def _key(question: str) -> str:

@@ -44,7 +44,7 @@ def outcome_of(truth: str, kind: DecisionKind, chosen: Sequence[ScoredEntry],
                    top.score if top else 0.0)
 
 
-def _share(part: int, whole: int) -> float:
+def share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
@@ -59,12 +59,12 @@ def outcome_rates(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
     return {
         "answerable": len(answerable),
         "out_of_scope": len(outcomes) - len(answerable),
-        "resolved": _share(len(resolved), len(answerable)),
-        "wrong": _share(len(wrong), len(outcomes)),
-        "answered": _share(len(answered), len(outcomes)),
-        "clarify_offered": _share(len(clarified), len(outcomes)),
-        "clarify_hit": _share(len(hits), len(clarified)),
-        "escalated": _share(len(escalated), len(outcomes)),
+        "resolved": share(len(resolved), len(answerable)),
+        "wrong": share(len(wrong), len(outcomes)),
+        "answered": share(len(answered), len(outcomes)),
+        "clarify_offered": share(len(clarified), len(outcomes)),
+        "clarify_hit": share(len(hits), len(clarified)),
+        "escalated": share(len(escalated), len(outcomes)),
     }
 
 

@@ -14,12 +14,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from core import Settings, dispose_all, session_scope
 from knowledge.embedders import Embedder
 from knowledge.errors import ImportRejected, KnowledgeError
-from knowledge.eval_curves import OOS, Outcome, coverage_risk, outcome_of, outcome_rates, reliability
+from knowledge.eval_curves import (
+    OOS,
+    Outcome,
+    share,
+    coverage_risk,
+    outcome_of,
+    outcome_rates,
+    reliability,
+)
 from knowledge.models import Entry, KBChange, Question
 from knowledge.scoring import DecisionKind, decide
 from knowledge.service import KnowledgeBase
@@ -186,8 +194,8 @@ def evaluate(
             outcomes, ranked, key_of, latencies, thresholds = _run(kb, queries)
         finally:
             dispose_all()
-    figures = _legacy(outcomes, latencies)
-    figures.update(outcome_rates(outcomes))
+    rates = outcome_rates(outcomes)
+    figures = {**_legacy(outcomes, latencies, rates), **rates}
     table, ece = reliability(outcomes)
     return EvalReport(
         **figures, thresholds=asdict(thresholds), calibration=calibration, ece=ece,
@@ -200,7 +208,7 @@ def evaluate(
 def _run(kb: KnowledgeBase, queries: list[Labelled]):
     """Search every query as the product does; keep the ranked entries for the sweep."""
     with session_scope(kb.url) as session:
-        key_of = {e.id: e.key for e in session.query(Entry).all()}
+        key_of = dict(session.execute(select(Entry.id, Entry.key)).all())
     thresholds = kb.thresholds()
     outcomes, ranked, latencies = [], [], []
     for query in queries:
@@ -218,24 +226,21 @@ def _run(kb: KnowledgeBase, queries: list[Labelled]):
     return outcomes, ranked, key_of, latencies, thresholds
 
 
-def _legacy(outcomes: list[Outcome], latencies: list[float]) -> dict:
-    """The figures `eval` reported before issue 11, unchanged in meaning."""
+def _legacy(outcomes: list[Outcome], latencies: list[float], rates: dict) -> dict:
+    """The figures `eval` reported before issue 11, unchanged in meaning (three of them are
+    the outcome rates under their old names)."""
     truth = [o.truth for o in outcomes]
     predicted = [o.offered[0] if o.kind is DecisionKind.ANSWER else OOS for o in outcomes]
     in_scope = [i for i, t in enumerate(truth) if t != OOS]
     oos = [i for i, t in enumerate(truth) if t == OOS]
-    clarified = [o for o in outcomes if o.kind is DecisionKind.CLARIFY]
-    hits = [o for o in clarified if o.truth in o.offered]
-    wrong = [i for i, p in enumerate(predicted) if p != OOS and p != truth[i]]
     ms = np.array(latencies)
-    ratio = lambda part, whole: round(len(part) / len(whole), 4) if whole else 0.0  # noqa: E731
     return {
         "queries": len(outcomes),
-        "in_scope_accuracy": ratio([i for i in in_scope if predicted[i] == truth[i]], in_scope),
-        "oos_recall": ratio([i for i in oos if predicted[i] == OOS], oos),
-        "wrong_answer_rate": ratio(wrong, truth),
-        "clarify_rate": ratio(clarified, truth),
-        "clarify_hit_rate": ratio(hits, clarified),
+        "in_scope_accuracy": share(sum(predicted[i] == truth[i] for i in in_scope), len(in_scope)),
+        "oos_recall": share(sum(predicted[i] == OOS for i in oos), len(oos)),
+        "wrong_answer_rate": rates["wrong"],
+        "clarify_rate": rates["clarify_offered"],
+        "clarify_hit_rate": rates["clarify_hit"],
         "mcc": round(matthews(truth, predicted), 4),
         "latency_ms_p50": round(float(np.percentile(ms, 50)), 2),
         "latency_ms_p95": round(float(np.percentile(ms, 95)), 2),

@@ -5,7 +5,6 @@ headers, flash messages and form reading with the CSRF check."""
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from limits.storage import storage_from_string
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
@@ -28,6 +28,7 @@ from bot.console.auth import (
 from bot.console.errors import Forbidden, LoginRequired, Misconfigured, NotFound, TooLarge
 from bot.console.guard import LoginLimiter, SessionRegistry
 from core import Settings, as_utc, utcnow
+from core.text import drop_controls
 from knowledge.privacy import scrub
 from escalation import SlaConfig
 
@@ -36,7 +37,6 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 MAX_TEXT = 20_000  # an answer or a KB entry, as the KB itself allows
 MAX_FORM_BYTES = 512 * 1024  # every form here fits; a bigger body is refused before parsing
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks and tabs stay
 # Scripts and styles only from our own static files: escaped text could never run anyway,
 # this is the second lock on the door.
 SECURITY_HEADERS = {
@@ -70,7 +70,8 @@ SESSION_HOURS = 12  # one working day; then sign in again
 
 
 def console_config(settings: Settings, sla: SlaConfig | None) -> ConsoleConfig:
-    storage = settings.rate_limit_storage  # shared by replicas when it is Redis
+    # One store (one Redis pool) for locks and sessions, shared by replicas when it is Redis.
+    storage = storage_from_string(settings.rate_limit_storage)
     return ConsoleConfig(settings, users_file(settings), LoginLimiter(storage),
                          SessionRegistry(storage, SESSION_HOURS * 3600),
                          sla.timezone if sla else ZoneInfo("Europe/Rome"),
@@ -179,7 +180,7 @@ async def checked_form(request: Request) -> dict[str, str]:
 def text_field(form: dict[str, str], name: str) -> str:
     """Browsers send CRLF line ends; lengths are counted on what will be stored. Control
     characters go (PostgreSQL refuses NUL in text; none belongs in an answer)."""
-    return _CONTROL.sub("", form.get(name, "").replace("\r\n", "\n"))
+    return drop_controls(form.get(name, "").replace("\r\n", "\n"))
 
 
 def parse_id(text: str) -> int:

@@ -1,6 +1,7 @@
 """The sender against a real SMTP server (aiosmtpd on a free port) and real databases."""
 
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -170,6 +171,28 @@ def test_concurrent_senders_never_send_a_row_twice(database_url, tmp_path, smtp_
     assert {row.status for row in rows(database_url)} == {"sent"}
 
 
+@contextmanager
+def running_sender(database_url, settings, capture, **options):
+    """`run_sender` in a thread, stopped on leaving; `until_mail()` waits (up to 10 s) for
+    the first mail to reach the server."""
+    stop = threading.Event()
+    thread = threading.Thread(target=outbox.run_sender, args=(database_url, settings, stop),
+                              kwargs={"interval_s": 0.05, **options})
+
+    def until_mail() -> None:
+        for _ in range(200):
+            if capture.messages:
+                break
+            stop.wait(0.05)
+
+    thread.start()
+    try:
+        yield thread, until_mail
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def test_run_sender_sends_until_stopped(database_url, tmp_path, smtp_server):
     capture, port = smtp_server
     settings = make_settings(tmp_path, database_url, port)
@@ -177,18 +200,8 @@ def test_run_sender_sends_until_stopped(database_url, tmp_path, smtp_server):
         enqueue_ticket_mail(add_ticket(session, "Spedite in Svizzera?"), "escalation",
                             ["op@example.com"], session=session, settings=settings,
                             now=datetime.now(UTC) - timedelta(seconds=1))
-    stop = threading.Event()
-    thread = threading.Thread(target=outbox.run_sender,
-                              args=(database_url, settings, stop), kwargs={"interval_s": 0.05})
-    thread.start()
-    try:
-        for _ in range(200):
-            if capture.messages:
-                break
-            stop.wait(0.05)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    with running_sender(database_url, settings, capture) as (thread, until_mail):
+        until_mail()
     assert not thread.is_alive() and len(capture.messages) == 1
 
 
@@ -263,21 +276,11 @@ def test_the_running_sender_keeps_sending_past_a_bad_row(database_url, tmp_path,
     capture, port = smtp_server
     settings = make_settings(tmp_path, database_url, port)
     queue_answer(database_url, settings, CRLF)
-    stop = threading.Event()
-    thread = threading.Thread(target=outbox.run_sender, args=(database_url, settings, stop),
-                              kwargs={"interval_s": 0.05, "limit": 1})
-    thread.start()
-    try:
+    with running_sender(database_url, settings, capture, limit=1) as (_, until_mail):
         with session_scope(database_url) as session:
             enqueue_ticket_mail(add_ticket(session, "Spedite in Svizzera?"), "escalation",
                                 ["op@example.com"], session=session, settings=settings,
                                 now=datetime.now(UTC) - timedelta(seconds=1))
-        for _ in range(200):
-            if capture.messages:
-                break
-            stop.wait(0.05)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+        until_mail()
     assert len(capture.messages) == 1
     assert [row.status for row in rows(database_url)] == ["failed", "sent"]

@@ -1,9 +1,7 @@
 """`python -m boundary.launch run ...`: Rasa's own command line, with the HTTP API token
 taken from the environment instead of `--auth-token` (a command line is readable by every
-local user through `ps`; a process's environment only by its owner).
-
-Also caps the Sanic request size before Rasa builds its server: a bigger body is answered
-413 without being read."""
+local user through `ps`; a process's environment only by its owner). The Sanic request
+size caps come in the same environment (`RasaServer.environment`)."""
 
 from __future__ import annotations
 
@@ -17,9 +15,6 @@ def main() -> None:
     token = os.environ.pop(TOKEN_ENV, "")  # not inherited by anything Rasa starts
     if not token:
         sys.exit(f"{TOKEN_ENV} is not set: the Rasa HTTP API would be open to anyone")
-    limit = os.environ.get("SUPPORTBOT_CHAT_MAX_BODY_BYTES", "65536")
-    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", limit)
-    os.environ.setdefault("SANIC_WEBSOCKET_MAX_SIZE", limit)
     # Rasa parses sys.argv itself; /proc/<pid>/cmdline keeps the original, token-free one.
     sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
     from rasa.__main__ import main as rasa_main
