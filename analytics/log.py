@@ -64,3 +64,12 @@ def events_of(conversation_id: str, *, session: Session, kind: EventKind | None 
 def has_events(conversation_id: str, *, session: Session) -> bool:
     query = select(InteractionEvent.id).where(InteractionEvent.conversation_id == conversation_id)
     return session.scalars(query.limit(1)).first() is not None
+
+
+def recent_questions(*, session: Session, limit: int = 2000) -> list[str]:
+    """The latest questions customers asked the knowledge base (newest first): the sample
+    from which the share of questions it cannot answer is estimated."""
+    query = (select(InteractionEvent.text)
+             .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.decision != "")
+             .order_by(InteractionEvent.id.desc()).limit(limit))
+    return [t for t in session.scalars(query) if t]

@@ -36,7 +36,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 SETS = ("clinc150", "banking77_oos", "csd-banking", "csd-credit_cards", "xsid-it", "xsid-en",
         "xsid-en-kb-it-queries", "banking77")
 SCALARS = ("resolved", "wrong", "answered", "clarify_offered", "clarify_hit", "escalated",
-           "in_scope_accuracy", "oos_recall", "latency_ms_p50")
+           "in_scope_accuracy", "oos_recall", "latency_ms_p50", "unanswerable_share")
 TARGETS = {"wrong": "<= 2 %", "resolved": ">= 85 % (CLINC150, xSID), >= 70 % (banking77_oos)",
            "clarify_hit": ">= 80 %", "clarify_offered": "<= 10 %", "ece": "<= 0.05"}
 
@@ -113,16 +113,21 @@ def pooled(reports: list[dict]) -> dict:
     if len(reports) == 1:
         return reports[0]
     out = {k: round(float(np.mean([r[k] for r in reports])), 4) for k in SCALARS}
+    starts = [r["at_start"] for r in reports if r["at_start"]]
+    out["at_start"] = {k: round(float(np.mean([s[k] for s in starts])), 4)
+                       for k in ("resolved", "wrong")} if starts else {}
     out["coverage_risk"] = [
         {k: (p[k] if k == "answer_threshold" else round(float(np.mean([r["coverage_risk"][i][k]
              for r in reports])), 4)) for k in p}
         for i, p in enumerate(reports[0]["coverage_risk"])
+        if all(len(r["coverage_risk"]) > i for r in reports)
     ]
     table, total, ece = [], sum(r["queries"] for r in reports), 0.0
     for i, row in enumerate(reports[0]["reliability"]):
         rows = [r["reliability"][i] for r in reports if r["reliability"][i]["count"]]
         count = sum(x["count"] for x in rows)
         mean = sum(x["count"] * x["mean_score"] for x in rows) / count if count else None
+
         accuracy = sum(x["count"] * x["accuracy"] for x in rows) / count if count else None
         if count:
             ece += count / total * abs(accuracy - mean)
@@ -155,23 +160,44 @@ def _pct(value) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
+def _before() -> dict:
+    """The figures of the score thresholds this replaced (measured on the same sets)."""
+    path = RESULTS / "decisions-before.json"
+    return json.loads(path.read_text())["cells"] if path.exists() else {}
+
+
 def markdown(cells: dict) -> str:
-    lines = ["| set | shots | resolved | wrong | clarify offered | clarify hit | escalated | ECE |",
-             "|---|---|---|---|---|---|---|---|"]
+    before = _before()
+    lines = ["Each figure: before (score thresholds) → now (confidence model, the unanswerable "
+             "share estimated from the questions asked); `start`: a new deployment before any "
+             "log (share assumed 50 %).", "",
+             "| set | shots | resolved | wrong | clarify offered | clarify hit | escalated | ECE "
+             "| start: resolved / wrong | est. unanswerable |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pair(key: str, name: str, fmt=_pct) -> str:
+        was = before.get(key, {}).get(name)
+        now = cells[key][name]
+        return fmt(now) if was is None else f"{fmt(was)} → {fmt(now)}"
+
     for key in sorted(cells, key=_order):
         r = cells[key]
         shots = "full" if r["shots"] == 0 else str(r["shots"])
         folds = f" ({r['folds']} fold{'s' if r['folds'] > 1 else ''})" if r.get("folds") else ""
-        lines.append(f"| {r['set']}{folds} | {shots} | {_pct(r['resolved'])} | {_pct(r['wrong'])} | "
-                     f"{_pct(r['clarify_offered'])} | {_pct(r['clarify_hit'] if r['clarify_offered'] else None)} | "
-                     f"{_pct(r['escalated'])} | {r['ece']:.3f} |")
-    sweep = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    lines += ["", "Coverage-risk, resolved / wrong at each answer threshold (full KB):", "",
-              "| set | " + " | ".join(f"{t:.1f}" for t in sweep) + " |",
+        start = r.get("at_start") or {}
+        lines.append(
+            f"| {r['set']}{folds} | {shots} | {pair(key, 'resolved')} | {pair(key, 'wrong')} | "
+            f"{pair(key, 'clarify_offered')} | {_pct(r['clarify_hit'] if r['clarify_offered'] else None)} | "
+            f"{pair(key, 'escalated')} | {pair(key, 'ece', lambda v: f'{v:.3f}')} | "
+            f"{_pct(start.get('resolved'))} / {_pct(start.get('wrong'))} | "
+            f"{_pct(r.get('unanswerable_share'))} |")
+    sweep = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+    lines += ["", "Coverage-risk, resolved / wrong at each answer threshold on P(right) (full KB):", "",
+              "| set | " + " | ".join(f"{t:g}" for t in sweep) + " |",
               "|---|" + "---|" * len(sweep)]
     for key in sorted(cells, key=_order):
         r = cells[key]
-        if r["shots"] == 0:
+        if r["shots"] == 0 and r["coverage_risk"]:
             at = {p["answer_threshold"]: p for p in r["coverage_risk"]}
             lines.append(f"| {r['set']} | " + " | ".join(
                 f"{_pct(at[t]['resolved'])} / {_pct(at[t]['wrong'])}" for t in sweep) + " |")

@@ -123,7 +123,8 @@ class Assistant:
         self._log(turn, EventKind.MESSAGE, language, text=decision.question,
                   decision=decision.kind.value, entry_id=top.entry_id if top else None,
                   score=decision.score, latency_ms=decision.latency_ms,
-                  data={"candidates": [c.entry_id for c in decision.candidates]})
+                  data={"candidates": [c.entry_id for c in decision.candidates],
+                        "confidence": decision.confidence, "model_version": decision.model_version})
         if decision.kind is DecisionKind.ANSWER:
             return Reply("answer", language, (top.answer, say(language, "helpful?")),
                          feedback_buttons(language, top.entry_id), top.entry_id, decision.question)

@@ -153,18 +153,31 @@ def kb_reindex() -> None:
 
 
 @kb_app.command("calibrate")
-def kb_calibrate(
-    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.5,
-                      help="Acceptable share of wrong answers.")] = None,
-) -> None:
-    """Choose the answer/clarify thresholds by cross-validation on the KB's own questions."""
-    _database()
-    report = _knowledge_base().calibrate(target_wrong_rate=target)
-    t = report.thresholds
-    typer.echo(f"answer >= {t.answer:.3f} (margin {t.margin:.2f}), clarify >= {t.clarify:.3f}\n"
-               f"expected: {report.expected_answer_rate:.1%} of answerable questions answered "
-               f"correctly, {report.expected_wrong_rate:.1%} wrong answers "
-               f"({report.in_scope_probes} + {report.out_of_scope_probes} probes)")
+def kb_calibrate() -> None:
+    """Train the confidence model on the KB (and the recent log) and show what it expects."""
+    from analytics.log import recent_questions
+    from knowledge.confidence import calibration_error
+
+    url = _database()
+    with session_scope(url) as session:
+        questions = recent_questions(session=session)
+    model = _knowledge_base().calibrate(recent_questions=questions)
+    e = model.expected
+    typer.echo(
+        f"confidence model version {model.version}: answer when P(right) >= {model.answer_at:.3f}, "
+        f"clarify when P(right entry among the buttons) >= {model.clarify_at:.2f}\n"
+        f"unanswerable questions: {model.unanswerable_share:.0%} "
+        f"({'estimated from ' + str(len(questions)) + ' logged questions' if questions else 'assumed: no log yet'})\n"
+        f"expected: {e['answer']:.1%} answered, {e['wrong']:.1%} wrong "
+        f"(budget {model.budget:.1%}), {e['clarify']:.1%} clarify, {e['escalate']:.1%} escalated; "
+        f"{e['resolved']:.1%} of answerable questions resolved\n"
+        f"probes: {e['probes']['variant']} hidden questions, {e['probes']['entry']} of hidden "
+        f"entries, {e['probes']['bank']} unanswerable from the bundled bank\n\n"
+        f"reliability of P(right) (ECE {calibration_error(model.reliability):.3f}):\n"
+        f"  P(right)   probes  mean P  share right")
+    for row in model.reliability:
+        if row["count"]:
+            typer.echo(f"  {row['bin']:<9}  {row['count']:>6}  {row['mean']:>6.3f}  {row['right']:>11.3f}")
 
 
 @kb_app.command("stats")
@@ -182,7 +195,7 @@ def eval_command(
                                           help="JSON Lines {text, label}; label 'oos' must escalate.")],
     embedder: Annotated[Optional[str], typer.Option(help="Defaults to the configured embedder.")] = None,
     hybrid: Annotated[bool, typer.Option(help="Fuse BM25 with dense retrieval.")] = True,
-    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.5)] = None,
+    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.2, help="Wrong-answer budget; default: the setting.")] = None,
     shots: Annotated[int, typer.Option(min=0, help="Questions kept per label; 0 = all.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the --shots sample.")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from bot import recalibration
 from bot.assistant import Assistant
 from bot.boundary import chat_allowed_origins
 from bot.chat_delivery import RasaChatDelivery
@@ -52,12 +53,9 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
     kb.warm_up()
     if not kb.is_calibrated():
         try:
-            report = kb.calibrate()
+            recalibration.recalibrate(kb)
         except CalibrationImpossible as exc:  # a first small FAQ: start, and say why
             log.warning("%s; add questions and run `supportbot kb calibrate`", exc)
-        else:
-            log.info("thresholds calibrated on the KB: answer >= %.3f, clarify >= %.3f",
-                     report.thresholds.answer, report.thresholds.clarify)
     assistant = Assistant(settings, kb)
     assistant.warm_up()
     return assistant
@@ -114,6 +112,8 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
     stop_insights = threading.Event()
     threading.Thread(target=insights.run, args=(stop_insights,), name="insights",
                      daemon=True).start()
+    threading.Thread(target=recalibration.run, args=(assistant.kb, stop_insights),
+                     name="recalibration", daemon=True).start()
     threading.Thread(target=_announce, args=(rasa, settings, host, port), daemon=True).start()
     try:
         server.run()  # returns on Ctrl-C or SIGTERM

@@ -39,13 +39,19 @@ class Settings(BaseSettings):
     hybrid_lexical: bool = True
     lexical_weight: float = 0.3
 
-    # Decision thresholds; `supportbot kb calibrate` writes better ones into the DB.
+    # The decision, in the shop's terms: the highest acceptable share of wrong answers, and how
+    # likely the right entry must be among clarify buttons for them to be offered.
+    wrong_answer_budget: float = 0.02
+    clarify_confidence: float = 0.8
+    # Share of questions with no answer in the KB assumed before the log tells (then estimated).
+    unanswerable_share_start: float = 0.5
+    # Recalibrate in the background after this many KB changes, and at least this often.
+    recalibrate_after_changes: int = Field(20, ge=1)
+    recalibrate_every_h: float = Field(24.0, gt=0)
+    # Score thresholds used until the KB is large enough for a confidence model.
     answer_threshold: float = 0.70
     answer_margin: float = 0.03
     clarify_threshold: float = 0.55
-    calibration_target_wrong_rate: float = 0.08
-    # Share of questions assumed to have no answer in the KB, when weighing wrong answers.
-    calibration_oos_share: float = 0.1
 
     max_question_chars: int = 1000
     max_import_bytes: int = 20_000_000
@@ -140,6 +146,21 @@ class Settings(BaseSettings):
     # `supportbot run` restarts a Rasa server that died, waiting longer after each crash
     # (doubling from 1 s) up to this.
     rasa_restart_max_delay_s: float = Field(60.0, ge=1.0)
+
+    @field_validator("wrong_answer_budget")
+    @classmethod
+    def _budget(cls, value: float) -> float:
+        if not 0.001 <= value <= 0.2:
+            raise ValueError(f"the wrong-answer budget is a share between 0.001 (0.1 %) and "
+                             f"0.2 (20 %); {value!r} is outside it")
+        return value
+
+    @field_validator("clarify_confidence", "unanswerable_share_start")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0.05 <= value <= 0.95:
+            raise ValueError(f"expected a share between 0.05 and 0.95, not {value!r}")
+        return value
 
     @field_validator("operators", "mail_from", "reply_address", "support_email")
     @classmethod

@@ -1,45 +1,104 @@
-"""Thresholds from the knowledge base itself, by cross-validation.
+"""Probes for the confidence model: searches of the knowledge base whose truth is known.
 
-Each fold hides a share of the entries entirely (their questions become
-"out-of-scope" probes: the right decision for them is to escalate) and a few
-question variants of every other entry (probes that should be answered with
-that entry). Searching the rest with the live scoring code gives, for every
-threshold pair, the rate of correct answers and of wrong answers; we keep the
-pair that answers most while staying under the target wrong-answer rate.
+- Hidden questions: each fold hides a few questions of every entry and searches them against
+  the rest (the right answer is their entry).
+- Hidden entries: each fold also hides a fifth of the entries entirely; their questions stand
+  for questions on topics the KB lacks, the hard, in-domain kind (the right decision is to
+  escalate).
+- The bank: several hundred questions in Italian and English that no shop FAQ answers (a
+  parcel that never came, a product detail, the weather), searched against the whole KB.
+
+Every probe runs the live scoring code (`score_entries`), so the model learns from exactly
+what runs in production.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
-from knowledge.errors import CalibrationImpossible
-from knowledge.lexical import LexicalIndex
-from knowledge.scoring import Thresholds, score_entries
+from knowledge.confidence import Probes, QueryFacts, buttons, feature_vector
+from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.scoring import score_entries
 
 SEARCH_K = 64
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05)
+FOLDS = 5
+PER_ENTRY = 5  # at most this many hidden questions per entry and fold
+HIDDEN_PROBES = 60  # questions of hidden entries searched per fold, at least
+BANK_NEAR_DUPLICATE = 0.92  # a bank question this close to a KB question is answered by it
 
 
 @dataclass(frozen=True)
-class Probe:
-    in_scope: bool
-    first: float  # best entry score
-    second: float  # runner-up score
-    correct: bool  # the best entry is the right one (always False out of scope)
+class BankQuestion:
+    text: str
+    language: str
+    kind: str
+
+
+def unanswerable_bank() -> list[BankQuestion]:
+    """The bundled bank of questions no shop FAQ answers (knowledge/data/unanswerable.jsonl)."""
+    raw = resources.files("knowledge").joinpath("data/unanswerable.jsonl").read_text("utf-8")
+    return [BankQuestion(**json.loads(line)) for line in raw.splitlines() if line.strip()]
 
 
 @dataclass(frozen=True)
-class CalibrationReport:
-    thresholds: Thresholds
-    in_scope_probes: int
-    out_of_scope_probes: int
-    expected_answer_rate: float  # share of in-scope questions answered correctly
-    expected_wrong_rate: float  # at the assumed out-of-scope share
+class Query:
+    vector: np.ndarray
+    text: str
+    truth: int | None  # the entry that answers it; None: nothing in the KB does
+    source: str
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+
+class FoldSearch:
+    """Search over a subset of the KB's questions, as the live index would."""
+
+    def __init__(self, visible: np.ndarray, entry_of_variant: np.ndarray, vectors: np.ndarray,
+                 texts: list[str], lexical_weight: float):
+        self.visible, self.entry_of_variant = visible, entry_of_variant
+        self.kb_vectors, kb_entries = vectors[visible], entry_of_variant[visible]
+        self.centroids, self.questions = {}, {}
+        for e in np.unique(kb_entries).tolist():
+            members = self.kb_vectors[kb_entries == e]
+            self.questions[e] = len(members)
+            if len(members) > 1:
+                c = members.mean(axis=0)
+                self.centroids[e] = c / max(float(np.linalg.norm(c)), 1e-12)
+        self.lexical_weight = lexical_weight
+        self.lexical = LexicalIndex()
+        if lexical_weight:
+            self.lexical.build(visible.tolist(), [texts[i] for i in visible])
+
+    def probes(self, queries: list[Query]) -> Probes:
+        if not queries or not len(self.visible):
+            return Probes.join([])
+        sims = np.stack([q.vector for q in queries]) @ self.kb_vectors.T
+        k = min(SEARCH_K, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        rows = {f: [] for f in ("x", "in_scope", "right", "among", "offerable", "source")}
+        for i, query in enumerate(queries):
+            hits = [(int(self.visible[j]), float(sims[i, j])) for j in top[i]]
+            scored = score_entries(
+                hits,
+                lambda v: int(self.entry_of_variant[v]),
+                lambda e, q=query.vector: None if e not in self.centroids else float(self.centroids[e] @ q),
+                self.lexical.search(query.text, SEARCH_K) if self.lexical_weight else None,
+                self.lexical_weight,
+            )
+            facts = QueryFacts(words=len(tokenize(query.text)),
+                               questions=self.questions.get(scored[0].entry_id, 0) if scored else 0)
+            offer = buttons(scored)
+            rows["x"].append(feature_vector(scored, facts))
+            rows["in_scope"].append(query.truth is not None)
+            rows["right"].append(query.truth is not None and bool(scored)
+                                 and scored[0].entry_id == query.truth)
+            rows["among"].append(query.truth is not None and any(s.entry_id == query.truth for s in offer))
+            rows["offerable"].append(bool(offer))
+            rows["source"].append(query.source)
+        return Probes(np.array(rows["x"]), *(np.array(rows[f], dtype=bool)
+                      for f in ("in_scope", "right", "among", "offerable")), np.array(rows["source"]))
 
 
 def collect_probes(
@@ -47,102 +106,48 @@ def collect_probes(
     vectors: np.ndarray,
     texts: list[str],
     *,
-    folds: int = 5,
-    per_entry: int = 5,
+    bank: tuple[np.ndarray, list[str]] | None = None,
+    folds: int = FOLDS,
+    per_entry: int = PER_ENTRY,
     lexical_weight: float = 0.0,
     seed: int = 0,
-) -> list[Probe]:
+) -> Probes:
+    """Probes from hidden questions, hidden entries and (when given: vectors, texts) the bank."""
     rng = np.random.default_rng(seed)
     entries = np.unique(entry_of_variant)
-    if len(entries) < 3:
-        return []
+    bank_queries = []
+    if bank is not None and len(entries):
+        # A bank question that is nearly a KB question is one this KB answers: left out.
+        bank_vectors, bank_texts = bank
+        nearest = (bank_vectors @ vectors.T).max(axis=1)
+        bank_queries = [Query(v, t, None, "bank")
+                        for v, t, n in zip(bank_vectors, bank_texts, nearest) if n < BANK_NEAR_DUPLICATE]
+    if len(entries) < 3:  # no folds: the bank alone, against the whole KB
+        whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
+                           lexical_weight)
+        return whole.probes(bank_queries)
+    # The bank is searched inside the folds too, so that every probe meets a KB of the same
+    # shape (a KB with one question fewer per entry must not tell bank probes apart).
     folds = min(folds, len(entries))
     fold_of_entry = dict(zip(rng.permutation(entries).tolist(), np.arange(len(entries)) % folds))
-    by_entry: dict[int, np.ndarray] = {
-        e: np.flatnonzero(entry_of_variant == e) for e in entries.tolist()
-    }
-    probes: list[Probe] = []
+    by_entry = {e: np.flatnonzero(entry_of_variant == e) for e in entries.tolist()}
+    # A KB of few entries hides few per fold: each then gives more of its questions, so the
+    # unanswerable side of every fold has about HIDDEN_PROBES probes.
+    per_hidden = max(per_entry, HIDDEN_PROBES * folds // len(entries))
+    parts = []
     for fold in range(folds):
-        hidden_entries = [e for e, f in fold_of_entry.items() if f == fold]
-        queries: list[tuple[int, int | None]] = []  # (variant row, true entry or None)
         hidden = np.zeros(len(entry_of_variant), dtype=bool)
-        for e in hidden_entries:
-            rows = by_entry[e]
-            hidden[rows] = True
-            queries += [(r, None) for r in rng.permutation(rows)[:per_entry].tolist()]
+        queries: list[Query] = bank_queries[fold::folds]
         for e, rows in by_entry.items():
-            if fold_of_entry[e] != fold and len(rows) > 1:
+            if fold_of_entry[e] == fold:
+                hidden[rows] = True
+                queries += [Query(vectors[r], texts[r], None, "entry")
+                            for r in rng.permutation(rows)[:per_hidden].tolist()]
+            elif len(rows) > 1:
                 take = max(1, min(per_entry, len(rows) // 5))
                 for r in rng.permutation(rows)[:take].tolist():
                     hidden[r] = True
-                    queries.append((r, e))
-        probes += _probe_fold(entry_of_variant, vectors, texts, hidden, queries, lexical_weight)
-    return probes
-
-
-def _probe_fold(entry_of_variant, vectors, texts, hidden, queries, lexical_weight) -> list[Probe]:
-    visible = np.flatnonzero(~hidden)
-    kb_vectors, kb_entries = vectors[visible], entry_of_variant[visible]
-    centroids = {}
-    for e in np.unique(kb_entries).tolist():
-        members = kb_vectors[kb_entries == e]
-        if len(members) > 1:
-            c = members.mean(axis=0)
-            centroids[e] = c / max(float(np.linalg.norm(c)), 1e-12)
-    lexical = LexicalIndex()
-    if lexical_weight:
-        lexical.build(visible.tolist(), [texts[i] for i in visible])
-    rows = np.array([q for q, _ in queries])
-    sims = vectors[rows] @ kb_vectors.T
-    k = min(SEARCH_K, sims.shape[1])
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    probes = []
-    for i, (row, truth) in enumerate(queries):
-        hits = [(int(visible[j]), float(sims[i, j])) for j in top[i]]
-        query = vectors[row]
-        scored = score_entries(
-            hits,
-            lambda v: int(entry_of_variant[v]),
-            lambda e: None if e not in centroids else float(centroids[e] @ query),
-            lexical.search(texts[row], SEARCH_K) if lexical_weight else None,
-            lexical_weight,
-        )
-        first = scored[0].score if scored else 0.0
-        second = scored[1].score if len(scored) > 1 else 0.0
-        correct = truth is not None and bool(scored) and scored[0].entry_id == truth
-        probes.append(Probe(truth is not None, first, second, correct))
-    return probes
-
-
-def choose_thresholds(
-    probes: list[Probe], *, target_wrong_rate: float, oos_share: float, clarify_factor: float = 3.0
-) -> CalibrationReport:
-    """Most correct answers with wrong answers (wrong entry, or answering the unanswerable)
-    at or under the target; clarify where answering would be `clarify_factor` times riskier."""
-    ins = [p for p in probes if p.in_scope]
-    oos = [p for p in probes if not p.in_scope]
-    if not ins or not oos:
-        raise CalibrationImpossible(
-            "the knowledge base is too small to calibrate: it needs at least 3 entries, some "
-            "with 2 or more ways of asking; until then the default thresholds are used")
-    i1, i2 = np.array([p.first for p in ins]), np.array([p.second for p in ins])
-    ok = np.array([p.correct for p in ins])
-    o1, o2 = np.array([p.first for p in oos]), np.array([p.second for p in oos])
-    grid = np.unique(np.round(np.quantile(np.concatenate([i1, o1]), np.linspace(0, 1, 401)), 4))
-
-    def best(target: float, margins) -> tuple[float, float, float, float]:
-        choice = (float(grid[-1]) + 1e-3, 0.0, 0.0, 0.0)
-        for margin in margins:
-            for t in grid:
-                answered = (i1 >= t) & (i1 - i2 >= margin)
-                oos_answered = ((o1 >= t) & (o1 - o2 >= margin)).mean()
-                wrong = (1 - oos_share) * (answered & ~ok).mean() + oos_share * oos_answered
-                coverage = (answered & ok).mean()
-                if wrong <= target and coverage > choice[2]:
-                    choice = (float(t), margin, float(coverage), float(wrong))
-        return choice
-
-    answer, margin, coverage, wrong = best(target_wrong_rate, MARGINS)
-    clarify = min(best(target_wrong_rate * clarify_factor, (0.0,))[0], answer)
-    thresholds = Thresholds(answer, margin, clarify, source="calibrated")
-    return CalibrationReport(thresholds, len(ins), len(oos), round(coverage, 4), round(wrong, 4))
+                    queries.append(Query(vectors[r], texts[r], e, "variant"))
+        search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts, lexical_weight)
+        parts.append(search.probes(queries))
+    return Probes.join(parts)

@@ -8,8 +8,8 @@ functions of what the search returned, so each is testable by hand.
 - the coverage-risk curve: the same decision re-run over a sweep of the answer threshold,
   everything else as the product has it, so the trade-off between resolving and being wrong
   is visible;
-- a reliability table and the expected calibration error of the top score read as the
-  probability that the top entry is the right one (the "before" of a confidence model).
+- a reliability table and the expected calibration error of the decision's confidence (the
+  confidence model's P(best entry right); the raw top score where no model decided).
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide
+from knowledge.confidence import ConfidenceModel
+from knowledge.scoring import DecisionKind, ScoredEntry
 
 OOS = "oos"
 RELIABILITY_BINS = 10
-# Scores can pass 1.0 by the lexical bonus; the sweep goes far enough to escalate everything.
-SWEEP = tuple(round(float(t), 3) for t in np.arange(0.0, 1.301, 0.05))
+# Thresholds on P(best entry right): from "answer whenever more likely right than not" to
+# "answer only the surest".
+SWEEP = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,17 @@ class Outcome:
     kind: DecisionKind
     offered: tuple[str, ...]  # the answered key, or the clarify buttons; empty on escalate
     top_key: str | None  # the best-ranked entry, whatever was decided
-    top_score: float
+    confidence: float  # P(best entry right), or the raw top score where no model decided
 
 
 def outcome_of(truth: str, kind: DecisionKind, chosen: Sequence[ScoredEntry],
-               scored: Sequence[ScoredEntry], key_of: Callable[[int], str]) -> Outcome:
+               scored: Sequence[ScoredEntry], key_of: Callable[[int], str],
+               confidence: float | None = None) -> Outcome:
     offered = () if kind is DecisionKind.ESCALATE else tuple(key_of(s.entry_id) for s in chosen)
     top = scored[0] if scored else None
-    return Outcome(truth, kind, offered, key_of(top.entry_id) if top else None,
-                   top.score if top else 0.0)
+    if confidence is None:
+        confidence = top.score if top else 0.0
+    return Outcome(truth, kind, offered, key_of(top.entry_id) if top else None, confidence)
 
 
 def share(part: int, whole: int) -> float:
@@ -69,11 +73,11 @@ def outcome_rates(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
 
 
 def reliability(outcomes: Sequence[Outcome], bins: int = RELIABILITY_BINS) -> tuple[list[dict], float]:
-    """Equal-width bins over the top score clipped to [0, 1]; 'right' means the top-ranked
+    """Equal-width bins over the confidence clipped to [0, 1]; 'right' means the top-ranked
     entry is the query's entry (never for an out-of-scope query). Returns (table, ECE)."""
     if not outcomes:
         return [], 0.0
-    confidence = np.clip([o.top_score for o in outcomes], 0.0, 1.0)
+    confidence = np.clip([o.confidence for o in outcomes], 0.0, 1.0)
     right = np.array([o.top_key is not None and o.top_key == o.truth for o in outcomes])
     # A score of exactly 1.0 belongs to the last bin, not to an eleventh.
     which = np.minimum((confidence * bins).astype(int), bins - 1)
@@ -92,20 +96,20 @@ def reliability(outcomes: Sequence[Outcome], bins: int = RELIABILITY_BINS) -> tu
 
 
 def coverage_risk(
-    ranked: Sequence[tuple[str, Sequence[ScoredEntry]]],
+    ranked: Sequence[tuple[str, Sequence[ScoredEntry], np.ndarray]],
     key_of: Callable[[int], str],
-    thresholds: Thresholds,
+    model: ConfidenceModel,
     sweep: Sequence[float] = SWEEP,
 ) -> list[dict[str, float]]:
-    """For each answer threshold, the product's own `decide` with that threshold; the clarify
-    threshold follows it down when the sweep passes below it (else nothing could be answered)."""
+    """For each answer threshold on P(right), the model's own decision with that threshold
+    (everything else as the product has it): moving the risk budget moves along this curve."""
     curve = []
     for answer in sweep:
-        moved = replace(thresholds, answer=answer, clarify=min(thresholds.clarify, answer))
+        moved = replace(model, answer_at=answer)
         outcomes = []
-        for truth, scored in ranked:
-            kind, chosen = decide(list(scored), moved)
-            outcomes.append(outcome_of(truth, kind, chosen, scored, key_of))
+        for truth, scored, x in ranked:
+            kind, chosen, p = moved.decide_on(list(scored), x)
+            outcomes.append(outcome_of(truth, kind, chosen, scored, key_of, p))
         rates = outcome_rates(outcomes)
         curve.append({"answer_threshold": answer, "resolved": rates["resolved"],
                       "wrong": rates["wrong"], "answered": rates["answered"],
@@ -115,14 +119,14 @@ def coverage_risk(
 
 def format_curves(report: dict) -> list[str]:
     """The curve and the reliability table as text lines for the terminal."""
-    lines = ["", "coverage-risk (answer threshold swept; clarify follows it down):",
+    lines = ["", "coverage-risk (the answer threshold on P(right) swept):",
              "  threshold  resolved  wrong  answered  clarify"]
     lines += [f"  {p['answer_threshold']:>9.3f}  {p['resolved']:>8.1%}  {p['wrong']:>5.1%}  "
               f"{p['answered']:>8.1%}  {p['clarify_offered']:>7.1%}" for p in report["coverage_risk"]]
-    lines += ["", f"reliability of the top score as P(right) (ECE {report['ece']:.4f}):",
-              "  bin        count  mean score  accuracy"]
+    lines += ["", f"reliability of P(right) (ECE {report['ece']:.4f}):",
+              "  bin        count  mean P(right)  accuracy"]
     for row in report["reliability"]:
         mean = "-" if row["mean_score"] is None else f"{row['mean_score']:.3f}"
         accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.3f}"
-        lines.append(f"  {row['bin']:<9}  {row['count']:>5}  {mean:>10}  {accuracy:>8}")
+        lines.append(f"  {row['bin']:<9}  {row['count']:>5}  {mean:>13}  {accuracy:>8}")
     return lines

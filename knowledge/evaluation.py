@@ -1,7 +1,10 @@
 """`supportbot eval`: how well a knowledge base built from labelled questions answers,
 clarifies and escalates. Every label of the KB file becomes one entry; queries
-labelled `oos` must be escalated. Thresholds come from calibration on the KB
-alone, never from the queries. `shots` keeps K questions per label (a small FAQ).
+labelled `oos` must be escalated. The confidence model is trained on the KB alone
+(and the bundled bank), never on the queries' labels; as in a deployment, the share of
+unanswerable questions is then estimated from the questions asked (the queries, unlabelled,
+stand for the log). The figures a new deployment would see before any log are reported too
+(`at_start`). `shots` keeps K questions per label (a small FAQ).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from core import Settings, dispose_all, session_scope
+from knowledge.confidence import ConfidenceModel
 from knowledge.embedders import Embedder
-from knowledge.errors import ImportRejected, KnowledgeError
+from knowledge.errors import CalibrationImpossible, ImportRejected, KnowledgeError
 from knowledge.eval_curves import (
     OOS,
     Outcome,
@@ -61,6 +65,8 @@ class EvalReport:
     clarify_hit: float
     escalated: float
     ece: float
+    unanswerable_share: float  # estimated from the queries, unlabelled
+    at_start: dict  # the outcome rates with the assumed share, before any log
     reliability: list
     coverage_risk: list
     shots: int  # 0 = every question of the KB file
@@ -181,49 +187,69 @@ def evaluate(
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         settings = Settings(var_dir=Path(tmp), database_url="", embedder=embedder,
                             hybrid_lexical=hybrid, max_question_chars=100_000)
+        if target_wrong_rate is not None:
+            settings = settings.model_copy(update={"wrong_answer_budget": target_wrong_rate})
         upgrade(settings.resolved_database_url)
         build_kb(kb_rows, settings.resolved_database_url, language)
         kb = KnowledgeBase(settings, model)
         kb.warm_up()
         try:
-            calibration = kb.calibrate(target_wrong_rate=target_wrong_rate).as_dict()
-            calibration.pop("thresholds")
-        except ValueError as exc:  # too few questions per entry: the product keeps its defaults
-            calibration = {"error": str(exc)}
-        try:
-            outcomes, ranked, key_of, latencies, thresholds = _run(kb, queries)
+            try:
+                start = kb.calibrate()
+                calibrated = kb.calibrate(recent_questions=[q.text for q in queries])
+            except CalibrationImpossible as exc:  # the product keeps its default thresholds
+                start = calibrated = None
+                calibration = {"error": str(exc)}
+            else:
+                calibration = {k: getattr(calibrated, k) for k in (
+                    "version", "answer_at", "clarify_at", "budget", "unanswerable_share", "expected")}
+            outcomes, ranked, key_of, latencies = _run(kb, queries, calibrated)
+            at_start = outcome_rates(_redecide(ranked, key_of, start)) if start else {}
         finally:
             dispose_all()
     rates = outcome_rates(outcomes)
     figures = {**_legacy(outcomes, latencies, rates), **rates}
     table, ece = reliability(outcomes)
+    curve = coverage_risk(ranked, key_of.__getitem__, calibrated) if calibrated else []
     return EvalReport(
-        **figures, thresholds=asdict(thresholds), calibration=calibration, ece=ece,
-        reliability=table, coverage_risk=coverage_risk(ranked, key_of.__getitem__, thresholds),
-        shots=shots, seed=seed, kb_entries=len({label for _, label in kb_rows}),
-        kb_questions=len(kb_rows), short_labels=short,
+        **figures, thresholds=asdict(kb.thresholds()) if calibrated is None else {},
+        calibration=calibration, ece=ece, reliability=table, coverage_risk=curve,
+        unanswerable_share=calibrated.unanswerable_share if calibrated else 0.0,
+        at_start=at_start, shots=shots, seed=seed,
+        kb_entries=len({label for _, label in kb_rows}), kb_questions=len(kb_rows),
+        short_labels=short,
     )
 
 
-def _run(kb: KnowledgeBase, queries: list[Labelled]):
-    """Search every query as the product does; keep the ranked entries for the sweep."""
+def _run(kb: KnowledgeBase, queries: list[Labelled], model: ConfidenceModel | None):
+    """Search every query as the product does; keep each one's ranked entries and features
+    for the sweep (re-running the decision on them must give the product's own)."""
     with session_scope(kb.url) as session:
         key_of = dict(session.execute(select(Entry.id, Entry.key)).all())
-    thresholds = kb.thresholds()
     outcomes, ranked, latencies = [], [], []
     for query in queries:
         decision = kb.search(query.text)
-        # The same scoring the search just ran (the embedding is cached), kept whole: the
-        # decision returns only what it shows the customer.
-        scored = kb._score(decision.question, kb.embedder.embed(decision.question), None)
-        kind, chosen = decide(scored, thresholds)
+        x, scored = kb.features(decision.question)  # the embedding is cached
+        if model is None:
+            kind, chosen = decide(scored, kb.thresholds())
+            confidence = None
+        else:
+            kind, chosen, confidence = model.decide_on(scored, x)
         if kind is not decision.kind:
             raise RuntimeError(f"line {query.line}: re-scoring disagrees with the search "
                                f"({kind} vs {decision.kind}); the sweep would not be the product's")
-        outcomes.append(outcome_of(query.label, kind, chosen, scored, key_of.__getitem__))
-        ranked.append((query.label, scored[:3]))  # `decide` looks at the top three only
+        outcomes.append(outcome_of(query.label, kind, chosen, scored, key_of.__getitem__, confidence))
+        ranked.append((query.label, scored, x))
         latencies.append(decision.latency_ms)
-    return outcomes, ranked, key_of, latencies, thresholds
+    return outcomes, ranked, key_of, latencies
+
+
+def _redecide(ranked, key_of: dict, model: ConfidenceModel) -> list[Outcome]:
+    outcomes = []
+    for truth, scored, x in ranked:
+        kind, chosen, p = model.decide_on(scored, x)
+        outcomes.append(outcome_of(truth, kind, chosen, scored, key_of.__getitem__, p))
+    return outcomes
 
 
 def _legacy(outcomes: list[Outcome], latencies: list[float], rates: dict) -> dict:

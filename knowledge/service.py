@@ -16,9 +16,13 @@ import numpy as np
 
 from core import Settings, session_scope
 from knowledge import repository as repo
-from knowledge.calibration import CalibrationReport, choose_thresholds, collect_probes
+from knowledge.calibration import collect_probes, unanswerable_bank
+from knowledge.confidence import (
+    ConfidenceModel, Probes, QueryFacts, estimate_unanswerable_share, feature_vector, train,
+)
 from knowledge.embedders import Embedder, make_embedder
-from knowledge.lexical import LexicalIndex
+from knowledge.errors import CalibrationImpossible, InvalidQuestion
+from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide, score_entries
 from knowledge.text import validate_question
 from knowledge.vector_index import VectorIndex
@@ -49,6 +53,8 @@ class Decision:
     language: str | None
     latency_ms: float
     kb_version: int
+    confidence: float | None = None  # P(the best entry is right); None: default thresholds
+    model_version: int = 0  # the confidence model that decided; 0: default thresholds
 
     @property
     def entry(self) -> Candidate | None:
@@ -59,8 +65,8 @@ class Decision:
         return self.candidates[0].score if self.candidates else 0.0
 
 
-def thresholds_setting_name(embedder_name: str) -> str:
-    return f"thresholds:{embedder_name}"
+def model_setting_name(embedder_name: str) -> str:
+    return f"confidence:{embedder_name}"
 
 
 class KnowledgeBase:
@@ -79,6 +85,8 @@ class KnowledgeBase:
         self._variants: dict[int, list[int]] = {}
         self._centroids: dict[int, np.ndarray] = {}
         self._thresholds: Thresholds | None = None
+        self._model: ConfidenceModel | None = None
+        self._model_loaded = False
         self._last_check = 0.0
         self._last_save = 0.0
         self._dirty = False
@@ -111,7 +119,6 @@ class KnowledgeBase:
                 rows = repo.searchable_variants(session=session, entry_ids=changed)
             self._apply(changed, rows)
             self._version = version
-            self._thresholds = None
             self._dirty = True
             if time.monotonic() - self._last_save > SAVE_EVERY_S:
                 self._save()
@@ -229,20 +236,48 @@ class KnowledgeBase:
         self._index.save(self.index_dir, model=self.embedder.name, kb_version=self._version)
         self._last_save, self._dirty = time.monotonic(), False
 
-    # -- thresholds -----------------------------------------------------------------------
+    # -- the decision model ---------------------------------------------------------------
     def is_calibrated(self) -> bool:
-        return self.thresholds().source == "calibrated"
+        return self.model() is not None
 
     def thresholds(self) -> Thresholds:
+        """The default score thresholds, used until a confidence model exists."""
         if self._thresholds is None:
-            with session_scope(self.url) as session:
-                stored = repo.get_setting(thresholds_setting_name(self.embedder.name), session=session)
-            if stored:
-                self._thresholds = Thresholds(**stored)
-            else:
-                s = self.settings
-                self._thresholds = Thresholds(s.answer_threshold, s.answer_margin, s.clarify_threshold)
+            s = self.settings
+            self._thresholds = Thresholds(s.answer_threshold, s.answer_margin, s.clarify_threshold)
         return self._thresholds
+
+    def model(self) -> ConfidenceModel | None:
+        """The stored confidence model; one that is corrupt or made for another embedder or
+        risk budget is never used: it is rebuilt (or, for a KB too small, dropped)."""
+        if self._model_loaded:
+            return self._model
+        with self._lock:
+            if self._model_loaded:
+                return self._model
+            with session_scope(self.url) as session:
+                stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
+            model, problem = None, None
+            if stored is not None:
+                try:
+                    model = ConfidenceModel.from_dict(stored)
+                except ValueError as exc:
+                    problem = str(exc)
+                else:
+                    if model.embedder != self.embedder.name:
+                        model, problem = None, f"it was made for the embedder {model.embedder!r}"
+                    elif (model.budget, model.clarify_at) != (self.settings.wrong_answer_budget,
+                                                               self.settings.clarify_confidence):
+                        model, problem = None, "the risk settings have changed"
+            if problem:
+                log.warning("stored confidence model not used (%s): rebuilding it", problem)
+                try:
+                    model = self.calibrate(version=stored.get("version", 0) if isinstance(stored, dict) else 0)
+                except CalibrationImpossible as exc:
+                    log.warning("%s", exc)
+                    model = None
+            self._model, self._model_loaded = model, True
+            return model
 
     # -- search ---------------------------------------------------------------------------
     def search(self, question: str, *, language: str | None = None) -> Decision:
@@ -252,10 +287,31 @@ class KnowledgeBase:
         vector = self.embedder.embed(text)
         with self._lock:
             scored = self._score(text, vector, language)
-        kind, chosen = decide(scored, self.thresholds())
+            facts = self._facts(text, scored)
+        model = self.model()
+        confidence = None
+        if model is None:
+            kind, chosen = decide(scored, self.thresholds())
+        else:
+            kind, chosen, confidence = model.decide(scored, facts)
         candidates = self._load_candidates(chosen)
         latency = (time.perf_counter() - started) * 1000
-        return Decision(kind, text, candidates, language, latency, version)
+        return Decision(kind, text, candidates, language, latency, version,
+                        None if confidence is None else round(confidence, 4),
+                        model.version if model else 0)
+
+    def _facts(self, text: str, scored: list[ScoredEntry]) -> QueryFacts:
+        top = scored[0].entry_id if scored else None
+        return QueryFacts(words=len(tokenize(text)), questions=len(self._variants.get(top, ())))
+
+    def features(self, question: str, *, language: str | None = None) -> tuple[np.ndarray, list[ScoredEntry]]:
+        """The confidence model's features for a question, and the ranked entries."""
+        text = validate_question(question, self.settings.max_question_chars)
+        self.sync()
+        vector = self.embedder.embed(text)
+        with self._lock:
+            scored = self._score(text, vector, language)
+            return feature_vector(scored, self._facts(text, scored)), scored
 
     def _score(self, text: str, vector: np.ndarray, language: str | None) -> list[ScoredEntry]:
         scores, ids = self._index.search(vector[None, :], SEARCH_K)
@@ -304,12 +360,24 @@ class KnowledgeBase:
             )
 
     # -- calibration ----------------------------------------------------------------------
-    def calibrate(self, *, target_wrong_rate: float | None = None, oos_share: float | None = None,
-                  max_variants: int = 200_000) -> CalibrationReport:
-        """Cross-validate on the KB's own questions and store the thresholds it picks."""
+    def calibrate(self, *, recent_questions: list[str] | None = None, version: int | None = None,
+                  max_variants: int = 200_000) -> ConfidenceModel:
+        """Train the confidence model on the KB's own questions and the bundled bank, choose
+        the answer threshold for the risk budget, store it (a new version) and use it.
+
+        `recent_questions`: what customers asked lately (the deployment's log, unlabelled);
+        from them the share of questions the KB cannot answer is estimated. Without them a
+        new deployment assumes `settings.unanswerable_share_start`."""
         self.sync(force=True)
         with session_scope(self.url) as session:
             rows = repo.searchable_variants(session=session)
+            stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
+        if len({r[1] for r in rows}) < 3 or all(
+                n < 2 for n in np.unique([r[1] for r in rows], return_counts=True)[1]):
+            raise CalibrationImpossible(
+                "the knowledge base is too small to calibrate: it needs at least 3 entries, some "
+                "with 2 or more ways of asking; until then the default thresholds are used "
+                "(escalate when unsure)")
         if len(rows) > max_variants:  # a random sample of entries keeps this minutes, not hours
             rng = np.random.default_rng(0)
             entries = np.unique([r[1] for r in rows])
@@ -317,18 +385,33 @@ class KnowledgeBase:
                                   replace=False).tolist())
             rows = [r for r in rows if r[1] in keep]
         with self._lock:
-            vectors = self._index.vectors_of([r[0] for r in rows]) if rows else np.zeros((0, 1))
+            vectors = self._index.vectors_of([r[0] for r in rows])
+        bank = [q.text for q in unanswerable_bank()]
         probes = collect_probes(
             np.array([r[1] for r in rows]), vectors, [r[2] for r in rows],
+            bank=(self.embedder.embed_many(bank), bank),
             lexical_weight=self.settings.lexical_weight if self.settings.hybrid_lexical else 0.0,
         )
-        report = choose_thresholds(
-            probes,
-            target_wrong_rate=target_wrong_rate or self.settings.calibration_target_wrong_rate,
-            oos_share=oos_share if oos_share is not None else self.settings.calibration_oos_share,
-        )
+        if not probes.in_scope.any():
+            raise CalibrationImpossible("no entry has a second way of asking to test it with")
+        previous = stored.get("version", 0) if isinstance(stored, dict) else 0
+        s = self.settings
+        model = train(probes, budget=s.wrong_answer_budget, clarify_at=s.clarify_confidence,
+                      share=s.unanswerable_share_start, embedder=self.embedder.name,
+                      kb_version=self._version,
+                      version=(version if version is not None else previous) + 1)
+        if recent_questions:
+            model = model.with_share(self._estimate_share(model, recent_questions), probes)
         with session_scope(self.url) as session:
-            repo.put_setting(thresholds_setting_name(self.embedder.name),
-                             asdict(report.thresholds), session=session)
-        self._thresholds = report.thresholds
-        return report
+            repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
+        self._model, self._model_loaded = model, True
+        return model
+
+    def _estimate_share(self, model: ConfidenceModel, questions: list[str]) -> float:
+        rows = []
+        for question in questions:
+            try:
+                rows.append(self.features(question)[0])
+            except InvalidQuestion:  # an empty or oversized logged text says nothing
+                continue
+        return estimate_unanswerable_share(model, np.array(rows)) if rows else model.unanswerable_share
