@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from knowledge.scoring import DecisionKind, ScoredEntry
+from knowledge.scoring import DecisionKind, ScoredEntry, is_near_copy
 
 MODEL_FORMAT = 1
 FEATURES = (
@@ -96,7 +96,8 @@ class Logistic:
 
 
 def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    """Never exactly 0 or 1: an answer threshold of 1.0 then answers nothing."""
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ class ConfidenceModel:
         if not scored:
             return DecisionKind.ESCALATE, [], 0.0
         p_right, p_among = (float(p[0]) for p in self.probabilities(x[None]))
-        if p_right >= self.answer_at:
+        # A question that is one of the KB's own is answered (probes never are: each KB
+        # question is hidden before it is searched, so the model has not seen the case).
+        if p_right >= self.answer_at or is_near_copy(scored):
             return DecisionKind.ANSWER, list(scored[:1]), p_right
         offer = buttons(scored)
         if offer and p_among >= self.clarify_at:
@@ -160,10 +163,11 @@ class ConfidenceModel:
                 if not all(map(math.isfinite, (*part.mean, *part.scale, *part.weights, part.bias))):
                     raise ValueError("the model holds a non-finite number")
             model = cls(**{**data, **parts})
+            in_range = (MIN_SHARE <= model.unanswerable_share <= MAX_SHARE
+                        and 0 < model.answer_at <= 1 and 0 < model.clarify_at <= 1)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a confidence model: {exc}") from exc
-        if not (MIN_SHARE <= model.unanswerable_share <= MAX_SHARE and 0 < model.answer_at <= 1
-                and 0 < model.clarify_at <= 1):
+        if not in_range:
             raise ValueError("the model's thresholds are out of range")
         return model
 
@@ -238,7 +242,7 @@ def choose_answer_at(model: ConfidenceModel, probes: Probes) -> ConfidenceModel:
             last -= 1
         if last >= 0:
             answer_at = float(p_right[order[last]])
-    chosen = replace(model, answer_at=round(max(0.5, answer_at), 6))
+    chosen = replace(model, answer_at=max(0.5, answer_at))  # exact: rounding could admit one more
     return replace(chosen, expected=expected_rates(chosen, probes, p_right, p_among, w),
                    reliability=reliability_table(p_right, probes.right, w))
 

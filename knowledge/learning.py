@@ -28,6 +28,7 @@ from knowledge.service import KnowledgeBase
 __all__ = ["Learned", "answer_body", "learn"]
 
 SAME_ANSWER = 0.8  # cosine between two answers that say the same thing
+PARAPHRASE_FLOOR = 0.55  # below this score the best entry cannot be the same question
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _learned_before(reason: str, *, session) -> Learned | None:
 
 def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:
     decision = kb.search(question, language=language)
-    if decision.kind is DecisionKind.ESCALATE and decision.score < kb.thresholds().clarify:
+    if decision.kind is DecisionKind.ESCALATE and decision.score < PARAPHRASE_FLOOR:
         return None
     for candidate in decision.candidates[:3]:
         vectors = kb.embedder.embed_batch([answer, candidate.answer])

@@ -17,6 +17,7 @@ NEAREST_WEIGHT = 0.3
 CENTROID_WEIGHT = 0.7
 LEXICAL_SCALE = 5.0  # BM25 score at which the lexical bonus reaches 63 % of its weight
 MAX_CANDIDATES = 10
+NEAR_COPY = 0.97  # cosine at which a question is one of the KB's own
 
 
 class DecisionKind(StrEnum):
@@ -32,6 +33,7 @@ class Thresholds:
     clarify: float  # entries above this are close enough to offer as buttons
     clarify_band: float = 0.08  # offer only candidates within this of the best
     source: str = "default"
+
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,19 @@ def score_entries(
     return scored[:MAX_CANDIDATES]
 
 
+def is_near_copy(scored: list[ScoredEntry]) -> bool:
+    """The question is, word for word or nearly, a question of the best entry and of no other."""
+    return bool(scored) and scored[0].nearest >= NEAR_COPY and all(
+        s.nearest < NEAR_COPY for s in scored[1:])
+
+
 def decide(scored: list[ScoredEntry], thresholds: Thresholds) -> tuple[DecisionKind, list[ScoredEntry]]:
     """Answer with one entry, offer 2-3 close ones, or escalate (keeping the top 3 for context)."""
-    if not scored or scored[0].score < thresholds.clarify:
+    if not scored:
+        return DecisionKind.ESCALATE, []
+    if is_near_copy(scored):
+        return DecisionKind.ANSWER, scored[:1]
+    if scored[0].score < thresholds.clarify:
         return DecisionKind.ESCALATE, scored[:3]
     first = scored[0].score
     runner_up = scored[1].score if len(scored) > 1 else -1.0

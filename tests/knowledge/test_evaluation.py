@@ -89,7 +89,8 @@ def test_evaluate_with_hashing_embedder(tmp_path):
     assert report.in_scope_accuracy > 0.5  # chance is 1/6
     assert report.mcc > 0.3
     assert report.oos_recall >= 0.5
-    assert set(report.thresholds) >= {"answer", "margin", "clarify"}
+    # A confidence model decided (no score thresholds), with an answer bar of at least 0.5.
+    assert report.thresholds == {} and report.calibration["answer_at"] >= 0.5
     assert not list(tmp_path.glob("tmp*"))  # the temporary work dir is removed
 
 
@@ -98,13 +99,17 @@ def test_evaluate_with_hashing_embedder(tmp_path):
 from collections import Counter  # noqa: E402
 
 from knowledge.eval_curves import (  # noqa: E402
+    SWEEP,
     Outcome,
     coverage_risk,
     outcome_rates,
     reliability,
 )
 from knowledge.evaluation import EvaluationError, keep_shots  # noqa: E402
-from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds  # noqa: E402
+from knowledge.confidence import (  # noqa: E402
+    FEATURES, ConfidenceModel, Logistic, QueryFacts, feature_vector,
+)
+from knowledge.scoring import DecisionKind, ScoredEntry  # noqa: E402
 
 A, C, E = DecisionKind.ANSWER, DecisionKind.CLARIFY, DecisionKind.ESCALATE
 
@@ -188,24 +193,36 @@ def _scored(*pairs):
     return [ScoredEntry(entry_id, score, score, score, 0.0, entry_id) for entry_id, score in pairs]
 
 
+def _model_on_score() -> ConfidenceModel:
+    """By hand: always in scope, the right entry always among the buttons, and
+    P(best entry right) = sigmoid(20 x (score - 0.7))."""
+    n = len(FEATURES)
+    weights = [0.0] * n
+    weights[FEATURES.index("score")] = 20.0
+    sure = Logistic((0.0,) * n, (1.0,) * n, (0.0,) * n, 50.0)
+    return ConfidenceModel(in_scope=sure, right=Logistic((0.0,) * n, (1.0,) * n, tuple(weights), -14.0),
+                           among=sure, unanswerable_share=0.5, answer_at=0.8, clarify_at=0.8,
+                           budget=0.02)
+
+
 def test_coverage_risk_by_hand():
     keys = {1: "a", 2: "b"}
-    ranked = [
-        ("a", _scored((1, 0.80), (2, 0.60))),  # clear winner
-        ("oos", _scored((2, 0.65), (1, 0.40))),  # unanswerable, looks like b
-        ("b", _scored((1, 0.75), (2, 0.72))),  # too close to call: clarify
-    ]
-    product = Thresholds(answer=0.7, margin=0.05, clarify=0.5)
-    curve = coverage_risk(ranked, keys.__getitem__, product, sweep=(0.6, 0.7, 0.9, 1.3))
+    facts = QueryFacts(words=3, questions=2)
+    ranked = [(truth, scored, feature_vector(scored, facts)) for truth, scored in (
+        ("a", _scored((1, 0.80), (2, 0.60))),  # clear winner: P(right) 0.88, no close runner-up
+        ("oos", _scored((2, 0.65), (1, 0.40))),  # unanswerable: P(right) 0.27
+        ("b", _scored((1, 0.75), (2, 0.72))),  # P(right) 0.73, two close entries: buttons
+    )]
+    curve = coverage_risk(ranked, keys.__getitem__, _model_on_score(), sweep=(0.5, 0.7, 0.8, 0.9))
     third = round(1 / 3, 4)
     assert curve == [
-        {"answer_threshold": 0.6, "resolved": 1.0, "wrong": third, "answered": round(2 / 3, 4),
-         "clarify_offered": third},
-        {"answer_threshold": 0.7, "resolved": 1.0, "wrong": 0.0, "answered": third,
+        {"answer_threshold": 0.5, "resolved": 0.5, "wrong": third, "answered": round(2 / 3, 4),
+         "clarify_offered": 0.0},
+        {"answer_threshold": 0.7, "resolved": 0.5, "wrong": third, "answered": round(2 / 3, 4),
+         "clarify_offered": 0.0},
+        {"answer_threshold": 0.8, "resolved": 1.0, "wrong": 0.0, "answered": third,
          "clarify_offered": third},
         {"answer_threshold": 0.9, "resolved": 0.5, "wrong": 0.0, "answered": 0.0,
-         "clarify_offered": third},
-        {"answer_threshold": 1.3, "resolved": 0.5, "wrong": 0.0, "answered": 0.0,
          "clarify_offered": third},
     ]
 
@@ -227,10 +244,12 @@ def test_evaluate_reports_issue_11_figures(tmp_path):
     assert total == pytest.approx(1.0, abs=1e-3)
     assert sum(row["count"] for row in report.reliability) == report.queries
     assert 0.0 <= report.ece <= 1.0
-    assert len(report.coverage_risk) > 10
-    assert report.coverage_risk[-1]["answered"] == 0.0 and report.coverage_risk[-1]["wrong"] == 0.0
+    assert [p["answer_threshold"] for p in report.coverage_risk] == list(SWEEP)
     answered = [p["answered"] for p in report.coverage_risk]
+    wrong = [p["wrong"] for p in report.coverage_risk]
     assert answered == sorted(answered, reverse=True)  # a higher bar never answers more
+    assert wrong == sorted(wrong, reverse=True)  # ... nor answers more wrongly
+    assert 0.0 <= report.unanswerable_share <= 1.0 and report.at_start["wrong"] >= 0.0
     assert (report.shots, report.kb_entries, report.kb_questions) == (0, 6, len(set(_dataset(0))))
 
 

@@ -1,15 +1,16 @@
 import json
+import math
 
 import numpy as np
 import pytest
 
-from core import session_scope
+from core import Settings, session_scope
 from knowledge import repository as repo
 from knowledge.embedders import HashingEmbedder, make_embedder
-from knowledge.errors import InvalidQuestion
+from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
 from knowledge.scoring import DecisionKind
-from knowledge.service import KnowledgeBase
+from knowledge.service import KnowledgeBase, model_setting_name
 from knowledge.vector_index import INDEX_FILE, SIDECAR_FILE
 
 from tests.conftest import DEMO_KB
@@ -238,22 +239,67 @@ def test_language_filter_keeps_other(kb, add_entry):
     assert d.kind is DecisionKind.ANSWER and d.entry.entry_id == other_id
 
 
-def test_reindex_and_calibrate_store_thresholds(kb, database_url):
+def test_reindex_and_calibrate_store_the_confidence_model(kb, database_url):
     with session_scope(database_url) as s:
         import_file(DEMO_KB, session=s)
     kb.warm_up()
     with session_scope(database_url) as s:
         version = repo.kb_version(session=s)
     assert kb.reindex() == version
-    report = kb.calibrate(target_wrong_rate=0.05)
-    t = report.thresholds
-    assert t.source == "calibrated" and t.clarify <= t.answer
-    assert report.expected_wrong_rate <= 0.05
-    assert kb.thresholds() == t
+    model = kb.calibrate()
+    assert model.version == 1 and model.kb_version == version and model.answer_at >= 0.5
+    assert model.expected["wrong"] <= kb.settings.wrong_answer_budget
+    assert set(model.expected["probes"]) == {"variant", "entry", "bank"}
+    assert kb.model() == model and kb.is_calibrated()
     fresh = KnowledgeBase(kb.settings, HashingEmbedder())
-    assert fresh.thresholds() == t  # stored in the database
+    assert fresh.model() == model  # stored in the database
+    assert kb.calibrate().version == 2  # each calibration is a new version
     d = kb.search("Quanto costa la spedizione?", language="it")
     assert d.kind is DecisionKind.ANSWER and d.entry.key == "it-shipping-cost"
+    assert d.model_version == 2 and 0.0 <= d.confidence <= 1.0
+
+
+def _stored_model(kb, value) -> None:
+    with session_scope(kb.url) as s:
+        repo.put_setting(model_setting_name(kb.embedder.name), value, session=s)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "nan", "other_embedder", "other_budget"])
+def test_a_corrupt_or_stale_stored_model_is_rebuilt_never_used(kb, database_url, damage):
+    with session_scope(database_url) as s:
+        import_file(DEMO_KB, session=s)
+    kb.warm_up()
+    good = kb.calibrate().as_dict()
+    bad = {"garbage": {"format": 1, "in_scope": "x", "version": 7},
+           "nan": {**good, "right": {**good["right"], "bias": float("nan")}},
+           "other_embedder": {**good, "embedder": "another-model"},
+           "other_budget": {**good, "budget": 0.1}}[damage]
+    _stored_model(kb, bad)
+    fresh = KnowledgeBase(kb.settings, HashingEmbedder())
+    fresh.warm_up()
+    model = fresh.model()
+    assert model is not None and model.embedder == kb.embedder.name
+    assert model.budget == kb.settings.wrong_answer_budget
+    assert all(map(math.isfinite, model.right.weights + (model.right.bias,)))
+    assert model.version == bad["version"] + 1  # a new version, not the damaged one
+
+
+def test_a_kb_too_small_to_calibrate_keeps_strict_defaults(kb, add_entry):
+    for n in range(4):
+        add_entry(f"Answer {n}.", f"question number {n} about topic {n}?")
+    kb.warm_up()
+    with pytest.raises(CalibrationImpossible, match="too small to calibrate"):
+        kb.calibrate()
+    assert kb.model() is None and not kb.is_calibrated()
+    assert kb.thresholds().answer >= 0.9  # only a near-copy of an FAQ question is answered
+    d = kb.search("something else entirely, about the weather")
+    assert d.kind is DecisionKind.ESCALATE and d.confidence is None and d.model_version == 0
+
+
+@pytest.mark.parametrize("budget", [0.0, 0.0009, 0.21, 1.0, -0.02])
+def test_a_budget_outside_the_range_is_refused(budget):
+    with pytest.raises(ValueError, match="wrong-answer budget"):
+        Settings(wrong_answer_budget=budget)
 
 
 def test_make_embedder_hashing():
