@@ -73,3 +73,51 @@ def recent_questions(*, session: Session, limit: int = 2000) -> list[str]:
              .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.decision != "")
              .order_by(InteractionEvent.id.desc()).limit(limit))
     return [t for t in session.scalars(query) if t]
+
+
+@dataclass(frozen=True)
+class AnswerVerdict:
+    """What a customer said of an answer: the question, the entry, and the verdict."""
+    question: str
+    entry_id: int
+    verdict: str  # "helpful", "unhelpful" (thumbs), "picked" (a clarify button)
+
+
+def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdict]:
+    """The latest thumbs and clarify picks, each with the question it answered (the last
+    question of its conversation before it): what the confidence model learns from the
+    deployment itself."""
+    verdicts = list(session.scalars(
+        select(InteractionEvent)
+        .where(InteractionEvent.kind.in_((EventKind.FEEDBACK.value, EventKind.CHOICE.value)),
+               InteractionEvent.entry_id.is_not(None))
+        .order_by(InteractionEvent.id.desc()).limit(limit)))
+    conversations = {v.conversation_id for v in verdicts}
+    questions: dict[str, list[tuple[int, str]]] = {}
+    for chunk in _chunks(sorted(conversations), 500):
+        for event_id, conversation, text in session.execute(
+                select(InteractionEvent.id, InteractionEvent.conversation_id, InteractionEvent.text)
+                .where(InteractionEvent.kind == EventKind.MESSAGE.value,
+                       InteractionEvent.decision.in_(("answer", "clarify")),
+                       InteractionEvent.conversation_id.in_(chunk))
+                .order_by(InteractionEvent.id)):
+            questions.setdefault(conversation, []).append((event_id, text))
+    out = []
+    for v in verdicts:
+        before = [text for event_id, text in questions.get(v.conversation_id, ()) if event_id < v.id]
+        if not before or not before[-1]:
+            continue
+        helpful = (v.data or {}).get("helpful") if isinstance(v.data, dict) else None
+        if v.kind == EventKind.CHOICE.value:
+            verdict = "picked"
+        elif isinstance(helpful, bool):
+            verdict = "helpful" if helpful else "unhelpful"
+        else:
+            continue
+        out.append(AnswerVerdict(before[-1], v.entry_id, verdict))
+    return out
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 from zoneinfo import ZoneInfo
 
 import typer
+from pydantic import ValidationError
 
 from core import SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
@@ -155,24 +156,24 @@ def kb_reindex() -> None:
 @kb_app.command("calibrate")
 def kb_calibrate() -> None:
     """Train the confidence model on the KB (and the recent log) and show what it expects."""
-    from analytics.log import recent_questions
+    from bot.recalibration import recalibrate
     from knowledge.confidence import calibration_error
 
-    url = _database()
-    with session_scope(url) as session:
-        questions = recent_questions(session=session)
-    model = _knowledge_base().calibrate(recent_questions=questions)
+    _database()
+    model = recalibrate(_knowledge_base())
     e = model.expected
+    logged = e.get("log_questions", 0)
     typer.echo(
         f"confidence model version {model.version}: answer when P(right) >= {model.answer_at:.3f}, "
         f"clarify when P(right entry among the buttons) >= {model.clarify_at:.2f}\n"
         f"unanswerable questions: {model.unanswerable_share:.0%} "
-        f"({'estimated from ' + str(len(questions)) + ' logged questions' if questions else 'assumed: no log yet'})\n"
+        f"({f'estimated from {logged} logged questions' if logged else 'assumed: no log yet'})\n"
         f"expected: {e['answer']:.1%} answered, {e['wrong']:.1%} wrong "
         f"(budget {model.budget:.1%}), {e['clarify']:.1%} clarify, {e['escalate']:.1%} escalated; "
         f"{e['resolved']:.1%} of answerable questions resolved\n"
         f"probes: {e['probes']['variant']} hidden questions, {e['probes']['entry']} of hidden "
-        f"entries, {e['probes']['bank']} unanswerable from the bundled bank\n\n"
+        f"entries, {e['probes']['bank']} unanswerable from the bundled bank, "
+        f"{e['probes']['log']} outcomes from the log\n\n"
         f"reliability of P(right) (ECE {calibration_error(model.reliability):.3f}):\n"
         f"  P(right)   probes  mean P  share right")
     for row in model.reliability:
@@ -522,6 +523,12 @@ def main() -> None:
         app()  # standalone: click reports usage errors and exits with their code
     except SupportBotError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except ValidationError as exc:  # a setting (environment or .env) the product refuses
+        for problem in exc.errors():
+            name = "SUPPORTBOT_" + "_".join(map(str, problem["loc"])).upper()
+            typer.secho(f"error: setting {name} ({'.'.join(map(str, problem['loc']))}): "
+                        f"{problem['msg']}", fg=typer.colors.RED, err=True)
         sys.exit(2)
 
 

@@ -9,8 +9,10 @@ import logging
 import threading
 import time
 
-from analytics.log import recent_questions
+from analytics.log import answer_verdicts, recent_questions
 from core import session_scope
+from knowledge.calibration import Signal
+from knowledge.confidence import ConfidenceModel
 from knowledge.errors import CalibrationImpossible
 from knowledge.service import KnowledgeBase
 
@@ -32,16 +34,20 @@ def due(kb: KnowledgeBase, now: float) -> str | None:
     return None
 
 
-def recalibrate(kb: KnowledgeBase) -> None:
+def recalibrate(kb: KnowledgeBase) -> ConfidenceModel:
+    """Train on the KB, the recent questions and the customers' verdicts; log what it expects."""
     with session_scope(kb.url) as session:
         questions = recent_questions(session=session, limit=LOG_SAMPLE)
-    model = kb.calibrate(recent_questions=questions)
+        signals = [Signal(v.question, v.entry_id, v.verdict)
+                   for v in answer_verdicts(session=session, limit=LOG_SAMPLE)]
+    model = kb.calibrate(recent_questions=questions, signals=signals)
     expected = model.expected
     log.info("confidence model version %d: answer when P(right) >= %.3f; expected %.1f %% "
              "answered, %.1f %% wrong, %.1f %% clarify, %.1f %% escalated (%.0f %% unanswerable)",
              model.version, model.answer_at, 100 * expected["answer"], 100 * expected["wrong"],
              100 * expected["clarify"], 100 * expected["escalate"],
              100 * model.unanswerable_share)
+    return model
 
 
 def run(kb: KnowledgeBase, stop: threading.Event, interval_s: float = CHECK_EVERY_S) -> None:

@@ -45,6 +45,37 @@ def unanswerable_bank() -> list[BankQuestion]:
 
 
 @dataclass(frozen=True)
+class Signal:
+    """An outcome the deployment logged: a question and what became of its entry.
+    verdict: "helpful" / "unhelpful" (the customer's thumbs on the answer), "picked" (the
+    customer chose the entry among clarify buttons), "learned" (nothing answered it: an
+    operator's answer became this new entry)."""
+    question: str
+    entry_id: int
+    verdict: str
+
+
+VERDICTS = ("helpful", "unhelpful", "picked", "learned")
+
+
+def signal_probe(signal: Signal, x: np.ndarray, scored) -> tuple | None:
+    """(x, in scope, right, among, offerable) for a logged outcome, searched against the KB as
+    it is now (a "learned" one without its own entry), or None when it says nothing now."""
+    top = scored[0].entry_id if scored else None
+    offer = buttons(scored)
+    offerable = bool(offer)
+    if signal.verdict == "learned":
+        return x, False, False, False, offerable
+    if signal.verdict == "picked":
+        return x, True, top == signal.entry_id, any(s.entry_id == signal.entry_id for s in offer), offerable
+    if top != signal.entry_id:  # a thumb on an entry the KB no longer ranks first
+        return None
+    if signal.verdict == "helpful":
+        return x, True, True, any(s.entry_id == signal.entry_id for s in offer), offerable
+    return x, False, False, False, offerable  # unhelpful: nothing in the KB answered it right
+
+
+@dataclass(frozen=True)
 class Query:
     vector: np.ndarray
     text: str

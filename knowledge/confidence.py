@@ -186,7 +186,8 @@ class Probes:
     right: np.ndarray  # bool: the best entry is the right one
     among: np.ndarray  # bool: the right entry is among the buttons
     offerable: np.ndarray  # bool: there are buttons to offer (2-3 close entries)
-    source: np.ndarray  # str: "variant" (a hidden question), "entry" (a hidden entry), "bank"
+    source: np.ndarray  # str: "variant" (a hidden question), "entry" (a hidden entry), "bank",
+    # "log" (an outcome the deployment logged: see knowledge.calibration.Signal)
 
     @classmethod
     def join(cls, parts: Sequence[Probes]) -> Probes:
@@ -198,13 +199,14 @@ class Probes:
                      for f in ("x", "in_scope", "right", "among", "offerable", "source")))
 
     def weights(self, share: float) -> np.ndarray:
-        """Each row's weight so the unanswerable side weighs `share` in all (hidden entries
-        and the bank half each, when both exist) and the answerable side the rest."""
+        """Each row's weight so the unanswerable side weighs `share` in all (split evenly
+        between hidden entries, the bank and the log, those that exist) and the answerable
+        side the rest."""
         w = np.zeros(len(self.x))
         ins = self.in_scope
         if ins.any():
             w[ins] = (1 - share) / ins.sum()
-        sources = [s for s in ("entry", "bank") if ((self.source == s) & ~ins).any()]
+        sources = [s for s in ("entry", "bank", "log") if ((self.source == s) & ~ins).any()]
         for s in sources:
             rows = (self.source == s) & ~ins
             w[rows] = share / len(sources) / rows.sum()
@@ -260,7 +262,7 @@ def expected_rates(model: ConfidenceModel, probes: Probes, p_right, p_among, w) 
         "resolved": round(float((w[ins & answered & probes.right].sum()
                                  + w[ins & offered & probes.among].sum()) / total_in), 4),
         "unanswerable_share": model.unanswerable_share,
-        "probes": {s: int((probes.source == s).sum()) for s in ("variant", "entry", "bank")},
+        "probes": {s: int((probes.source == s).sum()) for s in ("variant", "entry", "bank", "log")},
     }
 
 

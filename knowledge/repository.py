@@ -281,6 +281,20 @@ def entries_by_id(entry_ids: list[int], *, session: Session) -> dict[int, Entry]
     return {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(entry_ids)))}
 
 
+def learned_questions(limit: int, *, session: Session) -> list[tuple[int, str]]:
+    """(entry id, the customer's question) of the latest published entries learned from an
+    operator's answer: questions nothing in the KB answered at the time."""
+    first = (select(Question.entry_id, func.min(Question.id).label("question_id"))
+             .group_by(Question.entry_id).subquery())
+    rows = session.execute(
+        select(Entry.id, Question.text)
+        .join(first, first.c.entry_id == Entry.id)
+        .join(Question, Question.id == first.c.question_id)
+        .where(Entry.source == Source.OPERATOR, Entry.status == Status.PUBLISHED)
+        .order_by(Entry.id.desc()).limit(limit))
+    return [(row[0], row[1]) for row in rows]
+
+
 def stats(*, session: Session) -> dict:
     by = lambda col: {r[0]: r[1] for r in session.execute(select(col, func.count()).group_by(col))}  # noqa: E731
     return {

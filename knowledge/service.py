@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core import Settings, session_scope
 from knowledge import repository as repo
-from knowledge.calibration import collect_probes, unanswerable_bank
+from knowledge.calibration import VERDICTS, Signal, collect_probes, signal_probe, unanswerable_bank
 from knowledge.confidence import (
     ConfidenceModel, Probes, QueryFacts, estimate_unanswerable_share, feature_vector, train,
 )
@@ -304,23 +305,27 @@ class KnowledgeBase:
         top = scored[0].entry_id if scored else None
         return QueryFacts(words=len(tokenize(text)), questions=len(self._variants.get(top, ())))
 
-    def features(self, question: str, *, language: str | None = None) -> tuple[np.ndarray, list[ScoredEntry]]:
-        """The confidence model's features for a question, and the ranked entries."""
+    def features(self, question: str, *, language: str | None = None, exclude: int | None = None
+                 ) -> tuple[np.ndarray, list[ScoredEntry]]:
+        """The confidence model's features for a question, and the ranked entries (without
+        the entry `exclude`: how the KB would have answered before it existed)."""
         text = validate_question(question, self.settings.max_question_chars)
         self.sync()
         vector = self.embedder.embed(text)
         with self._lock:
-            scored = self._score(text, vector, language)
+            scored = self._score(text, vector, language, exclude)
             return feature_vector(scored, self._facts(text, scored)), scored
 
-    def _score(self, text: str, vector: np.ndarray, language: str | None) -> list[ScoredEntry]:
+    def _score(self, text: str, vector: np.ndarray, language: str | None,
+               exclude: int | None = None) -> list[ScoredEntry]:
         scores, ids = self._index.search(vector[None, :], SEARCH_K)
         allowed = self._allowed_languages(language)
         entry_of = self._entry_of
 
         def owner(variant_id: int) -> int:
             entry_id = int(entry_of[variant_id]) if 0 <= variant_id < len(entry_of) else -1
-            if allowed is not None and self._language.get(entry_id) not in allowed:
+            if entry_id == exclude or (allowed is not None
+                                       and self._language.get(entry_id) not in allowed):
                 return -1
             return entry_id
 
@@ -360,14 +365,17 @@ class KnowledgeBase:
             )
 
     # -- calibration ----------------------------------------------------------------------
-    def calibrate(self, *, recent_questions: list[str] | None = None, version: int | None = None,
+    def calibrate(self, *, recent_questions: list[str] | None = None,
+                  signals: Sequence[Signal] = (), version: int | None = None,
                   max_variants: int = 200_000) -> ConfidenceModel:
         """Train the confidence model on the KB's own questions and the bundled bank, choose
         the answer threshold for the risk budget, store it (a new version) and use it.
 
         `recent_questions`: what customers asked lately (the deployment's log, unlabelled);
         from them the share of questions the KB cannot answer is estimated. Without them a
-        new deployment assumes `settings.unanswerable_share_start`."""
+        new deployment assumes `settings.unanswerable_share_start`. `signals`: outcomes the
+        log recorded (thumbs, clarify picks); with the questions operators answered by a new
+        entry, they are probes too."""
         self.sync(force=True)
         with session_scope(self.url) as session:
             rows = repo.searchable_variants(session=session)
@@ -392,6 +400,7 @@ class KnowledgeBase:
             bank=(self.embedder.embed_many(bank), bank),
             lexical_weight=self.settings.lexical_weight if self.settings.hybrid_lexical else 0.0,
         )
+        probes = Probes.join([probes, self._signal_probes([*signals, *self._learned_signals()])])
         if not probes.in_scope.any():
             raise CalibrationImpossible("no entry has a second way of asking to test it with")
         previous = stored.get("version", 0) if isinstance(stored, dict) else 0
@@ -402,10 +411,34 @@ class KnowledgeBase:
                       version=(version if version is not None else previous) + 1)
         if recent_questions:
             model = model.with_share(self._estimate_share(model, recent_questions), probes)
+            model = replace(model, expected={**model.expected, "log_questions": len(recent_questions)})
         with session_scope(self.url) as session:
             repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
         self._model, self._model_loaded = model, True
         return model
+
+    def _learned_signals(self, limit: int = 2000) -> list[Signal]:
+        with session_scope(self.url) as session:
+            return [Signal(question, entry_id, "learned")
+                    for entry_id, question in repo.learned_questions(limit, session=session)]
+
+    def _signal_probes(self, signals: Sequence[Signal]) -> Probes:
+        rows = []
+        for signal in signals:
+            if signal.verdict not in VERDICTS:
+                continue
+            try:
+                x, scored = self.features(
+                    signal.question, exclude=signal.entry_id if signal.verdict == "learned" else None)
+            except InvalidQuestion:
+                continue
+            if (row := signal_probe(signal, x, scored)) is not None:
+                rows.append(row)
+        if not rows:
+            return Probes.join([])
+        return Probes(np.array([r[0] for r in rows]),
+                      *(np.array([r[i] for r in rows], dtype=bool) for i in range(1, 5)),
+                      np.array(["log"] * len(rows)))
 
     def _estimate_share(self, model: ConfidenceModel, questions: list[str]) -> float:
         rows = []

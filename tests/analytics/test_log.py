@@ -37,3 +37,31 @@ def test_text_any_database_refuses_is_made_safe(database_url):
     with session_scope(database_url) as session:
         [event] = events_of("c1", session=session)
         assert (event.text, event.page) == ("ab?c", "p")
+
+
+def test_answer_verdicts_pair_each_thumb_and_pick_with_its_question(database_url):
+    from analytics.log import answer_verdicts, recent_questions
+
+    def log(kind, conversation, **fields):
+        record(Interaction(kind, conversation, **fields), session=session)
+
+    with session_scope(database_url) as session:
+        log(EventKind.MESSAGE, "a", text="how much is shipping", decision="answer", entry_id=1)
+        log(EventKind.FEEDBACK, "a", entry_id=1, data={"helpful": False})
+        log(EventKind.MESSAGE, "a", text="and returns?", decision="answer", entry_id=2)
+        log(EventKind.FEEDBACK, "a", entry_id=2, data={"helpful": True})
+        log(EventKind.MESSAGE, "b", text="size or colour", decision="clarify", entry_id=3)
+        log(EventKind.CHOICE, "b", entry_id=4, decision="answer")
+        log(EventKind.MESSAGE, "b", text="weather tomorrow", decision="escalate")
+        log(EventKind.FEEDBACK, "c", entry_id=5, data={"helpful": False})  # no question before it
+        log(EventKind.MESSAGE, "d", text="gift cards", decision="answer", entry_id=6)
+        log(EventKind.FEEDBACK, "d", entry_id=6, data={"helpful": "yes"})  # not a verdict
+    with session_scope(database_url) as session:
+        verdicts = answer_verdicts(session=session)
+        questions = recent_questions(session=session, limit=3)
+    assert [(v.question, v.entry_id, v.verdict) for v in verdicts] == [
+        ("size or colour", 4, "picked"),  # newest first; the escalated question came after it
+        ("and returns?", 2, "helpful"),
+        ("how much is shipping", 1, "unhelpful"),
+    ]
+    assert questions == ["gift cards", "weather tomorrow", "size or colour"]

@@ -239,6 +239,21 @@ def test_calibrating_a_kb_too_small_to_calibrate_says_so(tmp_path):
     fails(run(tmp_path, "kb", "calibrate"), "too small to calibrate", "default thresholds")
 
 
+def test_calibrate_shows_the_model_expected_rates_and_reliability(tmp_path):
+    ok(run(tmp_path, "kb", "import", str(DEMO_KB)))
+    out = ok(run(tmp_path, "kb", "calibrate"))
+    assert "confidence model version 1: answer when P(right) >=" in out
+    assert "assumed: no log yet" in out and "expected:" in out and "wrong (budget 2.0%)" in out
+    assert "reliability of P(right) (ECE" in out and "bundled bank" in out
+    assert "confidence model version 2" in ok(run(tmp_path, "kb", "calibrate"))
+
+
+@pytest.mark.parametrize("budget", ["0.5", "0", "lots"])
+def test_a_wrong_answer_budget_outside_the_range_is_refused(tmp_path, budget):
+    fails(run(tmp_path, "kb", "calibrate", env={"SUPPORTBOT_WRONG_ANSWER_BUDGET": budget}),
+          "wrong_answer_budget")
+
+
 def test_the_product_prepares_a_kb_too_small_to_calibrate(tmp_path):
     """`supportbot run` on a first small FAQ starts, on the default thresholds."""
     from bot.server import prepare
@@ -247,6 +262,6 @@ def test_the_product_prepares_a_kb_too_small_to_calibrate(tmp_path):
     settings = Settings(var_dir=tmp_path, embedder="hashing", index_sync_interval_s=0)
     assistant = prepare(settings, tiny_faq(tmp_path))
     try:
-        assert assistant.kb.thresholds().source != "calibrated"
+        assert not assistant.kb.is_calibrated() and assistant.kb.thresholds().answer >= 0.9
     finally:
         assistant.kb.close()

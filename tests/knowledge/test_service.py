@@ -7,6 +7,7 @@ import pytest
 from core import Settings, session_scope
 from knowledge import repository as repo
 from knowledge.embedders import HashingEmbedder, make_embedder
+from knowledge.calibration import Signal
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
 from knowledge.scoring import DecisionKind
@@ -337,3 +338,29 @@ def test_service_on_ivf_index(tmp_path, database_url, monkeypatch):
     with session_scope(database_url) as s:
         variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
     assert set(again._index.ids().tolist()) == variant_ids
+
+
+def test_customers_verdicts_teach_the_model(kb, database_url):
+    with session_scope(database_url) as s:
+        import_file(DEMO_KB, session=s)
+    kb.warm_up()
+    question = "do you deliver to my house for free or not"
+    before = kb.calibrate()
+    x, scored = kb.features(question)
+    p_before = float(before.probabilities(x[None])[0][0])
+    thumbs_down = [Signal(question, scored[0].entry_id, "unhelpful")] * 40
+    stale = [Signal(question, scored[1].entry_id, "unhelpful")]  # not ranked first now: ignored
+    after = kb.calibrate(signals=thumbs_down + stale + [Signal(question, 1, "nonsense")])
+    assert after.expected["probes"]["log"] == 40
+    assert float(after.probabilities(x[None])[0][0]) < p_before
+
+
+def test_questions_operators_answered_with_a_new_entry_are_unanswerable_probes(kb, add_entry):
+    for n, topic in enumerate(("shipping", "returns", "payment", "gift cards")):
+        add_entry(f"About {topic}.", f"how does {topic} work", f"tell me about {topic}",
+                  f"question on {topic} please")
+    learned = add_entry("Yes, in green too.", "is the wool scarf sold in green", source="operator")
+    kb.warm_up()
+    _, scored = kb.features("is the wool scarf sold in green", exclude=learned)
+    assert learned not in [s.entry_id for s in scored]
+    assert kb.calibrate().expected["probes"]["log"] == 1
