@@ -66,13 +66,13 @@ def has_events(conversation_id: str, *, session: Session) -> bool:
     return session.scalars(query.limit(1)).first() is not None
 
 
-def recent_questions(*, session: Session, limit: int = 2000) -> list[str]:
-    """The latest questions customers asked the knowledge base (newest first): the sample
-    from which the share of questions it cannot answer is estimated."""
-    query = (select(InteractionEvent.text)
+def recent_questions(*, session: Session, limit: int = 2000) -> list[tuple[str, str]]:
+    """The latest questions customers asked the knowledge base, with their language (newest
+    first): the sample from which the share of questions it cannot answer is estimated."""
+    query = (select(InteractionEvent.text, InteractionEvent.language)
              .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.decision != "")
              .order_by(InteractionEvent.id.desc()).limit(limit))
-    return [t for t in session.scalars(query) if t]
+    return [(text, language) for text, language in session.execute(query) if text]
 
 
 @dataclass(frozen=True)

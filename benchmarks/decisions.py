@@ -37,6 +37,10 @@ SETS = ("clinc150", "banking77_oos", "csd-banking", "csd-credit_cards", "xsid-it
         "xsid-en-kb-it-queries", "banking77")
 SCALARS = ("resolved", "wrong", "answered", "clarify_offered", "clarify_hit", "escalated",
            "in_scope_accuracy", "oos_recall", "latency_ms_p50", "unanswerable_share")
+# The KB's and the queries' languages where a set has them (the others: English, not said).
+LANGUAGES = {"xsid-it": {"language": "it", "query_language": "it"},
+             "xsid-en": {"language": "en", "query_language": "en"},
+             "xsid-en-kb-it-queries": {"language": "en", "query_language": "it"}}
 TARGETS = {"wrong": "<= 2 %", "resolved": ">= 85 % (CLINC150, xSID), >= 70 % (banking77_oos)",
            "clarify_hit": ">= 80 %", "clarify_offered": "<= 10 %", "ece": "<= 0.05"}
 
@@ -150,7 +154,7 @@ def run_cell(name: str, shots: int, args, model, work: Path) -> dict:
         if hasattr(model, "_cache"):  # every run embeds its queries afresh
             model._cache.clear()
         reports.append(evaluate(kb, queries, embedder=args.embedder, shots=shots, seed=args.seed,
-                                model=model, work_dir=work).as_dict())
+                                model=model, work_dir=work, **LANGUAGES.get(name, {})).as_dict())
     result = pooled(reports)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result

@@ -44,6 +44,36 @@ def unanswerable_bank() -> list[BankQuestion]:
     return [BankQuestion(**json.loads(line)) for line in raw.splitlines() if line.strip()]
 
 
+def parallel_questions() -> dict[str, list[str]]:
+    """The bundled shop questions asked in both languages ({"en": [...], "it": [...]}, the same
+    meanings in the same order; knowledge/data/paraphrases_it_en.jsonl)."""
+    raw = resources.files("knowledge").joinpath("data/paraphrases_it_en.jsonl").read_text("utf-8")
+    out: dict[str, list[str]] = {"en": [], "it": []}
+    for line in raw.splitlines():
+        if line.strip():
+            record = json.loads(line)
+            for language in out:
+                out[language] += record[language]
+    return out
+
+
+def similarity_ratio(kb_vectors: np.ndarray, embed_many, parallel: dict[str, list[str]], *,
+                     asked_in: str, kb_languages: set[str], sample: int = 20_000) -> float | None:
+    """How much lower a question's best similarity to this KB is when asked in `asked_in`
+    than in the KB's language: the same questions in both languages, searched against the
+    KB, mean best cosine of one over the other (None when the bundle lacks a language)."""
+    known = sorted(language for language in kb_languages if language in parallel)
+    if asked_in not in parallel or not known or not len(kb_vectors):
+        return None
+    if len(kb_vectors) > sample:
+        kb_vectors = kb_vectors[np.random.default_rng(0).choice(len(kb_vectors), sample, replace=False)]
+    best = {language: float((embed_many(parallel[language]) @ kb_vectors.T).max(axis=1).mean())
+            for language in (asked_in, known[0])}
+    if best[known[0]] <= 0:
+        return None
+    return float(min(1.0, max(0.5, best[asked_in] / best[known[0]])))
+
+
 @dataclass(frozen=True)
 class Signal:
     """An outcome the deployment logged: a question and what became of its entry.

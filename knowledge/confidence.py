@@ -28,6 +28,10 @@ FEATURES = (
     "score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lexical",
     "lexical_lead", "questions", "query_words", "lead_10", "lead_background",
 )
+# The features that are similarities (or differences of them): what a question asked in
+# another language than the KB's lowers.
+SIMILARITIES = ("score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lead_10",
+                "lead_background")
 LEXICAL_SCALE = 5.0
 CLARIFY_BAND = 0.08  # buttons: the best 2-3 entries within this score of the best one
 MAX_BUTTONS = 3
@@ -115,6 +119,8 @@ class ConfidenceModel:
     trained_at: float = 0.0  # Unix time
     expected: dict = field(default_factory=dict)  # rates the calibration expects
     reliability: list = field(default_factory=list)
+    # language -> the model for questions in a language no entry is in (see knowledge.training)
+    cross_lingual: dict = field(default_factory=dict)
     format: int = MODEL_FORMAT
 
     def p_in_scope(self, x: np.ndarray, share: float | None = None) -> np.ndarray:
@@ -162,7 +168,9 @@ class ConfidenceModel:
                     raise ValueError("the model's features are not this version's")
                 if not all(map(math.isfinite, (*part.mean, *part.scale, *part.weights, part.bias))):
                     raise ValueError("the model holds a non-finite number")
-            model = cls(**{**data, **parts})
+            cross = {str(language): cls.from_dict(sub)
+                     for language, sub in (data.get("cross_lingual") or {}).items()}
+            model = cls(**{**data, **parts, "cross_lingual": cross})
             in_range = (MIN_SHARE <= model.unanswerable_share <= MAX_SHARE
                         and 0 < model.answer_at <= 1 and 0 < model.clarify_at <= 1)
         except (KeyError, TypeError, AttributeError) as exc:
@@ -188,6 +196,13 @@ class Probes:
     offerable: np.ndarray  # bool: there are buttons to offer (2-3 close entries)
     source: np.ndarray  # str: "variant" (a hidden question), "entry" (a hidden entry), "bank",
     # "log" (an outcome the deployment logged: see knowledge.calibration.Signal)
+
+    def with_similarities_scaled(self, ratio: float) -> Probes:
+        """The same probes as if every similarity were `ratio` times lower (no lexical match
+        assumed): questions asked in another language than the KB's."""
+        x = self.x.copy()
+        x[:, [FEATURES.index(f) for f in SIMILARITIES]] *= ratio
+        return replace(self, x=x)
 
     @classmethod
     def join(cls, parts: Sequence[Probes]) -> Probes:

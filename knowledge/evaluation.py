@@ -177,16 +177,20 @@ def evaluate(
     shots: int = 0,
     seed: int = 0,
     model: Embedder | None = None,
+    query_language: str | None = None,
 ) -> EvalReport:
-    """`model` lets a benchmark reuse one loaded embedder across many runs."""
+    """`language`: the KB's entries' language; `query_language`: the queries' (as the chat
+    would have detected it; None: not known). `model` lets a benchmark reuse one loaded
+    embedder across many runs."""
     from migrations import upgrade
 
     kb_rows, short = keep_shots(read_labelled(kb_path), shots, seed)
     queries = read_lines(queries_path)
     check_labels(queries, {label for _, label in kb_rows}, queries_path)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        languages = sorted({language, query_language or language} - {"other"}) or ["it", "en"]
         settings = Settings(var_dir=Path(tmp), database_url="", embedder=embedder,
-                            hybrid_lexical=hybrid, max_question_chars=100_000)
+                            hybrid_lexical=hybrid, max_question_chars=100_000, languages=languages)
         if target_wrong_rate is not None:
             settings = settings.model_copy(update={"wrong_answer_budget": target_wrong_rate})
         upgrade(settings.resolved_database_url)
@@ -196,21 +200,24 @@ def evaluate(
         try:
             try:
                 start = kb.calibrate()
-                calibrated = kb.calibrate(recent_questions=[q.text for q in queries])
+                calibrated = kb.calibrate(
+                    recent_questions=[(q.text, query_language or "") for q in queries])
             except CalibrationImpossible as exc:  # the product keeps its default thresholds
                 start = calibrated = None
                 calibration = {"error": str(exc)}
             else:
                 calibration = {k: getattr(calibrated, k) for k in (
                     "version", "answer_at", "clarify_at", "budget", "unanswerable_share", "expected")}
-            outcomes, ranked, key_of, latencies = _run(kb, queries, calibrated)
-            at_start = outcome_rates(_redecide(ranked, key_of, start)) if start else {}
+            outcomes, ranked, key_of, latencies = _run(kb, queries, query_language)
+            at_start = outcome_rates(_redecide(ranked, key_of, _deciding(start, kb, query_language))
+                                     ) if start else {}
         finally:
             dispose_all()
     rates = outcome_rates(outcomes)
     figures = {**_legacy(outcomes, latencies, rates), **rates}
     table, ece = reliability(outcomes)
-    curve = coverage_risk(ranked, key_of.__getitem__, calibrated) if calibrated else []
+    curve = coverage_risk(ranked, key_of.__getitem__, _deciding(calibrated, kb, query_language)
+                          ) if calibrated else []
     return EvalReport(
         **figures, thresholds=asdict(kb.thresholds()) if calibrated is None else {},
         calibration=calibration, ece=ece, reliability=table, coverage_risk=curve,
@@ -221,15 +228,16 @@ def evaluate(
     )
 
 
-def _run(kb: KnowledgeBase, queries: list[Labelled], model: ConfidenceModel | None):
+def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None):
     """Search every query as the product does; keep each one's ranked entries and features
     for the sweep (re-running the decision on them must give the product's own)."""
     with session_scope(kb.url) as session:
         key_of = dict(session.execute(select(Entry.id, Entry.key)).all())
+    model = _deciding(kb.model(), kb, language)
     outcomes, ranked, latencies = [], [], []
     for query in queries:
-        decision = kb.search(query.text)
-        x, scored = kb.features(decision.question)  # the embedding is cached
+        decision = kb.search(query.text, language=language)
+        x, scored = kb.features(decision.question, language=language)  # the embedding is cached
         if model is None:
             kind, chosen = decide(scored, kb.thresholds())
             confidence = None
@@ -242,6 +250,14 @@ def _run(kb: KnowledgeBase, queries: list[Labelled], model: ConfidenceModel | No
         ranked.append((query.label, scored, x))
         latencies.append(decision.latency_ms)
     return outcomes, ranked, key_of, latencies
+
+
+def _deciding(model: ConfidenceModel | None, kb: KnowledgeBase, language: str | None):
+    """The model that decides questions in `language` (its cross-lingual one where the KB has
+    no entry in that language)."""
+    if model is not None and language and language not in kb.languages():
+        return model.cross_lingual.get(language, model)
+    return model
 
 
 def _redecide(ranked, key_of: dict, model: ConfidenceModel) -> list[Outcome]:

@@ -17,15 +17,14 @@ import numpy as np
 
 from core import Settings, session_scope
 from knowledge import repository as repo
-from knowledge.calibration import VERDICTS, Signal, collect_probes, signal_probe, unanswerable_bank
-from knowledge.confidence import (
-    ConfidenceModel, Probes, QueryFacts, estimate_unanswerable_share, feature_vector, train,
-)
+from knowledge.calibration import Signal
+from knowledge.confidence import ConfidenceModel, QueryFacts, feature_vector
 from knowledge.embedders import Embedder, make_embedder
-from knowledge.errors import CalibrationImpossible, InvalidQuestion
+from knowledge.errors import CalibrationImpossible
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide, score_entries
 from knowledge.text import validate_question
+from knowledge.training import train_model
 from knowledge.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -285,39 +284,56 @@ class KnowledgeBase:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         version = self.sync()
-        vector = self.embedder.embed(text)
-        with self._lock:
-            scored = self._score(text, vector, language)
-            facts = self._facts(text, scored)
-        model = self.model()
+        model, scored, x = self._rank(text, self.embedder.embed(text), language)
         confidence = None
         if model is None:
             kind, chosen = decide(scored, self.thresholds())
         else:
-            kind, chosen, confidence = model.decide(scored, facts)
+            kind, chosen, confidence = model.decide_on(scored, x)
         candidates = self._load_candidates(chosen)
         latency = (time.perf_counter() - started) * 1000
         return Decision(kind, text, candidates, language, latency, version,
                         None if confidence is None else round(confidence, 4),
                         model.version if model else 0)
 
-    def _facts(self, text: str, scored: list[ScoredEntry]) -> QueryFacts:
-        top = scored[0].entry_id if scored else None
-        return QueryFacts(words=len(tokenize(text)), questions=len(self._variants.get(top, ())))
-
-    def features(self, question: str, *, language: str | None = None, exclude: int | None = None
-                 ) -> tuple[np.ndarray, list[ScoredEntry]]:
+    def features(self, question: str, *, language: str | None = None, exclude: int | None = None,
+                 lexical: bool | None = None) -> tuple[np.ndarray, list[ScoredEntry]]:
         """The confidence model's features for a question, and the ranked entries (without
-        the entry `exclude`: how the KB would have answered before it existed)."""
+        the entry `exclude`: how the KB would have answered before it existed). `lexical`:
+        with or without the lexical match; None: as the search decides (training must say,
+        so that it never needs the model it is making)."""
         text = validate_question(question, self.settings.max_question_chars)
         self.sync()
         vector = self.embedder.embed(text)
+        if lexical is None:
+            _, scored, x = self._rank(text, vector, language, exclude)
+        else:
+            scored, x = self._features(text, vector, language, exclude, lexical)
+        return x, scored
+
+    def _rank(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None = None
+              ) -> tuple[ConfidenceModel | None, list[ScoredEntry], np.ndarray]:
+        """The model that decides, the ranked entries and their features. A question in a
+        language the KB has no entry in is decided by the model trained for that case (no
+        shared words, so no lexical match; similarities lowered as the bundled parallel
+        questions measured on this KB)."""
+        model = self.model()
+        cross = None
+        if model is not None and language and language not in self.languages():
+            cross = model.cross_lingual.get(language)
+        scored, x = self._features(text, vector, language, exclude, lexical=cross is None)
+        return cross or model, scored, x
+
+    def _features(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None,
+                  lexical: bool) -> tuple[list[ScoredEntry], np.ndarray]:
         with self._lock:
-            scored = self._score(text, vector, language, exclude)
-            return feature_vector(scored, self._facts(text, scored)), scored
+            scored = self._score(text, vector, language, exclude, lexical)
+            top = scored[0].entry_id if scored else None
+            facts = QueryFacts(words=len(tokenize(text)), questions=len(self._variants.get(top, ())))
+        return scored, feature_vector(scored, facts)
 
     def _score(self, text: str, vector: np.ndarray, language: str | None,
-               exclude: int | None = None) -> list[ScoredEntry]:
+               exclude: int | None = None, lexical: bool = True) -> list[ScoredEntry]:
         scores, ids = self._index.search(vector[None, :], SEARCH_K)
         allowed = self._allowed_languages(language)
         entry_of = self._entry_of
@@ -333,9 +349,11 @@ class KnowledgeBase:
             centroid = self._centroids.get(entry_id)
             return None if centroid is None else float(centroid @ vector)
 
-        lexical = self._lexical.search(text, SEARCH_K) if self.settings.hybrid_lexical else None
+        lexical = lexical and self.settings.hybrid_lexical
+        matches = self._lexical.search(text, SEARCH_K) if lexical else None
         hits = zip(ids[0].tolist(), scores[0].tolist())
-        return score_entries(hits, owner, centroid_similarity, lexical, self.settings.lexical_weight)
+        return score_entries(hits, owner, centroid_similarity, matches,
+                             self.settings.lexical_weight if lexical else 0.0)
 
     def _allowed_languages(self, language: str | None) -> set[str] | None:
         """Answer in the customer's language when the KB has it; else in any language."""
@@ -365,27 +383,26 @@ class KnowledgeBase:
             )
 
     # -- calibration ----------------------------------------------------------------------
-    def calibrate(self, *, recent_questions: list[str] | None = None,
-                  signals: Sequence[Signal] = (), version: int | None = None,
-                  max_variants: int = 200_000) -> ConfidenceModel:
-        """Train the confidence model on the KB's own questions and the bundled bank, choose
-        the answer threshold for the risk budget, store it (a new version) and use it.
-
-        `recent_questions`: what customers asked lately (the deployment's log, unlabelled);
-        from them the share of questions the KB cannot answer is estimated. Without them a
-        new deployment assumes `settings.unanswerable_share_start`. `signals`: outcomes the
-        log recorded (thumbs, clarify picks); with the questions operators answered by a new
-        entry, they are probes too."""
+    def calibrate(self, *, recent_questions: Sequence[tuple[str, str]] = (),
+                  signals: Sequence[Signal] = (),
+                  version: int | None = None) -> ConfidenceModel:
+        """Train the confidence model (see knowledge.training), store it and use it from now."""
         self.sync(force=True)
         with session_scope(self.url) as session:
-            rows = repo.searchable_variants(session=session)
             stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
-        if len({r[1] for r in rows}) < 3 or all(
-                n < 2 for n in np.unique([r[1] for r in rows], return_counts=True)[1]):
-            raise CalibrationImpossible(
-                "the knowledge base is too small to calibrate: it needs at least 3 entries, some "
-                "with 2 or more ways of asking; until then the default thresholds are used "
-                "(escalate when unsure)")
+        previous = stored.get("version", 0) if isinstance(stored, dict) else 0
+        model = train_model(self, recent_questions=recent_questions, signals=signals,
+                            version=(version if version is not None else previous) + 1)
+        with session_scope(self.url) as session:
+            repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
+        self._model, self._model_loaded = model, True
+        return model
+
+    def snapshot(self, max_variants: int) -> tuple[list[tuple], np.ndarray, int]:
+        """(published question rows, their vectors, KB version) for training; a KB larger
+        than `max_variants` questions gives a random sample of whole entries."""
+        with session_scope(self.url) as session:
+            rows = repo.searchable_variants(session=session)
         if len(rows) > max_variants:  # a random sample of entries keeps this minutes, not hours
             rng = np.random.default_rng(0)
             entries = np.unique([r[1] for r in rows])
@@ -393,58 +410,10 @@ class KnowledgeBase:
                                   replace=False).tolist())
             rows = [r for r in rows if r[1] in keep]
         with self._lock:
-            vectors = self._index.vectors_of([r[0] for r in rows])
-        bank = [q.text for q in unanswerable_bank()]
-        probes = collect_probes(
-            np.array([r[1] for r in rows]), vectors, [r[2] for r in rows],
-            bank=(self.embedder.embed_many(bank), bank),
-            lexical_weight=self.settings.lexical_weight if self.settings.hybrid_lexical else 0.0,
-        )
-        probes = Probes.join([probes, self._signal_probes([*signals, *self._learned_signals()])])
-        if not probes.in_scope.any():
-            raise CalibrationImpossible("no entry has a second way of asking to test it with")
-        previous = stored.get("version", 0) if isinstance(stored, dict) else 0
-        s = self.settings
-        model = train(probes, budget=s.wrong_answer_budget, clarify_at=s.clarify_confidence,
-                      share=s.unanswerable_share_start, embedder=self.embedder.name,
-                      kb_version=self._version,
-                      version=(version if version is not None else previous) + 1)
-        if recent_questions:
-            model = model.with_share(self._estimate_share(model, recent_questions), probes)
-            model = replace(model, expected={**model.expected, "log_questions": len(recent_questions)})
-        with session_scope(self.url) as session:
-            repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
-        self._model, self._model_loaded = model, True
-        return model
+            vectors = self._index.vectors_of([r[0] for r in rows]) if rows else np.zeros((0, 1))
+            return rows, vectors, self._version
 
-    def _learned_signals(self, limit: int = 2000) -> list[Signal]:
-        with session_scope(self.url) as session:
-            return [Signal(question, entry_id, "learned")
-                    for entry_id, question in repo.learned_questions(limit, session=session)]
-
-    def _signal_probes(self, signals: Sequence[Signal]) -> Probes:
-        rows = []
-        for signal in signals:
-            if signal.verdict not in VERDICTS:
-                continue
-            try:
-                x, scored = self.features(
-                    signal.question, exclude=signal.entry_id if signal.verdict == "learned" else None)
-            except InvalidQuestion:
-                continue
-            if (row := signal_probe(signal, x, scored)) is not None:
-                rows.append(row)
-        if not rows:
-            return Probes.join([])
-        return Probes(np.array([r[0] for r in rows]),
-                      *(np.array([r[i] for r in rows], dtype=bool) for i in range(1, 5)),
-                      np.array(["log"] * len(rows)))
-
-    def _estimate_share(self, model: ConfidenceModel, questions: list[str]) -> float:
-        rows = []
-        for question in questions:
-            try:
-                rows.append(self.features(question)[0])
-            except InvalidQuestion:  # an empty or oversized logged text says nothing
-                continue
-        return estimate_unanswerable_share(model, np.array(rows)) if rows else model.unanswerable_share
+    def languages(self) -> set[str]:
+        """The languages of the published entries ("other" not counted)."""
+        with self._lock:
+            return set(self._language.values()) - {"other"}

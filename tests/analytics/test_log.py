@@ -64,4 +64,4 @@ def test_answer_verdicts_pair_each_thumb_and_pick_with_its_question(database_url
         ("and returns?", 2, "helpful"),
         ("how much is shipping", 1, "unhelpful"),
     ]
-    assert questions == ["gift cards", "weather tomorrow", "size or colour"]
+    assert questions == [("gift cards", ""), ("weather tomorrow", ""), ("size or colour", "")]

@@ -42,7 +42,7 @@ def test_logged_questions_move_the_unanswerable_share(demo, database_url):
     with session_scope(database_url) as session:
         for n in range(60):  # customers asking the FAQ's own questions: answerable
             record(Interaction(EventKind.MESSAGE, f"c{n}", text="Quanto costa la spedizione?",
-                               decision="answer"), session=session)
+                               decision="answer", language="it"), session=session)
     logged = recalibration.recalibrate(demo)
     assert logged.expected["log_questions"] == 60
     assert logged.unanswerable_share < start.unanswerable_share

@@ -176,3 +176,28 @@ def test_trained_model_trusts_near_queries_more_than_far_ones(kb, probes):
     assert np.median(p_near) > 0.5 > p_far.max()
     assert (p_near >= model.answer_at).mean() > 0.5  # most near queries would be answered
     assert not (p_far >= model.answer_at).any()
+
+
+def test_similarity_ratio_measures_how_much_lower_another_language_scores():
+    from knowledge.calibration import parallel_questions, similarity_ratio
+
+    bundled = parallel_questions()
+    assert len(bundled["en"]) == len(bundled["it"]) >= 300
+    rng = np.random.default_rng(0)
+    kb = rng.normal(size=(40, 16))
+    kb /= np.linalg.norm(kb, axis=1, keepdims=True)
+    parallel = {"en": [f"en {i}" for i in range(40)], "it": [f"it {i}" for i in range(40)]}
+
+    def embed_many(texts):  # English: the KB's own questions; Italian: the same, blurred
+        rows = []
+        for text in texts:
+            language, i = text.split()
+            v = kb[int(i)] + (rng.normal(scale=0.6, size=16) if language == "it" else 0)
+            rows.append(v / np.linalg.norm(v))
+        return np.array(rows)
+
+    ratio = similarity_ratio(kb, embed_many, parallel, asked_in="it", kb_languages={"en"})
+    assert 0.5 <= ratio < 0.95
+    assert similarity_ratio(kb, embed_many, parallel, asked_in="en", kb_languages={"en"}) == 1.0
+    assert similarity_ratio(kb, embed_many, parallel, asked_in="de", kb_languages={"en"}) is None
+    assert similarity_ratio(kb, embed_many, parallel, asked_in="it", kb_languages={"fr"}) is None

@@ -193,7 +193,7 @@ def test_answer_at_keeps_the_budget_and_is_monotone(trained, probes):
     assert trained.answer_at < previous  # 5 % answers something that 0 % does not
     assert (trained.budget, trained.clarify_at, trained.unanswerable_share) == (0.05, 0.8, 0.5)
     assert (trained.embedder, trained.kb_version) == ("e", 3)
-    assert trained.expected["probes"] == {"variant": 400, "entry": 200, "bank": 200}
+    assert trained.expected["probes"] == {"variant": 400, "entry": 200, "bank": 200, "log": 0}
     assert sum(row["weight"] for row in trained.reliability) == pytest.approx(1.0, abs=1e-3)
 
 

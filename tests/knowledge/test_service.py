@@ -250,7 +250,7 @@ def test_reindex_and_calibrate_store_the_confidence_model(kb, database_url):
     model = kb.calibrate()
     assert model.version == 1 and model.kb_version == version and model.answer_at >= 0.5
     assert model.expected["wrong"] <= kb.settings.wrong_answer_budget
-    assert set(model.expected["probes"]) == {"variant", "entry", "bank"}
+    assert set(model.expected["probes"]) == {"variant", "entry", "bank", "log"}
     assert kb.model() == model and kb.is_calibrated()
     fresh = KnowledgeBase(kb.settings, HashingEmbedder())
     assert fresh.model() == model  # stored in the database
@@ -364,3 +364,22 @@ def test_questions_operators_answered_with_a_new_entry_are_unanswerable_probes(k
     _, scored = kb.features("is the wool scarf sold in green", exclude=learned)
     assert learned not in [s.entry_id for s in scored]
     assert kb.calibrate().expected["probes"]["log"] == 1
+
+
+def test_an_english_faq_asked_in_italian_is_decided_by_its_own_model(kb, add_entry):
+    for topic in ("shipping", "returns", "payment", "gift cards", "warranty"):
+        add_entry(f"About {topic}.", f"how does {topic} work", f"tell me about {topic}",
+                  f"a question on {topic} please", language="en")
+    kb.warm_up()
+    model = kb.calibrate()
+    assert set(model.cross_lingual) == {"it"}  # customers write Italian; no entry is Italian
+    italian = model.cross_lingual["it"]
+    assert 0.5 <= italian.expected["similarity_ratio"] <= 1.0
+    assert italian.budget == model.budget and italian.version == model.version
+    assert kb._rank("come funziona la spedizione", kb.embedder.embed("x"), "it")[0] == italian
+    assert kb._rank("how does shipping work", kb.embedder.embed("x"), "en")[0] == model
+    fresh = KnowledgeBase(kb.settings, HashingEmbedder())
+    assert fresh.model().cross_lingual["it"] == italian  # stored with the model
+    add_entry("Sulle spedizioni.", "come funziona la spedizione", "spedite in Italia?", language="it")
+    kb.sync(force=True)  # the KB has Italian now: Italian questions meet Italian entries
+    assert kb._rank("come funziona la spedizione", kb.embedder.embed("x"), "it")[0] == model
