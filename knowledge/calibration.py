@@ -111,14 +111,17 @@ class Query:
     text: str
     truth: int | None  # the entry that answers it; None: nothing in the KB does
     source: str
+    language: str = ""  # the asker's language: only entries in it are searched, as live
 
 
 class FoldSearch:
     """Search over a subset of the KB's questions, as the live index would."""
 
     def __init__(self, visible: np.ndarray, entry_of_variant: np.ndarray, vectors: np.ndarray,
-                 texts: list[str], lexical_weight: float):
+                 texts: list[str], lexical_weight: float, languages: np.ndarray | None = None):
         self.visible, self.entry_of_variant = visible, entry_of_variant
+        self.languages = languages
+        self.has_language = set() if languages is None else set(languages[visible].tolist())
         self.kb_vectors, kb_entries = vectors[visible], entry_of_variant[visible]
         self.centroids, self.questions = {}, {}
         for e in np.unique(kb_entries).tolist():
@@ -132,6 +135,14 @@ class FoldSearch:
         if lexical_weight:
             self.lexical.build(visible.tolist(), [texts[i] for i in visible])
 
+    def _owner(self, language: str):
+        """Variant -> entry, or -1 for an entry the live search would not consider: a KB that
+        has the asker's language answers in it (or in "other") only."""
+        if not language or language not in self.has_language:
+            return lambda v: int(self.entry_of_variant[v])
+        allowed = {language, "other"}
+        return lambda v: int(self.entry_of_variant[v]) if self.languages[v] in allowed else -1
+
     def probes(self, queries: list[Query]) -> Probes:
         if not queries or not len(self.visible):
             return Probes.join([])
@@ -143,7 +154,7 @@ class FoldSearch:
             hits = [(int(self.visible[j]), float(sims[i, j])) for j in top[i]]
             scored = score_entries(
                 hits,
-                lambda v: int(self.entry_of_variant[v]),
+                self._owner(query.language),
                 lambda e, q=query.vector: None if e not in self.centroids else float(self.centroids[e] @ q),
                 self.lexical.search(query.text, SEARCH_K) if self.lexical_weight else None,
                 self.lexical_weight,
@@ -167,25 +178,30 @@ def collect_probes(
     vectors: np.ndarray,
     texts: list[str],
     *,
-    bank: tuple[np.ndarray, list[str]] | None = None,
+    bank: tuple | None = None,
+    languages: np.ndarray | None = None,
     folds: int = FOLDS,
     per_entry: int = PER_ENTRY,
     lexical_weight: float = 0.0,
     seed: int = 0,
 ) -> Probes:
-    """Probes from hidden questions, hidden entries and (when given: vectors, texts) the bank."""
+    """Probes from hidden questions, hidden entries and (when given: vectors, texts and
+    optionally languages) the bank. `languages`: each question's entry's language; each probe
+    then searches as an asker of its language would."""
     rng = np.random.default_rng(seed)
     entries = np.unique(entry_of_variant)
     bank_queries = []
     if bank is not None and len(entries):
         # A bank question that is nearly a KB question is one this KB answers: left out.
-        bank_vectors, bank_texts = bank
+        bank_vectors, bank_texts = bank[0], bank[1]
+        bank_languages = bank[2] if len(bank) > 2 else [""] * len(bank_texts)
         nearest = (bank_vectors @ vectors.T).max(axis=1)
-        bank_queries = [Query(v, t, None, "bank")
-                        for v, t, n in zip(bank_vectors, bank_texts, nearest) if n < BANK_NEAR_DUPLICATE]
+        bank_queries = [Query(v, t, None, "bank", language)
+                        for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages, nearest)
+                        if n < BANK_NEAR_DUPLICATE]
     if len(entries) < 3:  # no folds: the bank alone, against the whole KB
         whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
-                           lexical_weight)
+                           lexical_weight, languages)
         return whole.probes(bank_queries)
     # The bank is searched inside the folds too, so that every probe meets a KB of the same
     # shape (a KB with one question fewer per entry must not tell bank probes apart).
@@ -202,13 +218,18 @@ def collect_probes(
         for e, rows in by_entry.items():
             if fold_of_entry[e] == fold:
                 hidden[rows] = True
-                queries += [Query(vectors[r], texts[r], None, "entry")
+                queries += [Query(vectors[r], texts[r], None, "entry", _language(languages, r))
                             for r in rng.permutation(rows)[:per_hidden].tolist()]
             elif len(rows) > 1:
                 take = max(1, min(per_entry, len(rows) // 5))
                 for r in rng.permutation(rows)[:take].tolist():
                     hidden[r] = True
-                    queries.append(Query(vectors[r], texts[r], e, "variant"))
-        search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts, lexical_weight)
+                    queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
+        search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts, lexical_weight,
+                            languages)
         parts.append(search.probes(queries))
     return Probes.join(parts)
+
+
+def _language(languages: np.ndarray | None, row: int) -> str:
+    return "" if languages is None else str(languages[row])

@@ -43,12 +43,16 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
             "with 2 or more ways of asking; until then the default thresholds are used "
             "(escalate when unsure)")
     s = kb.settings
-    bank = [q.text for q in unanswerable_bank()]
+    questions = unanswerable_bank()
+    bank = [q.text for q in questions]
     bank_vectors = kb.embedder.embed_many(bank)
+    bank_languages = [q.language for q in questions]
     entry_of, texts = np.array([r[1] for r in rows]), [r[2] for r in rows]
+    languages = np.array([r[3] for r in rows])
     lexical = s.lexical_weight if s.hybrid_lexical else 0.0
     probes = Probes.join([
-        collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank), lexical_weight=lexical),
+        collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank, bank_languages),
+                       languages=languages, lexical_weight=lexical),
         _signal_probes(kb, [*signals, *_learned(kb)]),
     ])
     options = dict(budget=s.wrong_answer_budget, clarify_at=s.clarify_confidence,
@@ -63,6 +67,7 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
                                  asked_in=language, kb_languages=kb.languages())
         if ratio is None:
             continue
+        # Every probe meets the whole KB here: the asker's language is the one it lacks.
         plain = collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank), lexical_weight=0.0)
         scaled = plain.with_similarities_scaled(ratio)
         asked = [text for text, asked_in in recent_questions if asked_in == language]

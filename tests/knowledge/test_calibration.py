@@ -201,3 +201,26 @@ def test_similarity_ratio_measures_how_much_lower_another_language_scores():
     assert similarity_ratio(kb, embed_many, parallel, asked_in="en", kb_languages={"en"}) == 1.0
     assert similarity_ratio(kb, embed_many, parallel, asked_in="de", kb_languages={"en"}) is None
     assert similarity_ratio(kb, embed_many, parallel, asked_in="it", kb_languages={"fr"}) is None
+
+
+def test_probes_search_only_the_askers_language_as_the_live_search_does():
+    """A bilingual FAQ has each answer twice (it, en) with questions meaning the same: a hidden
+    Italian question must meet the Italian entries only, never its English twin."""
+    rng = np.random.default_rng(0)
+    topics = rng.normal(size=(6, 24))
+    vectors, entries, languages, texts = [], [], [], []
+    for t, topic in enumerate(topics):
+        meanings = [topic + rng.normal(scale=0.35, size=24) for _ in range(5)]
+        for language, entry in (("it", 2 * t), ("en", 2 * t + 1)):
+            for q, meaning in enumerate(meanings):  # the twin: the same questions, translated
+                v = meaning + rng.normal(scale=0.05, size=24)
+                vectors.append(v / np.linalg.norm(v))
+                entries.append(entry)
+                languages.append(language)
+                texts.append(f"{language} topic {t} question {q}")
+    vectors, entries, languages = np.array(vectors), np.array(entries), np.array(languages)
+    mixed = collect_probes(entries, vectors, texts, folds=3)
+    by_language = collect_probes(entries, vectors, texts, folds=3, languages=languages)
+    ins = by_language.in_scope
+    assert by_language.right[ins].mean() >= 0.9  # its own entry, not the twin
+    assert mixed.right[mixed.in_scope].mean() <= 0.5  # the twin holds the hidden question
