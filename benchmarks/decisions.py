@@ -34,13 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASETS = "../shared/datasets"  # relative to the repository, as the datasets' README says
 RESULTS = ROOT / "benchmarks" / "results"
 SETS = ("clinc150", "banking77_oos", "csd-banking", "csd-credit_cards", "xsid-it", "xsid-en",
-        "xsid-en-kb-it-queries", "banking77")
+        "xsid-en-kb-it-queries", "banking77", "demo-it", "demo-en")
+DEMO_KB = ROOT / "data" / "demo_kb.yaml"
+DEMO_QUESTIONS = ROOT / "benchmarks" / "data" / "demo_shop_questions.jsonl"
 SCALARS = ("resolved", "wrong", "answered", "clarify_offered", "clarify_hit", "escalated",
            "in_scope_accuracy", "oos_recall", "latency_ms_p50", "unanswerable_share")
 # The KB's and the queries' languages where a set has them (the others: English, not said).
 LANGUAGES = {"xsid-it": {"language": "it", "query_language": "it"},
              "xsid-en": {"language": "en", "query_language": "en"},
-             "xsid-en-kb-it-queries": {"language": "en", "query_language": "it"}}
+             "xsid-en-kb-it-queries": {"language": "en", "query_language": "it"},
+             "demo-it": {"language": "it", "query_language": "it"},
+             "demo-en": {"language": "en", "query_language": "en"}}
 TARGETS = {"wrong": "<= 2 %", "resolved": ">= 85 % (CLINC150, xSID), >= 70 % (banking77_oos)",
            "clarify_hit": ">= 80 %", "clarify_offered": "<= 10 %", "ece": "<= 0.05"}
 
@@ -108,7 +112,22 @@ def pairs(name: str, data: Path, work: Path, folds: int, seed: int) -> list[tupl
             runs.append((_write(work / f"b77.{fold}.kb.jsonl", [lines[i] for i in kb_rows]),
                          _write(work / f"b77.{fold}.q.jsonl", [lines[i] for i in query_rows])))
         return runs
+    if name.startswith("demo-"):
+        return [demo_shop(name[5:], work)]
     raise SystemExit(f"unknown set {name!r}; known: {', '.join(SETS)}")
+
+
+def demo_shop(language: str, work: Path) -> tuple[Path, Path]:
+    """The demo shop's FAQ in one language as the KB (its questions labelled with their
+    entry's key), asked questions written as its customers write (benchmarks/data)."""
+    import yaml
+
+    entries = yaml.safe_load(DEMO_KB.read_text(encoding="utf-8"))["entries"]
+    kb = [json.dumps({"text": q, "label": e["key"]}, ensure_ascii=False)
+          for e in entries if e["language"] == language for q in e["questions"]]
+    queries = [line for line in _lines(DEMO_QUESTIONS) if json.loads(line)["language"] == language]
+    return (_write(work / f"demo-{language}.kb.jsonl", kb),
+            _write(work / f"demo-{language}.q.jsonl", queries))
 
 
 def pooled(reports: list[dict]) -> dict:

@@ -27,7 +27,8 @@ from knowledge.scoring import score_entries
 SEARCH_K = 64
 FOLDS = 5
 PER_ENTRY = 5  # at most this many hidden questions per entry and fold
-HIDDEN_PROBES = 60  # questions of hidden entries searched per fold, at least
+HIDDEN_PROBES = 300  # questions of hidden entries searched per fold, at least (if there are)
+MAX_FOLD_PROBES = 1500  # questions of hidden entries, and entries with a hidden question, per fold
 BANK_NEAR_DUPLICATE = 0.92  # a bank question this close to a KB question is answered by it
 
 
@@ -215,16 +216,20 @@ def collect_probes(
     for fold in range(folds):
         hidden = np.zeros(len(entry_of_variant), dtype=bool)
         queries: list[Query] = bank_queries[fold::folds]
-        for e, rows in by_entry.items():
-            if fold_of_entry[e] == fold:
-                hidden[rows] = True
-                queries += [Query(vectors[r], texts[r], None, "entry", _language(languages, r))
-                            for r in rng.permutation(rows)[:per_hidden].tolist()]
-            elif len(rows) > 1:
-                take = max(1, min(per_entry, len(rows) // 5))
-                for r in rng.permutation(rows)[:take].tolist():
-                    hidden[r] = True
-                    queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
+        gone = [e for e, f in fold_of_entry.items() if f == fold]
+        for e in gone:
+            hidden[by_entry[e]] = True
+        asked = np.concatenate([rng.permutation(by_entry[e])[:per_hidden] for e in gone])
+        queries += [Query(vectors[r], texts[r], None, "entry", _language(languages, r))
+                    for r in rng.permutation(asked)[:MAX_FOLD_PROBES].tolist()]
+        # A large KB is sampled: a few thousand probes per fold tell as much as all of them.
+        kept = [e for e, f in fold_of_entry.items() if f != fold and len(by_entry[e]) > 1]
+        for e in rng.permutation(kept)[:MAX_FOLD_PROBES].tolist():
+            rows = by_entry[e]
+            take = max(1, min(per_entry, len(rows) // 5))
+            for r in rng.permutation(rows)[:take].tolist():
+                hidden[r] = True
+                queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
         search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts, lexical_weight,
                             languages)
         parts.append(search.probes(queries))

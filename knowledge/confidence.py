@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from knowledge.scoring import DecisionKind, ScoredEntry, is_near_copy
+from knowledge.scoring import LEXICAL_SCALE, DecisionKind, ScoredEntry, is_near_copy
 
 MODEL_FORMAT = 1
 FEATURES = (
@@ -32,7 +32,6 @@ FEATURES = (
 # another language than the KB's lowers.
 SIMILARITIES = ("score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lead_10",
                 "lead_background")
-LEXICAL_SCALE = 5.0
 CLARIFY_BAND = 0.08  # buttons: the best 2-3 entries within this score of the best one
 MAX_BUTTONS = 3
 MIN_SHARE, MAX_SHARE = 0.02, 0.9  # the unanswerable share is kept inside these
@@ -245,11 +244,15 @@ def train(probes: Probes, *, budget: float, clarify_at: float, share: float,
 
 def choose_answer_at(model: ConfidenceModel, probes: Probes) -> ConfidenceModel:
     """The lowest P(right) threshold (never under 0.5) at which the probes, weighted to the
-    model's unanswerable share, are answered wrongly at most `budget` of the time."""
+    model's unanswerable share, are answered wrongly at most `budget` of the time, counting
+    one wrong answer more on each side than the probes show: few probes (a small FAQ) cannot
+    vouch for a low rate, many can."""
     w = probes.weights(model.unanswerable_share)
     p_right, p_among = model.probabilities(probes.x)
     order = np.argsort(-p_right)
-    wrong = np.cumsum((w * ~probes.right)[order])
+    share, answerable = model.unanswerable_share, int(probes.in_scope.sum())
+    unseen = (1 - share) / max(1, answerable) + share / max(1, len(probes.x) - answerable)
+    wrong = np.cumsum((w * ~probes.right)[order]) + unseen
     allowed = np.flatnonzero((wrong <= model.budget) & (p_right[order] >= 0.5))
     # Ties: a threshold must not split equal probabilities, so cut at a distinct value only.
     answer_at = 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from bot.stack import free_port
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage
+from knowledge import repository as repo
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -58,12 +60,34 @@ def test_english_faq_is_answered_in_english(live_bot):
     ("posso pagare con paypal o a rate?", "Klarna"),
     ("can I pay in instalments or cash on delivery?", "cash on delivery"),
 ])
-def test_paraphrases_are_answered(live_bot, question, expected):
-    reply = live_bot.say(new_sender(), question)
-    assert expected.lower() in reply[0]["text"].lower(), reply
+def test_paraphrases_are_never_answered_wrongly(live_bot, question, expected):
+    """A paraphrase of an FAQ question is answered with its entry, or (when the confidence
+    model is not sure enough for the 2 % risk budget) offered or handed to a person with
+    that entry ranked first: never answered with another entry."""
+    sender = new_sender()
+    reply = live_bot.say(sender, question)
+    [event] = logged(live_bot, sender, EventKind.MESSAGE)
+    if event.decision == "answer":
+        assert expected.lower() in reply[0]["text"].lower(), reply
+    else:
+        with session_scope(live_bot.settings.resolved_database_url) as session:
+            best = repo.get_entry(event.entry_id, session=session).answer
+        assert expected.lower() in best.lower(), (event.decision, best)
 
 
-def test_ambiguous_question_offers_buttons_and_a_click_answers(live_bot):
+@pytest.fixture
+def clarify_bar(live_bot):
+    """The demo FAQ's sibling entries (cancel / change an order) are the clarify case; the
+    live model offers them once it is 50 % sure the right one is among them (the default
+    0.8 needs the log of a running shop first), so the dialogue path is tested here."""
+    kb = live_bot.assistant.kb
+    model = kb.model()
+    kb._model = replace(model, clarify_at=0.5)
+    yield
+    kb._model = model
+
+
+def test_ambiguous_question_offers_buttons_and_a_click_answers(live_bot, clarify_bar):
     sender = new_sender()
     reply = live_bot.say(sender, "voglio annullare o modificare il mio ordine")
     choices = [p for p in payloads(reply) if p.startswith("/choose_entry")]

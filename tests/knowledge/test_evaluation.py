@@ -86,7 +86,9 @@ def test_evaluate_with_hashing_embedder(tmp_path):
     assert -1.0 <= d["mcc"] <= 1.0
     assert 0 <= d["latency_ms_p50"] <= d["latency_ms_p95"]
     assert report.queries == len(queries)
-    assert report.in_scope_accuracy > 0.5  # chance is 1/6
+    # A KB of 6 entries is held to caution (few probes vouch for little): it answers well
+    # above chance (1/6) and within the wrong-answer budget.
+    assert report.in_scope_accuracy > 0.3 and report.wrong <= 0.02
     assert report.mcc > 0.3
     assert report.oos_recall >= 0.5
     # A confidence model decided (no score thresholds), with an answer bar of at least 0.5.

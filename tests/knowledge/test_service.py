@@ -272,7 +272,7 @@ def test_a_corrupt_or_stale_stored_model_is_rebuilt_never_used(kb, database_url,
     kb.warm_up()
     good = kb.calibrate().as_dict()
     bad = {"garbage": {"format": 1, "in_scope": "x", "version": 7},
-           "nan": {**good, "right": {**good["right"], "bias": float("nan")}},
+           "nan": {**good, "right": {**good["right"], "bias": "NaN"}},  # JSON has no NaN
            "other_embedder": {**good, "embedder": "another-model"},
            "other_budget": {**good, "budget": 0.1}}[damage]
     _stored_model(kb, bad)
