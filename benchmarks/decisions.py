@@ -1,5 +1,6 @@
-"""Issue 11's baseline: the answer / clarify / escalate decision on the development sets,
-with the product's default settings, at 1, 3, 5 and all questions per entry.
+"""The answer / clarify / escalate decision on the development sets, with the product's
+default settings, at 1, 3, 5 and all questions per entry, beside the figures of the score
+thresholds it replaced (results/decisions-before.json).
 
   python -m benchmarks.decisions [--datasets ../shared/datasets] [--shots 0 5 1 3]
       [--sets clinc150 ...] [--folds 5] [--seed 0] [--resume]
@@ -8,7 +9,9 @@ Sets (KB -> queries): clinc150 train -> val; banking77_oos train -> valid;
 clinc_single_domain banking and credit_cards train -> valid; xSID it, en and an English KB
 asked in Italian (only valid files exist, so each label's utterances are split in half,
 seeded: one half is the KB, the other the queries; the Italian queries are the translations
-of held-out English ones); BANKING77 k-fold on train (stratified, seeded).
+of held-out English ones); BANKING77 k-fold on train (stratified, seeded); the demo shop's
+FAQ (data/demo_kb.yaml) in Italian and in English, asked 220 questions written the way its
+customers write (benchmarks/data/demo_shop_questions.jsonl, 30 % with no answer).
 Every cell is written to benchmarks/results/decisions.json and .md as soon as it ends, so an
 interrupted run keeps what it measured and `--resume` skips it.
 """

@@ -221,7 +221,8 @@ def evaluate(
     return EvalReport(
         **figures, thresholds=asdict(kb.thresholds()) if calibrated is None else {},
         calibration=calibration, ece=ece, reliability=table, coverage_risk=curve,
-        unanswerable_share=calibrated.unanswerable_share if calibrated else 0.0,
+        unanswerable_share=(_deciding(calibrated, kb, query_language).unanswerable_share
+                            if calibrated else 0.0),
         at_start=at_start, shots=shots, seed=seed,
         kb_entries=len({label for _, label in kb_rows}), kb_questions=len(kb_rows),
         short_labels=short,

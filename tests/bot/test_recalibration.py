@@ -46,3 +46,17 @@ def test_logged_questions_move_the_unanswerable_share(demo, database_url):
     logged = recalibration.recalibrate(demo)
     assert logged.expected["log_questions"] == 60
     assert logged.unanswerable_share < start.unanswerable_share
+
+
+def test_the_log_never_raises_the_share_above_the_start(demo, database_url):
+    """Customers who write unlike the FAQ's authors look unanswerable to the model; the
+    estimate may lower the assumed share, never raise it."""
+    from analytics import EventKind, Interaction, record
+
+    with session_scope(database_url) as session:
+        for n in range(60):
+            record(Interaction(EventKind.MESSAGE, f"w{n}", text=f"zzz qqq xylophone {n} blorp",
+                               decision="escalate", language="en"), session=session)
+    model = recalibration.recalibrate(demo)
+    assert model.expected["estimated_share"] > demo.settings.unanswerable_share_start
+    assert model.unanswerable_share == demo.settings.unanswerable_share_start
