@@ -196,7 +196,8 @@ def eval_command(
                                           help="JSON Lines {text, label}; label 'oos' must escalate.")],
     embedder: Annotated[Optional[str], typer.Option(help="Defaults to the configured embedder.")] = None,
     hybrid: Annotated[bool, typer.Option(help="Fuse BM25 with dense retrieval.")] = True,
-    target: Annotated[Optional[float], typer.Option(min=0.001, max=0.2, help="Wrong-answer budget; default: the setting.")] = None,
+    target: Annotated[Optional[float], typer.Option(
+        min=0.001, max=0.2, help="Wrong-answer budget; default: the setting.")] = None,
     shots: Annotated[int, typer.Option(min=0, help="Questions kept per label; 0 = all.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the --shots sample.")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,

@@ -82,6 +82,7 @@ class KnowledgeBase:
         self._version = -1
         self._entry_of = np.full(0, -1, dtype=np.int64)
         self._language: dict[int, str] = {}
+        self._languages: frozenset[str] | None = None  # of the entries; None: to compute
         self._variants: dict[int, list[int]] = {}
         self._centroids: dict[int, np.ndarray] = {}
         self._thresholds: Thresholds | None = None
@@ -182,6 +183,7 @@ class KnowledgeBase:
         """Rebuild the id maps and centroids; vectors come from `vectors` or the index."""
         self._entry_of = np.full(0, -1, dtype=np.int64)
         self._language, self._variants, self._centroids = {}, {}, {}
+        self._languages = None
         self._map_rows(rows)
         position = {r[0]: i for i, r in enumerate(rows)} if vectors is not None else None
         for entry_id, variant_ids in self._variants.items():
@@ -203,6 +205,7 @@ class KnowledgeBase:
             self._entry_of[variant_id] = entry_id
             self._language[entry_id] = language
             self._variants.setdefault(entry_id, []).append(variant_id)
+        self._languages = None
 
     def _set_centroid(self, entry_id: int, vectors: np.ndarray) -> None:
         centroid = vectors.mean(axis=0)
@@ -217,6 +220,7 @@ class KnowledgeBase:
         for entry_id in changed:
             self._language.pop(entry_id, None)
             self._centroids.pop(entry_id, None)
+        self._languages = None
         if rows:
             vectors = self.embedder.embed_many([r[2] for r in rows])
             self._index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
@@ -357,7 +361,7 @@ class KnowledgeBase:
 
     def _allowed_languages(self, language: str | None) -> set[str] | None:
         """Answer in the customer's language when the KB has it; else in any language."""
-        if not language or language not in self._language.values():
+        if not language or language not in self._entry_languages():
             return None
         return {language, "other"}
 
@@ -416,4 +420,10 @@ class KnowledgeBase:
     def languages(self) -> set[str]:
         """The languages of the published entries ("other" not counted)."""
         with self._lock:
-            return set(self._language.values()) - {"other"}
+            return set(self._entry_languages()) - {"other"}
+
+    def _entry_languages(self) -> frozenset[str]:
+        """Kept between changes: every search asks, and the KB may have 10,000s of entries."""
+        if self._languages is None:
+            self._languages = frozenset(self._language.values())
+        return self._languages

@@ -33,8 +33,8 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
                 signals: Sequence[Signal] = (), version: int = 1) -> ConfidenceModel:
     """`recent_questions`: (text, language) of what customers asked lately, unlabelled; from
     them the share of unanswerable questions is estimated (for each model, from the questions
-    it decides). Raises CalibrationImpossible for a KB too small to learn from (fewer than 3 entries,
-    or no entry with a second way of asking): the strict default thresholds then decide."""
+    it decides). Raises CalibrationImpossible for a KB too small to learn from (fewer than 3
+    entries, or no entry with a second way of asking): the strict defaults then decide."""
     rows, vectors, kb_version = kb.snapshot(MAX_VARIANTS)
     entries, counts = np.unique([r[1] for r in rows], return_counts=True)
     if len(entries) < 3 or counts.max() < 2:
