@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_K = 64
 SAVE_EVERY_S = 60.0
+MODEL_CHECK_S = 30.0  # how often a search looks for a newer stored confidence model
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class KnowledgeBase:
         self._thresholds: Thresholds | None = None
         self._model: ConfidenceModel | None = None
         self._model_loaded = False
+        self._model_checked = 0.0
         self._last_check = 0.0
         self._last_save = 0.0
         self._dirty = False
@@ -253,14 +255,21 @@ class KnowledgeBase:
 
     def model(self) -> ConfidenceModel | None:
         """The stored confidence model; one that is corrupt or made for another embedder or
-        risk budget is never used: it is rebuilt (or, for a KB too small, dropped)."""
-        if self._model_loaded:
+        risk budget is never used: it is rebuilt (or, for a KB too small, dropped). A newer
+        version stored by another process (a replica, `kb calibrate`) is taken up within
+        MODEL_CHECK_S."""
+        now = time.monotonic()
+        if self._model_loaded and now - self._model_checked < MODEL_CHECK_S:
             return self._model
         with self._lock:
-            if self._model_loaded:
+            if self._model_loaded and now - self._model_checked < MODEL_CHECK_S:
                 return self._model
+            self._model_checked = now
             with session_scope(self.url) as session:
                 stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
+            if self._model_loaded and (not isinstance(stored, dict) or stored.get("version")
+                                       == getattr(self._model, "version", None)):
+                return self._model
             model, problem = None, None
             if stored is not None:
                 try:
@@ -273,6 +282,10 @@ class KnowledgeBase:
                     elif (model.budget, model.clarify_at) != (self.settings.wrong_answer_budget,
                                                                self.settings.clarify_confidence):
                         model, problem = None, "the risk settings have changed"
+            if problem and self._model_loaded:  # never rebuild inside a customer's search
+                log.warning("stored confidence model not used (%s): keeping version %s until "
+                            "the next recalibration", problem, getattr(self._model, "version", None))
+                return self._model
             if problem:
                 log.warning("stored confidence model not used (%s): rebuilding it", problem)
                 try:
@@ -400,6 +413,7 @@ class KnowledgeBase:
         with session_scope(self.url) as session:
             repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
         self._model, self._model_loaded = model, True
+        self._model_checked = time.monotonic()
         return model
 
     def snapshot(self, max_variants: int) -> tuple[list[tuple], np.ndarray, int]:

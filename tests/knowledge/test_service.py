@@ -383,3 +383,22 @@ def test_an_english_faq_asked_in_italian_is_decided_by_its_own_model(kb, add_ent
     add_entry("Sulle spedizioni.", "come funziona la spedizione", "spedite in Italia?", language="it")
     kb.sync(force=True)  # the KB has Italian now: Italian questions meet Italian entries
     assert kb._rank("come funziona la spedizione", kb.embedder.embed("x"), "it")[0] == model
+
+
+def test_a_newer_model_stored_by_another_process_is_taken_up(kb, database_url, monkeypatch):
+    import knowledge.service as service
+
+    with session_scope(database_url) as s:
+        import_file(DEMO_KB, session=s)
+    kb.warm_up()
+    first = kb.calibrate()
+    replica = KnowledgeBase(kb.settings, HashingEmbedder())
+    replica.warm_up()
+    assert replica.model().version == first.version
+    second = kb.calibrate()  # e.g. `supportbot kb calibrate`, or another replica's round
+    assert replica.model().version == first.version  # checked at most every MODEL_CHECK_S
+    monkeypatch.setattr(service, "MODEL_CHECK_S", 0.0)
+    assert replica.model().version == second.version
+    _stored_model(kb, {"format": 1, "version": 99})  # a broken newer one: kept out, no rebuild
+    monkeypatch.setattr(replica, "calibrate", lambda **_: pytest.fail("rebuilt in a search"))
+    assert replica.model().version == second.version
