@@ -107,7 +107,7 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
         before = [text for event_id, text in questions.get(v.conversation_id, ()) if event_id < v.id]
         if not before or not before[-1]:
             continue
-        helpful = (v.data or {}).get("helpful") if isinstance(v.data, dict) else None
+        helpful = v.data.get("helpful") if isinstance(v.data, dict) else None
         if v.kind == EventKind.CHOICE.value:
             verdict = "picked"
         elif isinstance(helpful, bool):

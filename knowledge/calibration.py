@@ -94,16 +94,15 @@ def signal_probe(signal: Signal, x: np.ndarray, scored) -> tuple | None:
     it is now (a "learned" one without its own entry), or None when it says nothing now."""
     top = scored[0].entry_id if scored else None
     offer = buttons(scored)
-    offerable = bool(offer)
+    among = any(s.entry_id == signal.entry_id for s in offer)
     if signal.verdict == "learned":
-        return x, False, False, False, offerable
+        return x, False, False, False, bool(offer)
     if signal.verdict == "picked":
-        return x, True, top == signal.entry_id, any(s.entry_id == signal.entry_id for s in offer), offerable
+        return x, True, top == signal.entry_id, among, bool(offer)
     if top != signal.entry_id:  # a thumb on an entry the KB no longer ranks first
         return None
-    if signal.verdict == "helpful":
-        return x, True, True, any(s.entry_id == signal.entry_id for s in offer), offerable
-    return x, False, False, False, offerable  # unhelpful: nothing in the KB answered it right
+    helpful = signal.verdict == "helpful"  # unhelpful: nothing in the KB answered it right
+    return x, helpful, helpful, helpful and among, bool(offer)
 
 
 @dataclass(frozen=True)

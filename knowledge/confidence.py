@@ -131,6 +131,13 @@ class ConfidenceModel:
         p_in = self.p_in_scope(x, share)
         return p_in * sigmoid(self.right.logit(x)), p_in * sigmoid(self.among.logit(x))
 
+    def for_language(self, language: str | None, kb_languages) -> ConfidenceModel:
+        """The model that decides questions in `language`: the cross-lingual one trained for a
+        language no entry of the KB is in, where there is one; else this one."""
+        if language and language not in kb_languages:
+            return self.cross_lingual.get(language, self)
+        return self
+
     def decide(self, scored: Sequence[ScoredEntry], facts: QueryFacts
                ) -> tuple[DecisionKind, list[ScoredEntry], float]:
         """Answer with one entry, offer 2-3, or escalate; with P(best entry right)."""

@@ -95,6 +95,16 @@ def reliability(outcomes: Sequence[Outcome], bins: int = RELIABILITY_BINS) -> tu
     return table, round(ece, 4)
 
 
+def decide_all(ranked: Sequence[tuple[str, Sequence[ScoredEntry], np.ndarray]],
+               key_of: Callable[[int], str], model: ConfidenceModel) -> list[Outcome]:
+    """The model's decision on every (truth, ranked entries, features) of an evaluation."""
+    outcomes = []
+    for truth, scored, x in ranked:
+        kind, chosen, p = model.decide_on(list(scored), x)
+        outcomes.append(outcome_of(truth, kind, chosen, scored, key_of, p))
+    return outcomes
+
+
 def coverage_risk(
     ranked: Sequence[tuple[str, Sequence[ScoredEntry], np.ndarray]],
     key_of: Callable[[int], str],
@@ -105,12 +115,7 @@ def coverage_risk(
     (everything else as the product has it): moving the risk budget moves along this curve."""
     curve = []
     for answer in sweep:
-        moved = replace(model, answer_at=answer)
-        outcomes = []
-        for truth, scored, x in ranked:
-            kind, chosen, p = moved.decide_on(list(scored), x)
-            outcomes.append(outcome_of(truth, kind, chosen, scored, key_of, p))
-        rates = outcome_rates(outcomes)
+        rates = outcome_rates(decide_all(ranked, key_of, replace(model, answer_at=answer)))
         curve.append({"answer_threshold": answer, "resolved": rates["resolved"],
                       "wrong": rates["wrong"], "answered": rates["answered"],
                       "clarify_offered": rates["clarify_offered"]})

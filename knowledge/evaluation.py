@@ -26,8 +26,9 @@ from knowledge.errors import CalibrationImpossible, ImportRejected, KnowledgeErr
 from knowledge.eval_curves import (
     OOS,
     Outcome,
-    share,
     coverage_risk,
+    decide_all,
+    share,
     outcome_of,
     outcome_rates,
     reliability,
@@ -208,33 +209,33 @@ def evaluate(
             else:
                 calibration = {k: getattr(calibrated, k) for k in (
                     "version", "answer_at", "clarify_at", "budget", "unanswerable_share", "expected")}
-            outcomes, ranked, key_of, latencies = _run(kb, queries, query_language)
-            at_start = outcome_rates(_redecide(ranked, key_of, _deciding(start, kb, query_language))
-                                     ) if start else {}
+                start = start.for_language(query_language, kb.languages())
+                calibrated = calibrated.for_language(query_language, kb.languages())
+            outcomes, ranked, key_of, latencies = _run(kb, queries, query_language, calibrated)
+            at_start = outcome_rates(decide_all(ranked, key_of.__getitem__, start)) if start else {}
         finally:
             dispose_all()
     rates = outcome_rates(outcomes)
     figures = {**_legacy(outcomes, latencies, rates), **rates}
     table, ece = reliability(outcomes)
-    curve = coverage_risk(ranked, key_of.__getitem__, _deciding(calibrated, kb, query_language)
-                          ) if calibrated else []
+    curve = coverage_risk(ranked, key_of.__getitem__, calibrated) if calibrated else []
     return EvalReport(
         **figures, thresholds=asdict(kb.thresholds()) if calibrated is None else {},
         calibration=calibration, ece=ece, reliability=table, coverage_risk=curve,
-        unanswerable_share=(_deciding(calibrated, kb, query_language).unanswerable_share
-                            if calibrated else 0.0),
+        unanswerable_share=calibrated.unanswerable_share if calibrated else 0.0,
         at_start=at_start, shots=shots, seed=seed,
         kb_entries=len({label for _, label in kb_rows}), kb_questions=len(kb_rows),
         short_labels=short,
     )
 
 
-def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None):
+def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None,
+         model: ConfidenceModel | None):
     """Search every query as the product does; keep each one's ranked entries and features
-    for the sweep (re-running the decision on them must give the product's own)."""
+    for the sweep (re-running the decision with `model`, the one deciding questions in
+    `language`, must give the product's own)."""
     with session_scope(kb.url) as session:
         key_of = dict(session.execute(select(Entry.id, Entry.key)).all())
-    model = _deciding(kb.model(), kb, language)
     outcomes, ranked, latencies = [], [], []
     for query in queries:
         decision = kb.search(query.text, language=language)
@@ -251,22 +252,6 @@ def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None):
         ranked.append((query.label, scored, x))
         latencies.append(decision.latency_ms)
     return outcomes, ranked, key_of, latencies
-
-
-def _deciding(model: ConfidenceModel | None, kb: KnowledgeBase, language: str | None):
-    """The model that decides questions in `language` (its cross-lingual one where the KB has
-    no entry in that language)."""
-    if model is not None and language and language not in kb.languages():
-        return model.cross_lingual.get(language, model)
-    return model
-
-
-def _redecide(ranked, key_of: dict, model: ConfidenceModel) -> list[Outcome]:
-    outcomes = []
-    for truth, scored, x in ranked:
-        kind, chosen, p = model.decide_on(scored, x)
-        outcomes.append(outcome_of(truth, kind, chosen, scored, key_of.__getitem__, p))
-    return outcomes
 
 
 def _legacy(outcomes: list[Outcome], latencies: list[float], rates: dict) -> dict:

@@ -335,11 +335,9 @@ class KnowledgeBase:
         shared words, so no lexical match; similarities lowered as the bundled parallel
         questions measured on this KB)."""
         model = self.model()
-        cross = None
-        if model is not None and language and language not in self.languages():
-            cross = model.cross_lingual.get(language)
-        scored, x = self._features(text, vector, language, exclude, lexical=cross is None)
-        return cross or model, scored, x
+        deciding = model and model.for_language(language, self._entry_languages())
+        scored, x = self._features(text, vector, language, exclude, lexical=deciding is model)
+        return deciding, scored, x
 
     def _features(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None,
                   lexical: bool) -> tuple[list[ScoredEntry], np.ndarray]:

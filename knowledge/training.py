@@ -5,7 +5,6 @@ log, and a model per language the KB has no entry in (Italian customers of an En
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -24,7 +23,6 @@ from knowledge.errors import CalibrationImpossible, InvalidQuestion
 if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
 
-log = logging.getLogger(__name__)
 MAX_VARIANTS = 200_000
 MAX_LEARNED = 2000
 
@@ -61,14 +59,16 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
     own = [text for text, language in recent_questions if language not in missing]
     model = _with_log(kb, train(probes, share=s.unanswerable_share_start, **options), probes, own,
                       lexical=True)
-    cross = {}
+    cross, plain = {}, None
+    parallel = parallel_questions() if missing else {}
     for language in missing:
-        ratio = similarity_ratio(vectors, kb.embedder.embed_many, parallel_questions(),
+        ratio = similarity_ratio(vectors, kb.embedder.embed_many, parallel,
                                  asked_in=language, kb_languages=kb.languages())
         if ratio is None:
             continue
-        # Every probe meets the whole KB here: the asker's language is the one it lacks.
-        plain = collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank), lexical_weight=0.0)
+        if plain is None:  # the same for every such language: the whole KB, no lexical match
+            plain = collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank),
+                                   lexical_weight=0.0)
         scaled = plain.with_similarities_scaled(ratio)
         asked = [text for text, asked_in in recent_questions if asked_in == language]
         trained = _with_log(kb, train(scaled, share=s.unanswerable_share_start, **options), scaled,
