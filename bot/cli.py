@@ -220,6 +220,32 @@ def eval_command(
     typer.echo("\n".join(format_curves(report)))
 
 
+@app.command("replay")
+def replay_command(
+    kb: Annotated[Path, typer.Option("--kb", exists=True, dir_okay=False, help=(
+        "JSON Lines {text, label[, answer]}: the shop's topics; some are seeded as its FAQ."))],
+    stream: Annotated[Path, typer.Option("--stream", exists=True, dir_okay=False, help=(
+        "JSON Lines {text, label}: the customers' questions; label 'oos' has no answer."))],
+    seed_share: Annotated[float, typer.Option(min=0.0, max=1.0, help=(
+        "Share of the KB file's labels in the starting FAQ."))] = 0.5,
+    seed_per_label: Annotated[int, typer.Option(min=1, help=(
+        "Questions per seeded label (the FAQ's ways of asking)."))] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the FAQ sample and the stream's order.")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Replay at most this many questions; 0 = all.")] = 0,
+    language: Annotated[str, typer.Option(help="The language of the KB's entries.")] = "other",
+    embedder: Annotated[Optional[str], typer.Option(help="Defaults to the configured embedder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay a stream of questions through the whole loop (answer, escalate, operator's
+    answer, learning) and report how the bot learns."""
+    from bot.replay import format_report, replay
+
+    report = replay(kb, stream, embedder=embedder or get_settings().resolved_embedder,
+                    language=language, seed_share=seed_share, seed_per_label=seed_per_label,
+                    seed=seed, limit=limit)
+    typer.echo(json.dumps(report) if as_json else "\n".join(format_report(report)))
+
+
 @app.command("run")
 def run(
     host: Annotated[Optional[str], typer.Option()] = None,

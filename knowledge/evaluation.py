@@ -149,15 +149,18 @@ def check_labels(queries: list[Labelled], kb_labels: set[str], path: Path) -> No
             f"(label questions it must not answer 'oos'):\n{listed}{more}")
 
 
-def build_kb(rows: list[tuple[str, str]], url: str, language: str) -> None:
-    """Bulk-insert one entry per label (the eval KB can have tens of thousands of rows)."""
+def build_kb(rows: list[tuple[str, str]], url: str, language: str,
+             answers: dict[str, str] | None = None) -> None:
+    """Bulk-insert one entry per label (the eval KB can have tens of thousands of rows);
+    its answer is `answers[label]` when given, else a placeholder naming the label."""
     grouped: dict[str, dict[str, str]] = defaultdict(dict)
     for text, label in rows:
         if label != OOS:
             grouped[label].setdefault(fingerprint(text), text)
     with session_scope(url) as session:
         for label, questions in grouped.items():
-            entry = Entry(key=label, answer=f"[{label}]", language=language)
+            entry = Entry(key=label, answer=(answers or {}).get(label, f"[{label}]"),
+                          language=language)
             session.add(entry)
             session.flush()
             session.execute(insert(Question), [
