@@ -331,8 +331,23 @@ class ValidateEscalationForm(FormValidationAction):
         return {"customer_email": email}
 
 
+class ActionAskContactConsent(AssistantAction):
+    """The form's question before it takes an email address, with the shop's privacy page:
+    the domain's `utter_ask_contact_consent`, its {privacy_url} filled from the settings, so
+    the customer can read the policy (the widget shows the address as a link) before
+    saying yes. Rasa calls it instead of the plain response once the domain lists it."""
+
+    def name(self) -> str:
+        return "action_ask_contact_consent"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_contact_consent",
+                                 privacy_url=self.assistant.settings.privacy_url)
+        return []
+
+
 def all_actions(assistant: Assistant) -> list[Action]:
     return [cls(assistant) for cls in (ActionSessionStart, ActionDetectLanguage,
                                        ActionAnswerQuestion, ActionSmallTalk, ActionHandoff,
                                        ActionRecordFeedback, ActionOpenTicket, ActionDeliverAnswer,
-                                       ValidateEscalationForm)]
+                                       ActionAskContactConsent, ValidateEscalationForm)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
     # email in the chat's metadata; empty means no identity is trusted (always ask).
     shop_identity_secret: str = ""
     shop_name: str = "Bottega Aurora"
+    # The shop's privacy policy, linked from the chat where the customer is asked for an
+    # email address (the app serves no privacy page of its own). An absolute http(s) URL.
+    privacy_url: str = "https://bottega-aurora.example/privacy"
     # -- escalation: SLA, mail out and in, learning ---------------------------------------
     # Signs ticket tokens in reply addresses; empty means a random key kept in var_dir.
     secret_key: str = ""
@@ -175,6 +179,17 @@ class Settings(BaseSettings):
                     or any(c.isspace() for c in address)):
                 raise ValueError(f"not an email address: {entry!r}")
         return value
+
+    @field_validator("privacy_url")
+    @classmethod
+    def _privacy_url(cls, value: str) -> str:
+        """Shown to customers as a link: only a plain absolute web address, never a
+        javascript: or relative one, nor one with spaces or control characters."""
+        url = urlsplit(value.strip())
+        if (url.scheme not in ("http", "https") or not url.hostname or len(value) > 2000
+                or has_controls(value) or any(c.isspace() for c in value.strip())):
+            raise ValueError(f"the privacy page must be an http(s) URL, not {value!r}")
+        return value.strip()
 
     @field_validator("marketing_emails")
     @classmethod

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from core import Settings, as_utc
 from escalation.models import OutboxMessage, Ticket
 from escalation.tokens import reply_address_for, sign
+from escalation.transcript import shown_transcript
 
 OPERATOR_KINDS = ("escalation", "reminder", "breach")
 SHOP_TZ = ZoneInfo("Europe/Rome")  # the SLA is promised in the shop's local time
@@ -89,7 +90,8 @@ def enqueue_ticket_mail(ticket: Ticket, kind: str, recipients: list[str], *, ses
     if first := _first_escalation_id(ticket.id, session):
         # Reminders, breaches and later levels thread under the first mail of the ticket.
         headers["In-Reply-To"] = headers["References"] = first
-    context = _operator_context(ticket, kind, settings) | {"others": _others(ticket, session)}
+    context = _operator_context(ticket, kind, settings, session) | {
+        "others": _others(ticket, session)}
     return _enqueue(
         session, now=now, dedupe_key=f"ticket:{ticket.id}:{kind}:level{level}", kind=kind,
         ticket_id=ticket.id, to_addrs=list(recipients),
@@ -168,18 +170,20 @@ def _others(ticket: Ticket, session: Session) -> list[dict]:
     return [{"id": tid, "question": _snippet(question, 160)} for tid, question in rows]
 
 
-def _operator_context(ticket: Ticket, kind: str, settings: Settings) -> dict:
+def _operator_context(ticket: Ticket, kind: str, settings: Settings, session: Session) -> dict:
     name_it, name_en, write_it, write_en = _LANGUAGES.get(ticket.language, _OTHER_LANGUAGE)
     turns = ticket.transcript or []
-    shown = turns[-MAX_TRANSCRIPT_TURNS:]
+    # Button clicks as the customer saw them ("Sì"), not as Rasa logged them ("/affirm").
+    shown = shown_transcript(turns[-MAX_TRANSCRIPT_TURNS:], session)
     return {
         "ticket": ticket,
         "headline": dict(zip(("it", "en"), _HEADLINES[kind], strict=True)),
         "language_name": {"it": name_it, "en": name_en},
         "write_in": {"it": write_it, "en": write_en},
         "due_local": format_local(ticket.due_at),
-        "transcript": [{"role": _ROLES.get(t.get("role", ""), t.get("role", "?")),
-                        "text": str(t.get("text", ""))[:MAX_TURN_CHARS]} for t in shown],
+        "transcript": [{"role": _ROLES.get(t["role"], t["role"] or "?"),
+                        "text": t["text"][:MAX_TURN_CHARS], "clicked": t["clicked"]}
+                       for t in shown],
         "omitted": len(turns) - len(shown),
         "considered": [{"key": c.get("key") or f"#{c.get('entry_id', '?')}",
                         "score": _score(c.get("score"))} for c in ticket.considered or []],

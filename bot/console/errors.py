@@ -20,6 +20,13 @@ class NotFound(ConsoleError):
     title = "Non trovato"
 
 
+class BadFilter(ConsoleError):
+    """A queue filter the console's form cannot send (a hand-edited or stale link)."""
+
+    status = 400
+    title = "Filtro non valido"
+
+
 class CsrfFailed(ConsoleError):
     status = 403
     title = "Modulo scaduto"

@@ -35,12 +35,12 @@ from bot.console.web import (
     safe_next,
     text_field,
 )
-from core import utcnow
+from core import LANGUAGES, utcnow
 from escalation import EscalationError, TicketStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
-STATUSES = [s.value for s in TicketStatus]
+MAX_LEVELS = 10  # offered in the level filter when no escalation chain is configured
 
 
 # -- signing in and out -------------------------------------------------------------------
@@ -100,12 +100,15 @@ async def logout(request: Request) -> Response:
 
 # -- the queue ----------------------------------------------------------------------------
 @router.get("")
-def queue(request: Request, status: str = "open",
-          operator: str = Depends(current_operator)) -> Response:
-    status = status if status in STATUSES else "open"
-    rows, counts = views.queue(config(request).database_url, status, utcnow())
-    return render(request, "queue.html", section="queue", status=status, rows=rows,
-                  counts=counts, categories=views.CATEGORIES)
+def queue(request: Request, operator: str = Depends(current_operator)) -> Response:
+    """The queue, filtered by the GET parameters of its form (see `views.parse_filter`)."""
+    cfg = config(request)
+    levels = len(cfg.levels) or MAX_LEVELS
+    f = views.parse_filter(list(request.query_params.multi_items()), levels)
+    rows, counts = views.queue(cfg.database_url, f, utcnow())
+    return render(request, "queue.html", section="queue", f=f, status=f.status, rows=rows,
+                  counts=counts, categories=views.CATEGORIES, levels=range(levels),
+                  languages=LANGUAGES, stale_days=views.STALE_AFTER.days)
 
 
 @router.get("/")

@@ -6,13 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import selectinload
 
+from bot.console.errors import BadFilter
 from bot.console.web import aware
-from core import session_scope
+from core import LANGUAGES, session_scope
+from core.text import drop_controls
 from escalation import EscalationError, Ticket, TicketStatus, close_unanswered
 from escalation.models import InboundMessage, TicketTimer
+from escalation.transcript import shown_transcript
 from knowledge import repository as repo
 
 URGENT_WITHIN = timedelta(hours=1)  # amber below this, whatever the policy's warning says
@@ -74,19 +79,126 @@ def _warnings(ticket_ids: list[int], session) -> dict[tuple[int, int], datetime]
     return {(tid, level): due for tid, level, due in rows}
 
 
-def queue(url: str, status: str, now: datetime) -> tuple[list[tuple[Ticket, SlaState | None]],
-                                                         dict[str, int]]:
-    """Tickets of one status (open ones by due time, the rest newest first) and the count
-    of each status for the tabs."""
-    order = (Ticket.due_at, Ticket.id) if status == "open" else (Ticket.id.desc(),)
+# -- the queue: filters and order ----------------------------------------------------------
+# Open tickets overdue for longer than this (left over from a demo, or forgotten) no longer
+# push today's tickets off the top of the queue: they are listed below them.
+STALE_AFTER = timedelta(days=1)
+MAX_SEARCH = 200
+FILTERS = ("status", "level", "language", "breached", "q")
+YES_NO = {"yes": True, "no": False}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the operator asked the queue for, already checked (see `parse_filter`)."""
+
+    status: str = TicketStatus.OPEN.value
+    level: int | None = None  # as stored: 0 is the first level of the chain
+    language: str = ""
+    breached: bool | None = None  # SLA violated (flagged, or an open ticket past due)
+    q: str = ""  # question text, customer email or ticket number
+
+    @property
+    def narrowed(self) -> bool:
+        return (self.level, self.language, self.breached, self.q) != (None, "", None, "")
+
+    def query(self, **changes: str) -> str:
+        """This filter as a query string with `changes`: the status tabs keep the rest."""
+        values = {"status": self.status, "level": "" if self.level is None else str(self.level + 1),
+                  "language": self.language, "q": self.q,
+                  "breached": {True: "yes", False: "no"}.get(self.breached, "")} | changes
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def parse_filter(params: list[tuple[str, str]], levels: int) -> QueueFilter:
+    """The queue's query parameters, strictly: an unknown name, a repeated one or a value
+    the form cannot send is refused with a message that says what is allowed, so a wrong
+    link never silently shows the wrong tickets. Empty values mean "any"."""
+    seen: dict[str, str] = {}
+    for name, value in params:
+        if name not in FILTERS:
+            raise BadFilter(f"Il parametro «{name[:40]}» non esiste: la coda si filtra per "
+                            "status, level, language, breached e q.")
+        if name in seen:
+            raise BadFilter(f"Il parametro «{name}» compare più volte.")
+        seen[name] = value.strip()
+    status = seen.get("status") or TicketStatus.OPEN.value
+    if status not in {s.value for s in TicketStatus}:
+        raise BadFilter(f"Stato «{status[:40]}» sconosciuto: usa open, answered o closed.")
+    language = seen.get("language", "")
+    if language and language not in LANGUAGES:
+        raise BadFilter(f"Lingua «{language[:40]}» sconosciuta: usa {', '.join(LANGUAGES)}.")
+    breached = seen.get("breached", "")
+    if breached and breached not in YES_NO:
+        raise BadFilter(f"Valore «{breached[:40]}» non valido per breached: usa yes o no.")
+    q = drop_controls(seen.get("q", ""))
+    if len(q) > MAX_SEARCH:
+        raise BadFilter(f"Il testo da cercare è troppo lungo: al massimo {MAX_SEARCH} caratteri.")
+    return QueueFilter(status, _level(seen.get("level", ""), levels), language,
+                       YES_NO.get(breached), q)
+
+
+def _level(text: str, levels: int) -> int | None:
+    """A level as the page shows it (1 is the first), stored from 0."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= levels):
+        raise BadFilter(f"Livello «{text[:40]}» sconosciuto: usa un numero da 1 a {levels}.")
+    return int(text) - 1
+
+
+def _conditions(f: QueueFilter, now: datetime) -> list:
+    """Everything but the status (the tabs count each status under the same filter)."""
+    where = []
+    if f.level is not None:
+        where.append(Ticket.level == f.level)
+    if f.language:
+        where.append(Ticket.language == f.language)
+    if f.breached is not None:
+        late = or_(Ticket.breached.is_(True),
+                   and_(Ticket.status == TicketStatus.OPEN.value, Ticket.due_at <= now))
+        where.append(late if f.breached else not_(late))
+    if f.q:
+        found = [Ticket.question.icontains(f.q, autoescape=True),
+                 Ticket.customer_email.icontains(f.q, autoescape=True)]
+        number = f.q.lstrip("#").removeprefix("T").removeprefix("t")
+        if number.isascii() and number.isdigit() and len(number) < 10:
+            found.append(Ticket.id == int(number))
+        where.append(or_(*found))
+    return where
+
+
+def _order(status: str, now: datetime) -> tuple:
+    """Open tickets: those due soonest first, overdue ones included, so the ticket to answer
+    next is on top; tickets overdue for more than STALE_AFTER come after all of them, the
+    most recently due first. Answered and closed ones: newest first."""
+    if status != TicketStatus.OPEN.value:
+        return (Ticket.id.desc(),)
+    stale = Ticket.due_at < now - STALE_AFTER
+    return (case((stale, 1), else_=0), case((stale, None), else_=Ticket.due_at),
+            Ticket.due_at.desc(), Ticket.id)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    ticket: Ticket
+    sla: SlaState | None  # open tickets only
+    stale: bool  # open and overdue for more than STALE_AFTER: listed below the others
+
+
+def queue(url: str, f: QueueFilter, now: datetime) -> tuple[list[QueueRow], dict[str, int]]:
+    """The tickets the filter selects, in the queue's order, and the count of each status
+    under the same filter (for the tabs)."""
+    where = _conditions(f, now)
+    is_open = f.status == TicketStatus.OPEN.value
     with session_scope(url) as session:
-        tickets = list(session.scalars(select(Ticket).where(Ticket.status == status)
-                                       .order_by(*order).limit(QUEUE_LIMIT)))
-        counts = dict(session.execute(select(Ticket.status, func.count())
-                                         .group_by(Ticket.status)).all())
-        warns = _warnings([t.id for t in tickets], session) if status == "open" else {}
-    rows = [(t, sla_state(t, warns.get((t.id, t.level)), now) if status == "open" else None)
-            for t in tickets]
+        tickets = list(session.scalars(select(Ticket).where(Ticket.status == f.status, *where)
+                                       .order_by(*_order(f.status, now)).limit(QUEUE_LIMIT)))
+        counts = dict(session.execute(select(Ticket.status, func.count()).where(*where)
+                                      .group_by(Ticket.status)).all())
+        warns = _warnings([t.id for t in tickets], session) if is_open else {}
+    rows = [QueueRow(t, sla_state(t, warns.get((t.id, t.level)), now) if is_open else None,
+                     is_open and aware(t.due_at) < now - STALE_AFTER) for t in tickets]
     return rows, {s.value: counts.get(s.value, 0) for s in TicketStatus}
 
 
@@ -100,6 +212,9 @@ class TicketView:
     # The customer's other questions in the same conversation: each is a ticket of its own
     # with its own answer, so none is closed by an answer to another.
     siblings: list[dict] = field(default_factory=list)
+    # The conversation as the customer saw it: a click reads "Sì", not "/affirm" (the same
+    # rendering as the escalation mail's).
+    transcript: list[dict] = field(default_factory=list)
 
 
 def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
@@ -124,7 +239,8 @@ def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
         learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
         outcome = outcome_lines(ticket, learned.key if learned else "")
         siblings = _siblings(ticket, session)
-    return TicketView(ticket, sla, considered, replies, outcome, siblings)
+        transcript = shown_transcript(ticket.transcript or [], session)
+    return TicketView(ticket, sla, considered, replies, outcome, siblings, transcript)
 
 
 def _siblings(ticket: Ticket, session) -> list[dict]:

@@ -111,7 +111,8 @@ def test_queue_filters_by_status(signed_in):
     closed = signed_in.client.get("/console?status=closed").text
     assert f'data-ticket="{other}"' in closed and f'data-ticket="{ticket_id}"' not in closed
     assert "Nessun ticket" in signed_in.client.get("/console?status=answered").text
-    assert signed_in.client.get("/console?status=bogus").status_code == 200
+    bogus = signed_in.client.get("/console?status=bogus")  # a clear refusal, not the open tab
+    assert bogus.status_code == 400 and "Stato «bogus» sconosciuto" in bogus.text
 
 
 # -- answering ----------------------------------------------------------------------------
