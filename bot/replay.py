@@ -13,8 +13,14 @@ without starting to answer the wrong ones.
 The operator is consistent: one answer text per label (the KB file's `answer` field when
 it has one, else three of the label's own questions, so that answers about one topic say
 the same and answers about different topics differ); a question with no answer in the shop
-(`oos`) gets a one-off answer. A wrong answer is counted and not followed up (a customer's
-thumbs-down is not simulated)."""
+(`oos`) gets a one-off answer, about that question only. A wrong answer is counted and not followed up (a customer's
+thumbs-down is not simulated).
+
+An `oos` question answered later with an operator's one-off answer to an earlier `oos`
+question is counted apart, as `reused`: the sets leave such questions unlabelled, and many
+of them are one topic the shop's FAQ lacks ("block my card", asked in ten ways), which the
+earlier answer does answer; others are not. It is neither right nor wrong by the labels,
+so the report shows it beside the wrong answers, never inside them."""
 
 from __future__ import annotations
 
@@ -55,7 +61,7 @@ class ReplayError(SupportBotError):
 class Turn:
     """One question of the stream and what became of it."""
     group: str  # known: its topic was in the KB when asked; unknown: not yet; oos: no topic
-    outcome: str  # right, wrong, clarify_hit, clarify_miss, escalated
+    outcome: str  # right, wrong, reused (see below), clarify_hit, clarify_miss, escalated
     learned: str = ""  # created, merged, merged_elsewhere (joined another topic's entry), none
     learning_ms: float = 0.0
 
@@ -200,7 +206,7 @@ class _Loop:
         decision = self.kb.search(question.text, language=self.query_language)
         labels = [self.label_of.get(c.entry_id) for c in decision.candidates]
         if decision.kind is DecisionKind.ANSWER:
-            self.turns.append(Turn(group, "right" if labels[0] == question.label else "wrong"))
+            self.turns.append(Turn(group, _judged(question.label, labels[0])))
             return
         if decision.kind is DecisionKind.CLARIFY and question.label in labels:
             self.turns.append(Turn(group, "clarify_hit"))
@@ -212,7 +218,9 @@ class _Loop:
     def operator_answers(self, number: int, question: Labelled, candidates) -> tuple[str, float]:
         """Through the product's ticket path; returns how it was learned and the time from
         the reply's arrival to the question being answerable (ms)."""
-        answer = self.answers.get(question.label) or f"We cannot help with this: {question.text}"
+        # A one-off answer is about that question alone: its text stands for it (a shared
+        # template would make every one-off answer "say the same" and merge them all).
+        answer = self.answers.get(question.label) or question.text
         request = TicketRequest(
             conversation_id=f"replay-{number}", question=question.text,
             language=self.query_language or "en", reason="kb_escalate",
@@ -232,11 +240,24 @@ class _Loop:
         self.changed = True
         label = question.label if question.label != OOS else f"{OOS}#{number}"
         if result.learned_as_variant:
-            return ("merged" if self.label_of.get(entry) == label else "merged_elsewhere"), spent
+            joined = self.label_of.get(entry, "")
+            if joined == label or (_one_off(joined) and _one_off(label)):
+                return "merged", spent
+            return "merged_elsewhere", spent
         self.label_of[entry] = label
         if question.label != OOS:
             self.known.add(question.label)
         return "created", spent
+
+
+def _one_off(label: str | None) -> bool:
+    return bool(label) and label.startswith(f"{OOS}#")
+
+
+def _judged(label: str, answered_with: str | None) -> str:
+    if answered_with == label:
+        return "right"
+    return "reused" if label == OOS and _one_off(answered_with) else "wrong"
 
 
 def rates(turns: list[Turn]) -> dict:
@@ -251,6 +272,7 @@ def rates(turns: list[Turn]) -> dict:
         "resolved": round(sum(t.resolved for t in answerable) / len(answerable), 4)
         if answerable else None,
         "wrong": share(count["wrong"]),
+        "reused_one_off": share(count["reused"]),
         "escalated": share(count["escalated"] + count["clarify_miss"]),
         "clarify_offered": share(len(offered)),
         "clarify_hit": round(count["clarify_hit"] / len(offered), 4) if offered else None,
@@ -293,7 +315,8 @@ def format_report(report: dict) -> list[str]:
         resolved = "-" if r["resolved"] is None else f"{100 * r['resolved']:.1f} %"
         hit = "-" if r["clarify_hit"] is None else f"{100 * r['clarify_hit']:.0f} %"
         return (f"  {name:<10} {r['questions']:>6}  resolved {resolved:>7}  wrong "
-                f"{100 * r['wrong']:5.1f} %  escalated {100 * r['escalated']:5.1f} %  "
+                f"{100 * r['wrong']:5.1f} %  reused {100 * r['reused_one_off']:4.1f} %  "
+                f"escalated {100 * r['escalated']:5.1f} %  "
                 f"clarify {100 * r['clarify_offered']:4.1f} % (hit {hit})")
     lines = [f"seeded {report['seed']['labels']} topics, {report['seed']['questions']} questions; "
              f"stream of {report['stream']}; {report['recalibrations']} calibrations", "overall:"]
