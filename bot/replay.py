@@ -10,11 +10,12 @@ when the product would (`bot.recalibration.due`). What this measures is the loop
 does the bot resolve the next customers' versions of a question a person answered once,
 without starting to answer the wrong ones.
 
-The operator is consistent: one answer text per label (the KB file's `answer` field when
-it has one, else three of the label's own questions, so that answers about one topic say
-the same and answers about different topics differ); a question with no answer in the shop
-(`oos`) gets a one-off answer, about that question only. A wrong answer is counted and not followed up (a customer's
-thumbs-down is not simulated).
+The operator picks the right entry when the bot considered it (the code in the escalation
+mail); otherwise they write one consistent answer text per label (the KB file's `answer`
+field when it has one, else three of the label's own questions, so that answers about one
+topic say the same and answers about different topics differ); a question with no answer
+in the shop (`oos`) gets a one-off answer, about that question only. A wrong answer is
+counted and not followed up (a customer's thumbs-down is not simulated).
 
 An `oos` question answered later with an operator's one-off answer to an earlier `oos`
 question is counted apart, as `reused`: the sets leave such questions unlabelled, and many
@@ -229,8 +230,13 @@ class _Loop:
                              for c in candidates[:3]))
         with session_scope(self.kb.url) as session:
             ticket = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
+        # An operator who sees the right answer among the bot's candidates sends it (its
+        # code in the mail, its button in the console) instead of writing it again.
+        shown = next((c for c in candidates[:3]
+                      if self.label_of.get(c.entry_id) == question.label), None)
         started = time.perf_counter()
-        record_answer(ticket.id, answer, OPERATOR, via="replay", settings=self.settings)
+        record_answer(ticket.id, shown.answer if shown else answer, OPERATOR, via="replay",
+                      settings=self.settings, picked_entry_id=shown.entry_id if shown else None)
         result = finish_answer(ticket.id, settings=self.settings, kb=self.kb,
                                deliver_in_chat=lambda _ticket: False)
         spent = (time.perf_counter() - started) * 1000

@@ -100,10 +100,13 @@ class EscalationServices:
             self._answers.put(result.ticket_id)
         return result
 
-    def answer(self, ticket_id: int, text: str, operator: str, *, via: str) -> AnswerOutcome:
-        """An answer written in the console: recorded, then delivered and learned at once,
-        so the operator sees what happened (the worker finishes it should this fail)."""
-        record_answer(ticket_id, text, operator, via=via, settings=self.settings)
+    def answer(self, ticket_id: int, text: str, operator: str, *, via: str,
+               picked_entry_id: int | None = None) -> AnswerOutcome:
+        """An answer written (or an entry's answer picked) in the console: recorded, then
+        delivered and learned at once, so the operator sees what happened (the worker
+        finishes it should this fail)."""
+        record_answer(ticket_id, text, operator, via=via, settings=self.settings,
+                      picked_entry_id=picked_entry_id)
         crash_point("during_reply")
         return self.finish(ticket_id)
 

@@ -51,8 +51,10 @@ class AnswerOutcome:
 
 
 def apply_answer(ticket_id: int, answer: str, operator: str, *, via: str, session: Session,
-                 now: datetime) -> None:
+                 now: datetime, picked_entry_id: int | None = None) -> None:
     """Step 1, in the caller's transaction: the ticket is answered and its timers stop.
+    `picked_entry_id`: the answer is that knowledge-base entry's (the operator picked it,
+    see `escalation.picks`); the question is then learned as a way of asking it.
     Raises EscalationError when the ticket is missing or no longer open. One conditional
     UPDATE, so two answers racing for a ticket (even on SQLite, where reading first
     and writing later is not atomic) leave exactly one of them recorded."""
@@ -69,17 +71,19 @@ def apply_answer(ticket_id: int, answer: str, operator: str, *, via: str, sessio
             raise EscalationError(f"ticket {ticket_id} does not exist")
         raise EscalationError(f"ticket {ticket_id} is already {status}")
     cancel_timers(ticket_id, session=session)
-    session.add(TicketEvent(ticket_id=ticket_id, kind="answered", at=now,
-                            detail={"by": operator, "via": via}))
+    detail = {"by": operator, "via": via}
+    if picked_entry_id is not None:
+        detail["picked_entry_id"] = picked_entry_id
+    session.add(TicketEvent(ticket_id=ticket_id, kind="answered", at=now, detail=detail))
     session.flush()
 
 
 def record_answer(ticket_id: int, answer: str, operator: str, *, via: str, settings: Settings,
-                  now: datetime | None = None) -> None:
-    """Step 1 in a transaction of its own (an answer written in the console)."""
+                  now: datetime | None = None, picked_entry_id: int | None = None) -> None:
+    """Step 1 in a transaction of its own (an answer written or picked in the console)."""
     with session_scope(settings.resolved_database_url) as session:
         apply_answer(ticket_id, answer, operator, via=via, session=session,
-                     now=now or utcnow())
+                     now=now or utcnow(), picked_entry_id=picked_entry_id)
 
 
 def finish_answer(ticket_id: int, *, settings: Settings, kb: KnowledgeBase,
@@ -166,10 +170,11 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
             return ticket.learned_entry_id, False, "already learned"
         question, answer, language = ticket.question, ticket.answer, ticket.language
         operator, category = ticket.answered_by, ticket.category
+        picked = picked_entry(ticket)
     try:
         learned = learn(kb, question=question, answer=answer, language=language,
                         ticket_id=ticket_id, operator=operator, category=category,
-                        review=settings.review_learned_answers)
+                        review=settings.review_learned_answers, variant_of=picked)
     except InvalidEntry as exc:
         with session_scope(url) as session:
             session.add(TicketEvent(ticket_id=ticket_id, kind="not_learned",
@@ -188,6 +193,14 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
             "entry_id": learned.entry_id, "as_variant": learned.as_variant,
             "status": learned.status, "note": note}))
     return learned.entry_id, learned.as_variant, note
+
+
+def picked_entry(ticket: Ticket) -> int | None:
+    """The entry whose answer the operator picked for this ticket, if they picked one."""
+    for event in ticket.events:
+        if event.kind == "answered" and isinstance((event.detail or {}).get("picked_entry_id"), int):
+            return event.detail["picked_entry_id"]
+    return None
 
 
 def resume_answered(*, settings: Settings, kb: KnowledgeBase, deliver_in_chat: ChatDelivery,

@@ -47,8 +47,10 @@ from escalation import tokens
 from escalation.answers import apply_answer
 from escalation.mail_auth import auth_failure
 from escalation.models import InboundMessage, Ticket, TicketEvent, TicketStatus
+from escalation.picks import read_pick
 from escalation.reply_parser import ParsedMail, parse_reply
 from escalation.tickets import EscalationError
+from knowledge.models import Entry, Status
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,8 @@ def receive(raw: bytes, *, source: str, session: Session, settings: Settings,
     verdict = _judge(mail, too_large=too_large, session=session, settings=settings, now=now)
     crash_point("after_inbound_recorded")
     if verdict.status == "accepted":
-        verdict = _record_answer(row, mail, verdict, session=session, now=now, source=source)
+        verdict = _record_answer(row, mail, verdict, session=session, now=now, source=source,
+                                 shop_name=settings.shop_name)
     row.status, row.reason, row.ticket_id = verdict.status, verdict.reason, verdict.ticket_id
     if verdict.status != "accepted" and verdict.ticket_id is not None:
         session.add(TicketEvent(ticket_id=verdict.ticket_id, kind="reply_quarantined", at=now,
@@ -135,17 +138,32 @@ def _insert(session: Session, **values) -> InboundMessage | None:
 
 
 def _record_answer(row: InboundMessage, mail: ParsedMail, verdict: _Verdict, *,
-                   session: Session, now: datetime, source: str) -> _Verdict:
+                   session: Session, now: datetime, source: str, shop_name: str) -> _Verdict:
     digest = hashlib.sha256(verdict.token.encode()).hexdigest()
     if session.scalar(select(InboundMessage.id).where(InboundMessage.answer_token == digest)):
         return _Verdict("quarantined", "token_used", verdict.ticket_id)
+    answer, picked = mail.text, None
+    pick = read_pick(mail.text, session.get(Ticket, verdict.ticket_id).considered,
+                     names=(shop_name, mail.from_addr.partition("@")[0]))
+    if pick.kind in ("unknown_code", "ambiguous_code"):
+        return _Verdict("quarantined", pick.kind, verdict.ticket_id)
+    if pick.kind == "pick":
+        answer, picked = _answer_of(pick.entry_id, session), pick.entry_id
+        if answer is None:  # deleted or unpublished since the mail was sent
+            return _Verdict("quarantined", "unknown_code", verdict.ticket_id)
     try:
-        apply_answer(verdict.ticket_id, mail.text, mail.from_addr, via=source, session=session,
-                     now=now)
+        apply_answer(verdict.ticket_id, answer, mail.from_addr, via=source, session=session,
+                     now=now, picked_entry_id=picked)
     except EscalationError:  # another answer was recorded first (a race, or a concurrent mail)
         return _Verdict("quarantined", "ticket_closed", verdict.ticket_id)
-    row.answer_text, row.answer_token = mail.text, digest
+    row.answer_text, row.answer_token = answer, digest
     return verdict
+
+
+def _answer_of(entry_id: int, session: Session) -> str | None:
+    """A published entry's answer: what a picked code sends the customer."""
+    entry = session.get(Entry, entry_id)
+    return entry.answer if entry is not None and entry.status == Status.PUBLISHED else None
 
 
 def _judge(mail: ParsedMail, *, too_large: bool, session: Session, settings: Settings,

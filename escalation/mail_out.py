@@ -29,13 +29,16 @@ from sqlalchemy.orm import Session
 
 from core import Settings, as_utc
 from escalation.models import OutboxMessage, Ticket
+from escalation.picks import coded
 from escalation.tokens import reply_address_for, sign
 from escalation.transcript import shown_transcript
+from knowledge.models import Entry, Status
 
 OPERATOR_KINDS = ("escalation", "reminder", "breach")
 SHOP_TZ = ZoneInfo("Europe/Rome")  # the SLA is promised in the shop's local time
 MAX_TRANSCRIPT_TURNS = 40  # the rest is in the console; a mail must stay readable
 MAX_TURN_CHARS = 2000
+MAX_CANDIDATE_ANSWER = 600  # of a candidate's answer shown in the mail
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -185,10 +188,27 @@ def _operator_context(ticket: Ticket, kind: str, settings: Settings, session: Se
                         "text": t["text"][:MAX_TURN_CHARS], "clicked": t["clicked"]}
                        for t in shown],
         "omitted": len(turns) - len(shown),
-        "considered": [{"key": c.get("key") or f"#{c.get('entry_id', '?')}",
-                        "score": _score(c.get("score"))} for c in ticket.considered or []],
+        "considered": _considered(ticket, session),
         "shop_name": settings.shop_name,
     }
+
+
+def _considered(ticket: Ticket, session: Session) -> list[dict]:
+    """The entries the bot considered, each with its code, first question and answer: the
+    operator may reply with just the code to send that answer (see `escalation.picks`)."""
+    scores = {c.get("entry_id"): c.get("score") for c in ticket.considered or []}
+    out = []
+    for item in coded(ticket.considered):
+        entry = session.get(Entry, item["entry_id"])
+        score = _score(scores.get(item["entry_id"]))
+        if entry is None or entry.status != Status.PUBLISHED:  # gone: its code is refused
+            out.append({"code": "", "key": item["key"], "score": score, "question": "",
+                        "answer": ""})
+            continue
+        out.append({"code": item["code"], "key": entry.key, "score": score,
+                    "question": _snippet(entry.questions[0].text if entry.questions else "", 160),
+                    "answer": _snippet(entry.answer, MAX_CANDIDATE_ANSWER)})
+    return out
 
 
 def format_local(moment: datetime) -> str:

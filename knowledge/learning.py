@@ -42,8 +42,11 @@ class Learned:
 
 
 def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticket_id: int,
-          operator: str, category: str = "general", review: bool = False) -> Learned:
-    """Store what the operator taught; raises InvalidEntry when nothing usable is left."""
+          operator: str, category: str = "general", review: bool = False,
+          variant_of: int | None = None) -> Learned:
+    """Store what the operator taught; raises InvalidEntry when nothing usable is left.
+    `variant_of`: the entry whose answer the operator picked; the question joins it (when
+    that entry is gone or no longer published, the answer is learned as written)."""
     region = "IT" if language == "it" else "GB"
     names = (kb.settings.shop_name, operator.partition("@")[0])
     # A question is one line, as the chat sends it and the index stores it.
@@ -56,7 +59,8 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     with session_scope(kb.url) as session:
         if (done := _learned_before(reason, session=session)) is not None:
             return done  # a restart after a crash: never learn the same ticket twice
-    target = _paraphrase_of(kb, clean_question, clean_answer, language)
+    target = _published(variant_of, kb) if variant_of is not None else None
+    target = target or _paraphrase_of(kb, clean_question, clean_answer, language)
     status = Status.DRAFT.value if review else Status.PUBLISHED.value
     with session_scope(kb.url) as session:
         if target is not None:
@@ -94,6 +98,12 @@ def _learned_before(reason: str, *, session) -> Learned | None:
     entry = repo.get_entry(version.entry_id, session=session)
     return Learned(entry.id, entry.key, version.version > 1, entry.status.value,
                    version.questions[-1] if version.questions else "", entry.answer)
+
+
+def _published(entry_id: int, kb: KnowledgeBase) -> int | None:
+    with session_scope(kb.url) as session:
+        entry = session.get(Entry, entry_id)
+        return entry_id if entry is not None and entry.status == Status.PUBLISHED else None
 
 
 def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:

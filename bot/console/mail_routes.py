@@ -38,6 +38,10 @@ REASONS = {
     "auth_failed:dmarc=fail": "mittente falsificato (DMARC fallito)",
     "token_used": "codice del ticket già usato per una risposta",
     "token_not_in_address": "codice del ticket solo nei riferimenti, non nell'indirizzo",
+    "unknown_code": "la lettera non corrisponde a nessuna delle risposte proposte: "
+                    "rispondi con una lettera dell'elenco o scrivi la risposta",
+    "ambiguous_code": "più lettere nella stessa risposta: rispondi con una sola lettera "
+                      "o scrivi la risposta",
 }
 KINDS = {"escalation": "nuova domanda", "reminder": "promemoria", "breach": "SLA superato",
          "answer": "risposta al cliente", "weekly_report": "report settimanale"}

@@ -149,12 +149,22 @@ async def close(request: Request, ticket_id: str,
 @router.post("/tickets/{ticket_id}/answer")
 async def answer(request: Request, ticket_id: str,
                  operator: str = Depends(current_operator)) -> Response:
+    """An answer written by the operator, or (field `entry_id`) the answer of one of the
+    entries the bot considered, picked: the question then joins that entry."""
     form = await checked_form(request)
     number, text = parse_id(ticket_id), text_field(form, "answer")
     url = config(request).database_url
     view = await asyncio.to_thread(views.ticket_view, url, number, utcnow())
     if view is None:
         raise NotFound(f"Il ticket #{number} non esiste.")
+    picked = None
+    if "entry_id" in form:
+        picked = _picked(view, form["entry_id"])
+        if picked is None:
+            return await asyncio.to_thread(
+                _ticket_page, request, number, 400,
+                error="Questa risposta non è tra quelle proposte o non è più pubblicata.")
+        text = picked["answer"]
     error, status = _problem(view.ticket, text)
     if error:
         return await asyncio.to_thread(_ticket_page, request, number, status, draft=text,
@@ -164,7 +174,8 @@ async def answer(request: Request, ticket_id: str,
         raise ServiceUnavailable("Il servizio delle risposte non è attivo in questo processo: "
                                  "avvia il prodotto con `supportbot run`.")
     try:
-        await asyncio.to_thread(services.answer, number, text, operator, via="console")
+        chosen = {"picked_entry_id": int(picked["entry_id"])} if picked else {}
+        await asyncio.to_thread(services.answer, number, text, operator, via="console", **chosen)
     except EscalationError:  # someone answered between our check and the write
         return await asyncio.to_thread(
             _ticket_page, request, number, 409, draft=text,
@@ -177,6 +188,12 @@ async def answer(request: Request, ticket_id: str,
         return redirect(f"/console/tickets/{number}")
     flash(request, "ok", f"Risposta al ticket #{number} inviata.")
     return redirect(f"/console/tickets/{number}")
+
+
+def _picked(view, value: str) -> dict | None:
+    """The considered, still published entry the form names; never one the client invents."""
+    return next((c for c in view.considered if str(c.get("entry_id")) == value.strip()
+                 and c.get("status") == "published" and c.get("answer")), None)
 
 
 def _problem(ticket, text: str) -> tuple[str, int]:

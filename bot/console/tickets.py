@@ -257,7 +257,8 @@ def _candidate(considered: dict, entry) -> dict:
     if entry is None:
         return {**considered, "status": "eliminata", "question": ""}
     question = entry.questions[0].text if entry.questions else ""
-    return {**considered, "status": entry.status.value, "question": question, "key": entry.key}
+    return {**considered, "status": entry.status.value, "question": question, "key": entry.key,
+            "answer": entry.answer}
 
 
 def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
