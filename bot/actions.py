@@ -16,11 +16,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.assistant import Assistant, Reply, Turn
-from bot.identity import verified_email
-from bot.language import SERVED, conversation_language
+from bot.identity import typed_email, verified_email
+from bot.language import SERVED, conversation_language, shop_question, thanks_and_goodbye
 from bot.phrases import say
 from core import utcnow
 from escalation import EscalationError, valid_email
+from knowledge import DecisionKind, InvalidQuestion
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -141,33 +142,77 @@ class ActionAnswerQuestion(AssistantAction):
         if (tracker.get_intent_of_latest_message() == "choose_entry" and isinstance(chosen, str)
                 and chosen.isascii() and chosen.isdigit() and len(chosen) < 10):
             reply = await self.call(tracker, lambda t: self.assistant.choose(t, int(chosen)))
+        elif said_goodbye(dispatcher, tracker):  # in the conversation's language so far
+            return []
         else:
             reply = await self.call(tracker, self.assistant.answer)
-        send(dispatcher, reply)
-        events: list[EventType] = [SlotSet("language", reply.language)]
-        if reply.entry_id is not None:
-            events.append(SlotSet("last_entry_id", str(reply.entry_id)))
-        if reply.question:
-            events.append(SlotSet("last_question", reply.question))
-        return events + contact_form(tracker, reply)
+        return answered(dispatcher, tracker, reply)
+
+
+def answered(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -> list:
+    """Sends the reply to a question; the slots it sets and, after a promise, the form."""
+    send(dispatcher, reply)
+    events: list[EventType] = [SlotSet("language", reply.language)]
+    if reply.entry_id is not None:
+        events.append(SlotSet("last_entry_id", str(reply.entry_id)))
+    if reply.question:
+        events.append(SlotSet("last_question", reply.question))
+    return events + contact_form(tracker, reply)
+
+
+def said_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A thanks that says goodbye ("ok grazie, ciao!", "thanks, bye!") ends the conversation
+    as a goodbye does, rating offered (utter_goodbye), whatever intent the NLU guessed."""
+    if not thanks_and_goodbye(_str((tracker.latest_message or {}).get("text"), 500)):
+        return False
+    dispatcher.utter_message(response="utter_goodbye")
+    return True
+
+
+class ActionThanks(AssistantAction):
+    """Thanks (after action_detect_language, so in the customer's language): a thanks with
+    a goodbye in it ("ok grazie, ciao!", which the NLU may read as thanks) is a goodbye."""
+
+    def name(self) -> str:
+        return "action_thanks"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not said_goodbye(dispatcher, tracker):
+            dispatcher.utter_message(response="utter_you_are_welcome")
+        return []
 
 
 class ActionSmallTalk(AssistantAction):
-    """Small talk is declined, unless the knowledge base knows the message as a question."""
+    """Small talk is declined, but never a shop question (a model once filed "Can I rent a
+    dress for a wedding?" as small talk). It takes the question path (as
+    action_answer_question) when the knowledge base answers it or offers choices, or would
+    escalate and it is a shop question (`language.shop_question`: it asks about buying,
+    renting, sizes, prices...). "ciao!", "tell me a joke" are declined, nothing logged."""
 
     def name(self) -> str:
         return "action_small_talk"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reply = await self.call(tracker, self.assistant.small_talk)
-        if reply is None:
+        if said_goodbye(dispatcher, tracker):
+            return []
+        turn = self.turn(tracker)
+        try:
+            question = await asyncio.to_thread(self.is_shop_question, turn)
+        except Exception:  # the question path has its own error reply; declining is safe
+            log.exception("conversation %s: could not check small talk", turn.conversation_id)
+            question = False
+        if not question:
             dispatcher.utter_message(response="utter_decline_chitchat")
             return []
-        send(dispatcher, reply)
-        events: list[EventType] = [SlotSet("language", reply.language)]
-        if reply.entry_id is not None:
-            events.append(SlotSet("last_entry_id", str(reply.entry_id)))
-        return events
+        return answered(dispatcher, tracker, await self.call(tracker, self.assistant.answer))
+
+    def is_shop_question(self, turn: Turn) -> bool:
+        language = conversation_language(turn.text, turn.language, turn.hint)
+        try:
+            decision = self.assistant.kb.search(turn.text, language=language)
+        except InvalidQuestion:  # empty or too long: not a question to take
+            return False
+        return decision.kind is not DecisionKind.ESCALATE or shop_question(turn.text)
 
 
 def contact_form(tracker: Tracker, reply: Reply) -> list[EventType]:
@@ -243,10 +288,11 @@ def set_this_turn(tracker: Tracker) -> set[str]:
 
 
 def typed_by_customer(tracker: Tracker, email: str) -> bool:
-    """The address is the customer's latest message, as the form's mapping took it."""
-    text = _str((tracker.latest_message or {}).get("text"), 400).strip()
+    """The address is the one in the customer's latest message (alone or in a sentence),
+    as the form's validation took it."""
+    typed, problem = typed_email(_str((tracker.latest_message or {}).get("text"), 400))
     try:
-        return valid_email(text) == valid_email(email)
+        return not problem and typed == valid_email(email)
     except EscalationError:
         return False
 
@@ -319,14 +365,13 @@ class ValidateEscalationForm(FormValidationAction):
                                                                     self.assistant.answer)
             send(dispatcher, reply)
             return {"customer_email": None, "contact_consent": False}
-        try:
-            email = valid_email(text[:400])
-        except EscalationError as exc:
+        email, problem = typed_email(text)
+        if problem:  # told in the customer's language, never the validator's English
             language = tracker.get_slot("language")
             language = language if language in SERVED else "it"
-            reason = str(exc).removeprefix("the email address is not valid").lstrip(": ")
-            dispatcher.utter_message(text=say(language, "invalid_email",
-                                              reason=reason[:120] or "?"))
+            message = (say(language, problem) if problem == "email_two"
+                       else say(language, "invalid_email", reason=say(language, problem)))
+            dispatcher.utter_message(text=message)
             return {"customer_email": None}
         return {"customer_email": email}
 
@@ -347,7 +392,7 @@ class ActionAskContactConsent(AssistantAction):
 
 
 def all_actions(assistant: Assistant) -> list[Action]:
-    return [cls(assistant) for cls in (ActionSessionStart, ActionDetectLanguage,
-                                       ActionAnswerQuestion, ActionSmallTalk, ActionHandoff,
-                                       ActionRecordFeedback, ActionOpenTicket, ActionDeliverAnswer,
-                                       ActionAskContactConsent, ValidateEscalationForm)]
+    return [cls(assistant) for cls in (
+        ActionSessionStart, ActionDetectLanguage, ActionAnswerQuestion, ActionThanks,
+        ActionSmallTalk, ActionHandoff, ActionRecordFeedback, ActionOpenTicket,
+        ActionDeliverAnswer, ActionAskContactConsent, ValidateEscalationForm)]

@@ -7,6 +7,7 @@ or "no" are ambiguous and must not flip the conversation.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
@@ -62,3 +63,70 @@ def conversation_language(text: str, current: str | None, hint: str | None = Non
         return current
     hint = (hint or "")[:2].lower()
     return hint if hint in SERVED else DEFAULT
+
+
+# -- what a message is made of ------------------------------------------------------------
+# The NLU model changes with every training; these word lists do not. The actions use
+# them so that two turns come out right whatever intent the model guessed.
+_THANKS = {"grazie", "ringrazio", "thanks", "thank", "thx", "ty", "cheers"}
+_FAREWELLS = {"ciao", "arrivederci", "arrivederla", "addio", "salutoni", "saluti", "buonanotte",
+              "bye", "goodbye", "goodnight", "farewell"}
+_FAREWELL_PHRASES = ("a presto", "buona giornata", "buona serata", "buon weekend",
+                     "alla prossima", "see you", "have a nice day", "have a good day",
+                     "good night", "take care")
+_COURTESY = {  # may stand beside thanks and goodbye without making it a question
+    "ok", "okay", "oki", "perfetto", "perfetta", "perfect", "great", "bene", "benissimo",
+    "ottimo", "va", "allora", "e", "and", "then", "mille", "tante", "tantissime", "infinite",
+    "molte", "so", "much", "very", "you", "a", "for", "the", "your", "help", "per", "l", "aiuto",
+    "tutto", "di", "nuovo", "again", "ancora", "all", "right", "alright", "cool", "fine", "nice",
+    "good", "day", "have", "see", "presto", "buona", "buon", "giornata", "serata", "weekend",
+    "prossima", "alla", "later", "soon", "take", "care", "lovely", "super", "gentilissimo",
+    "gentilissima", "gentile", "kind", "molto", "davvero", "really", "capito", "got", "it",
+    "sì", "si", "yes", "now", "ora", "everything", "that's", "that", "lot", "many",
+}
+# A message the NLU filed as small talk is a shop question when it asks (a question mark or
+# a question's first word) about shop things: these word beginnings, Italian and English.
+_QUESTION_OPENERS = {
+    "posso", "possiamo", "potete", "puoi", "può", "come", "quanto", "quanta", "quanti",
+    "quante", "quando", "dove", "qual", "quale", "quali", "cosa", "avete", "fate", "vendete",
+    "vorrei", "cerco", "esiste", "c'è", "si", "can", "could", "do", "does", "is", "are", "will",
+    "would", "how", "what", "when", "where", "which", "may", "have", "has", "should", "any",
+}
+_SHOP_WORDS = (
+    "compra", "compro", "compri", "compre", "acquist", "ordin", "noleggi", "affitt", "tagli",
+    "misur", "prezz", "cost", "scont", "saldi", "vend", "disponib", "prodott", "articol",
+    "vestit", "camici", "scarp", "giacc", "cappott", "sciarp", "borsa", "borse", "maglion",
+    "gonn", "pantalon", "regal", "sped", "consegn", "rimbors", "pagament", "pagare", "fattur",
+    "garanzi", "tessut", "material", "negozi", "collezion", "indoss", "reso", "resi",
+    "restitu", "buy", "bought", "purchas", "order", "rent", "hire", "borrow", "size", "price",
+    "cost", "cheap", "discount", "sell", "stock", "availab", "product", "item", "dress",
+    "shirt", "shoe", "jacket", "coat", "scarf", "scarves", "handbag", "sweater", "skirt",
+    "trouser", "jeans", "gift", "shipping", "deliver", "return", "refund", "exchang", "pay",
+    "invoice", "warrant", "fabric", "tailor", "shop", "collection",
+    "wear", "voucher", "coupon", "parcel", "checkout",
+)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", clean(text)[:500].casefold())
+
+
+def thanks_and_goodbye(text: str) -> bool:
+    """'ok grazie, ciao!', 'grazie mille, buona giornata', 'thanks, bye!': a thanks that
+    ends the conversation. Only courtesy words, no question: 'grazie, ciao, ma la taglia?'
+    is not one."""
+    words = _words(text)
+    if not words or len(words) > 12 or "?" in text:
+        return False
+    joined = " ".join(words)
+    farewell = any(w in _FAREWELLS for w in words) or any(p in joined for p in _FAREWELL_PHRASES)
+    known = _THANKS | _FAREWELLS | _COURTESY
+    return farewell and any(w in _THANKS for w in words) and all(w in known for w in words)
+
+
+def shop_question(text: str) -> bool:
+    """'Can I rent a dress for a wedding?', 'posso noleggiare un abito?': asks (a question
+    mark or a question's first word) and names shop things (buying, renting, sizes...)."""
+    words = _words(text)
+    asks = "?" in text or bool(words and words[0] in _QUESTION_OPENERS)
+    return asks and any(w.startswith(_SHOP_WORDS) for w in words)

@@ -49,6 +49,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "entry_gone": "Questa risposta non è più disponibile. Puoi riformulare la domanda?",
         "invalid_email": "Questo indirizzo non sembra valido ({reason}). Scrivilo di nuovo, "
                          "oppure scrivi «no» per ricevere la risposta solo qui in chat.",
+        # The {reason} of invalid_email (bot/identity.py's EMAIL_PROBLEMS), and email_two.
+        "email_no_at": "manca la chiocciola @",
+        "email_spaces": "un indirizzo email non contiene spazi",
+        "email_bad_domain": "dopo la @ ci vuole un dominio come gmail.com",
+        "email_too_long": "è troppo lungo",
+        "email_bad": "controlla di averlo scritto bene",
+        "email_two": "Hai scritto due indirizzi diversi: quale usiamo? Scrivi solo quello, "
+                     "oppure scrivi «no» per ricevere la risposta solo qui in chat.",
         "operator_answer": "Ecco la risposta del nostro operatore alla tua richiesta n. {ticket}:",
         "today": "oggi entro le {time}",
         "tomorrow": "domani entro le {time}",
@@ -93,6 +101,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "entry_gone": "That answer is no longer available. Could you rephrase your question?",
         "invalid_email": "That address doesn't look valid ({reason}). Please type it again, or "
                          "write \"no\" to get the answer only here in the chat.",
+        "email_no_at": "the @ sign is missing",
+        "email_spaces": "an email address has no spaces",
+        "email_bad_domain": "after the @ it needs a domain such as gmail.com",
+        "email_too_long": "it is too long",
+        "email_bad": "please check how it is written",
+        "email_two": "You wrote two different addresses: which one should we use? Please type "
+                     "just that one, or write \"no\" to get the answer only here in the chat.",
         "operator_answer": "Here is our operator's answer to your request #{ticket}:",
         "today": "today by {time}",
         "tomorrow": "tomorrow by {time}",
@@ -115,13 +130,38 @@ _MONTHS = {"it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", 
 
 
 def deadline(language: str, due: datetime, now: datetime, timezone: ZoneInfo) -> str:
-    """'oggi entro le 15:30', 'tomorrow by 10:00', 'entro lunedì 24 novembre alle 10:00'."""
+    """'oggi entro le 15:30 (ora italiana)', 'tomorrow by 10 am Italian time', 'entro lunedì
+    24 novembre alle 10:00 (ora italiana)': the zone is named, as customers abroad read it."""
     language = language if language in _WEEKDAYS else "it"
     local, today = due.astimezone(timezone), now.astimezone(timezone).date()
-    time = local.strftime("%H:%M")
+    time = clock_time(language, local, timezone)
     if local.date() == today:
         return say(language, "today", time=time)
     if (local.date() - today).days == 1:
         return say(language, "tomorrow", time=time)
     return say(language, "on_day", weekday=_WEEKDAYS[language][local.weekday()], day=local.day,
                month=_MONTHS[language][local.month - 1], time=time)
+
+
+# The SLA's zone as a customer names it; any other zone is named after its city.
+_ZONE_NAMES = {"Europe/Rome": {"it": "ora italiana", "en": "Italian time"},
+               "Europe/London": {"it": "ora di Londra", "en": "UK time"},
+               "UTC": {"it": "UTC", "en": "UTC"}}
+
+
+def zone_name(language: str, timezone: ZoneInfo) -> str:
+    """'ora italiana' / 'Italian time' for Europe/Rome; 'ora di Madrid' / 'Madrid time'."""
+    key = getattr(timezone, "key", None) or str(timezone)
+    if key in _ZONE_NAMES:
+        return _ZONE_NAMES[key]["en" if language == "en" else "it"]
+    city = key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time" if language == "en" else f"ora di {city}"
+
+
+def clock_time(language: str, local: datetime, timezone: ZoneInfo) -> str:
+    """'13:00 (ora italiana)' in Italian, '1 pm Italian time' (12-hour clock) in English."""
+    zone = zone_name(language, timezone)
+    if language != "en":
+        return f"{local:%H:%M} ({zone})"
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{local.hour % 12 or 12}{minutes} {'am' if local.hour < 12 else 'pm'} {zone}"

@@ -105,7 +105,8 @@ def test_an_escalation_that_goes_silent_still_has_its_ticket_and_operator_mail(a
     assert reply.kind == "escalate" and reply.needs_contact  # the email question follows
     [ticket] = tickets_of(assistant)
     assert re.search(rf"\(request #{ticket.id}\): they will reply (today|tomorrow) by "
-                     r"\d\d:\d\d\. The answer will arrive in this chat", reply.messages[0])
+                     r"\d{1,2}(:\d\d)? [ap]m Italian time\. The answer will arrive in this chat",
+                     reply.messages[0])
     assert (ticket.question, ticket.reason, ticket.status, ticket.customer_email) == (
         DOG, "kb_escalate", "open", "")
     assert ticket.transcript == [{"role": "customer", "text": DOG}] and ticket.considered

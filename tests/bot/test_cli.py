@@ -162,8 +162,14 @@ def test_import_directory(tmp_path):
 
 
 def test_run_without_the_rasa_environment_says_what_to_install(tmp_path):
-    result = run(tmp_path, "run", "--port", "18765", "--rasa-port", "18766",
-                 env={"SUPPORTBOT_RASA_VENV": str(tmp_path / "missing")})
+    """Every port `run` checks before looking for Rasa is a free one, so that a product
+    already running on this machine (default ports busy) cannot answer first."""
+    from bot.stack import free_port
+
+    result = run(tmp_path, "run", "--port", str(free_port()), "--rasa-port", str(free_port()),
+                 env={"SUPPORTBOT_RASA_VENV": str(tmp_path / "missing"),
+                      "SUPPORTBOT_INBOUND_SMTP_PORT": str(free_port()),
+                      "SUPPORTBOT_SMTP_PORT": str(free_port())})
     fails(result, "rasa environment is missing", "make setup", "python 3.10")
 
 

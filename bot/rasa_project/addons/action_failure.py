@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "utter_technical_problem"
 SPEAKING_ACTIONS = {"action_answer_question", "action_small_talk", "action_handoff",
-                    "action_record_feedback", "action_open_ticket"}
+                    "action_record_feedback", "action_open_ticket", "action_thanks"}
 
 
 @DefaultV1Recipe.register(
