@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from analytics import rollup
+from analytics import rollup, topic_names
 from analytics.metrics import QuestionCount, Summary, normalise, summary_of
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE, AnalyticsError, Filters, Period
@@ -48,10 +48,50 @@ class TopicStat:
     pre_purchase: int
     weekly: dict[str, int]  # ISO week -> questions, every week of the period
     emerging: bool
+    name: str = ""  # marketing's name, else the topic's most central question
+    renamed: bool = False  # the name is marketing's
+    merged: tuple[int, ...] = ()  # topics counted under this one (analytics.topic_names)
 
     @property
     def label(self) -> str:
-        return ", ".join(self.keywords[:3]) or f"argomento {self.id}"
+        return self.name or topic_label(self.keywords, self.id)
+
+
+def topic_label(keywords, topic_id: int) -> str:
+    """The name of a topic found before topics were named: its keywords."""
+    return ", ".join(list(keywords)[:3]) or f"argomento {topic_id}"
+
+
+def subject_name(slug: str) -> str:
+    """A product or category as people read it: "cappotto-aurora-cammello" is shown as
+    "Cappotto aurora cammello". The shop's pages report slugs and the app keeps no
+    catalogue, so the name is made from the slug."""
+    words = " ".join(slug.replace("_", "-").split("-")).split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else slug
+
+
+def week_axis(period: Period, today: date) -> tuple[list[str], list[str], list[int]]:
+    """A weekly chart's axis: the period's ISO weeks, their labels (Monday's date, as
+    marketing reads a week; "(parziale)" on a week cut by the period or not over yet, whose
+    lower count is no drop) and the indexes of those partial weeks."""
+    weeks = weeks_of(period)
+    partial = partial_weeks(period, today)
+    labels = [date.fromisocalendar(int(w[:4]), int(w[6:]), 1).strftime("sett. %d/%m")
+              + (" (parziale)" if w in partial else "") for w in weeks]
+    return weeks, labels, [i for i, w in enumerate(weeks) if w in partial]
+
+
+def partial_weeks(period: Period, today: date) -> set[str]:
+    """The ISO weeks of the period not wholly inside it, or not over yet on `today`: their
+    counts are not comparable with a whole week's, so charts mark them."""
+    out = set()
+    for week in weeks_of(period):
+        monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+        sunday = monday + timedelta(days=6)
+        if monday < period.start or sunday > period.end or sunday >= today:
+            out.add(week)
+    return out
 
 
 @dataclass(frozen=True)
@@ -181,14 +221,14 @@ def stage_by_week(period: Period, filters: Filters, *, session: Session
 
 def topic_overview(period: Period, filters: Filters, *, session: Session,
                    stage: str | None = None) -> list[TopicStat]:
-    """Every topic of the current run with its questions in the period, most asked first.
+    """Every topic of the current run with its questions in the period, most asked first,
+    under marketing's names and with merged topics counted under the one kept.
     Emerging: the period's last whole week grew well past the weeks before (topics.emerging)."""
-    run = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready))
-    if run is None:
+    topics, mapping = current_map(session)
+    if not topics:
         return []
-    topics = {t.id: t for t in session.scalars(select(QuestionTopic).where(QuestionTopic.run == run))}
     weeks = weeks_of(period)
-    weekly = {tid: dict.fromkeys(weeks, 0) for tid in topics}
+    weekly = {tid: dict.fromkeys(weeks, 0) for tid in topics if mapping.root(tid) == tid}
     escalated: dict[int, int] = defaultdict(int)
     pre: dict[int, int] = defaultdict(int)
     rows = session.execute(
@@ -196,21 +236,51 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
         .where(Q.topic_id.in_(topics), *_where(period, filters, stage))
         .group_by(Q.topic_id, Q.day, Q.decision, Q.stage))
     for tid, day, decision, row_stage, n in rows:
-        weekly[tid][iso_week(rollup.as_date(day))] += n
+        root = mapping.root(tid)
+        weekly[root][iso_week(rollup.as_date(day))] += n
         if decision == "escalate":
-            escalated[tid] += n
+            escalated[root] += n
         if row_stage == "pre_purchase":
-            pre[tid] += n
+            pre[root] += n
     # Emerging compares whole weeks: a week still under way (or cut by the period) would
     # look like a drop, so it is left out of the comparison.
     whole = [w for w in weeks if _whole_week(w, period)]
     # At least ten questions in the week: a topic going from 2 to 5 is noise, not a trend.
     rising = set(emerging({tid: {w: counts[w] for w in whole} for tid, counts in weekly.items()},
                           min_count=EMERGING_MIN)) if len(whole) > 1 else set()
-    stats = [TopicStat(tid, tuple(t.keywords), tuple(t.examples), sum(weekly[tid].values()),
-                       escalated[tid], pre[tid], weekly[tid], tid in rising)
-             for tid, t in topics.items()]
+    stats = [_stat(topics, mapping, tid, counts, escalated[tid], pre[tid], tid in rising)
+             for tid, counts in weekly.items()]
     return sorted((s for s in stats if s.questions), key=lambda s: (-s.questions, s.id))
+
+
+def current_map(session: Session) -> tuple[dict[int, QuestionTopic], topic_names.TopicMap]:
+    """The current run's topics by id, and marketing's names and merges applied to them."""
+    run = session.scalar(select(func.max(QuestionTopic.run)).where(QuestionTopic.ready))
+    if run is None:
+        return {}, topic_names.TopicMap()
+    topics = {t.id: t for t in session.scalars(select(QuestionTopic)
+                                                  .where(QuestionTopic.run == run)
+                                                  .order_by(QuestionTopic.id))}
+    return topics, topic_names.topic_map(session, list(topics.values()))
+
+
+def _stat(topics: dict[int, QuestionTopic], mapping: topic_names.TopicMap, tid: int,
+          weekly: dict[str, int], escalated: int, pre: int, rising: bool) -> TopicStat:
+    topic = topics[tid]
+    merged = tuple(mapping.members(tid)[1:])
+    name = display_name(topic, mapping)
+    examples = list(dict.fromkeys([*topic.examples,
+                                   *(e for m in merged for e in topics[m].examples)]))
+    return TopicStat(tid, tuple(topic.keywords), tuple([e for e in examples if e != name][:4]),
+                     sum(weekly.values()), escalated, pre, weekly, rising, name=name,
+                     renamed=tid in mapping.names, merged=merged)
+
+
+def display_name(topic: QuestionTopic, mapping: topic_names.TopicMap) -> str:
+    """Marketing's name, else the topic's own (a central question: shown while it is among
+    the examples, which erasing its author's data removes it from), else its keywords."""
+    own = topic.name if topic.name and topic.name in (topic.examples or ()) else ""
+    return mapping.names.get(topic.id) or own or topic_label(topic.keywords, topic.id)
 
 
 def _whole_week(week: str, period: Period) -> bool:
@@ -255,7 +325,8 @@ def subjects(period: Period, filters: Filters, *, session: Session, kind: str | 
     return [SubjectStat(k, s, n, previous.get((k, s), 0)) for k, s, n in now]
 
 
-def questions(period: Period, filters: Filters, *, session: Session, topic_id: int | None = None,
+def questions(period: Period, filters: Filters, *, session: Session,
+              topic_id: int | list[int] | None = None,
               stage: str | None = None, subject: str | None = None,
               subject_kind: str | None = None, before: Bookmark | None = None,
               limit: int = PAGE_SIZE) -> QuestionPage:
@@ -264,7 +335,9 @@ def questions(period: Period, filters: Filters, *, session: Session, topic_id: i
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise AnalyticsError(f"limit must be 1 to {MAX_PAGE_SIZE}")
     conditions = _where(period, filters, stage)
-    if topic_id is not None:
+    if isinstance(topic_id, list):  # a topic and those merged into it
+        conditions.append(Q.topic_id.in_(topic_id))
+    elif topic_id is not None:
         conditions.append(Q.topic_id == topic_id)
     if subject is not None:
         conditions.append(Q.subject == subject)

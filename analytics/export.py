@@ -49,7 +49,9 @@ class ConversationRow:
     thumbs_down: int = 0
     handoffs: int = 0
     tickets: int = 0
-    rating: int = 0  # the end-of-chat rating, 1-5; 0 when the customer gave none
+    # the end-of-chat rating, 1-5; None (an empty cell, a null in Parquet) when the customer
+    # gave none: a 0 would be averaged in by BI tools as the worst score
+    rating: int | None = None
     first_question: str = ""
 
 
@@ -166,4 +168,5 @@ def write_parquet(rows: Iterable[ConversationRow], path: Path) -> int:
 def _arrow_type(pa, name: str):
     if name == "started_at":
         return pa.timestamp("us", tz="UTC")
-    return pa.int64() if ConversationRow.__dataclass_fields__[name].type == "int" else pa.string()
+    kind = ConversationRow.__dataclass_fields__[name].type  # a string: annotations are lazy
+    return pa.int64() if kind.startswith("int") else pa.string()  # int64 columns take nulls

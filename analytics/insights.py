@@ -11,7 +11,12 @@ the dashboard then counts rows of one table instead of following each conversati
 
 Topics are found again (`recluster`) when there are none, when the newest run is older
 than a week, or when asked; the new run then relabels every labelled question, so weekly
-trends always compare like with like.
+trends always compare like with like. Each topic is named by its most central question in
+the dashboard's language (keywords mix languages: "black, friday, gdpr") and keeps as
+examples the most asked of its closer half (`describe`); marketing's own names and merges
+are kept apart, keyed by the topics' centres, and survive a new run (analytics.topic_names).
+Every round is recorded with what it left waiting (analytics.freshness), so an empty
+dashboard and `supportbot analytics refresh` can say why a count is zero.
 
 `refresh` runs the three steps (`update_topics`, `label_batch` until done, `roll_up`) in
 the caller's transaction; the running product's refresher (bot/insights_job.py) commits
@@ -38,6 +43,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from analytics.embedding import Embedder
+from analytics.freshness import Backlog, backlog, record_round
 from analytics.metrics import normalise, question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import REPORT_ZONE
@@ -55,6 +61,7 @@ MAX_CLUSTER_TEXTS = 20_000  # distinct texts clustered; the most frequent when t
 # Page names the widget reports (the `data-page` of the shop's pages): "product:<slug>",
 # "category:<slug>", "cart", "checkout", "order:<anything>", "home", ...
 SUBJECT_KINDS = ("product", "category")
+NAME_LANGUAGE = "it"  # the dashboard's language: topics are named by a question in it
 _TOPICS_LOCK = 0x70_1C5  # PostgreSQL advisory lock key of "finding topics"
 
 
@@ -64,6 +71,7 @@ class RefreshResult:
     reclustered: bool
     topics: int  # topics in the current run
     days_rolled_up: int = 0  # finished days whose figures were summed (analytics.rollup)
+    backlog: Backlog | None = None  # what the log holds, and what still waits, afterwards
 
 
 def page_subject(page: str) -> tuple[str, str]:
@@ -96,20 +104,24 @@ def _run(session: Session, *, ready: bool) -> list[QuestionTopic]:
 
 def refresh(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier, *,
             recluster: bool = False, now: datetime | None = None, batch: int = BATCH,
-            seed: int = 0, scrub: Callable[[str], str] = str) -> RefreshResult:
+            seed: int = 0, scrub: Callable[[str], str] = str,
+            settle: timedelta = SETTLE) -> RefreshResult:
     """A whole round (`run_round`) in `session`'s transaction."""
     return run_round(lambda: nullcontext(session), embedder, classifier, recluster=recluster,
-                     now=now, batch=batch, seed=seed, scrub=scrub)
+                     now=now, batch=batch, seed=seed, scrub=scrub, settle=settle)
 
 
 def run_round(open_session: Callable[[], AbstractContextManager[Session]], embedder: Embedder,
               classifier: PurchaseStageClassifier, *, recluster: bool = False,
               now: datetime | None = None, batch: int = BATCH, seed: int = 0,
               scrub: Callable[[str], str] = str,
-              days_per_step: int = MAX_DAYS_PER_ROUND) -> RefreshResult:
+              days_per_step: int = MAX_DAYS_PER_ROUND,
+              settle: timedelta = SETTLE) -> RefreshResult:
     """Every step of a round, each in a session from `open_session`: find topics when due,
     move the labelled questions to them, label new questions, roll up finished days. The
-    running product opens (and commits) a session per step (bot/insights_job.py)."""
+    running product opens (and commits) a session per step (bot/insights_job.py).
+    `settle` is how long a question waits for its conversation to finish before it is
+    labelled; the demo passes 0, since the history it just wrote is complete."""
     now = now or utcnow()
     with open_session() as session:
         update_topics(session, embedder, now=now, recluster=recluster, seed=seed, scrub=scrub)
@@ -121,7 +133,8 @@ def run_round(open_session: Callable[[], AbstractContextManager[Session]], embed
     labelled = 0
     while True:
         with open_session() as session:
-            done = label_batch(session, embedder, classifier, now=now, batch=batch)
+            done = label_batch(session, embedder, classifier, now=now, batch=batch,
+                               settle=settle)
         if not done:
             break
         labelled += done
@@ -134,7 +147,9 @@ def run_round(open_session: Callable[[], AbstractContextManager[Session]], embed
             break
     with open_session() as session:
         topics = len(current_topics(session))
-    return RefreshResult(labelled, reclustered, topics, rolled)
+        left = backlog(session, settle=settle)
+        record_round(session, now=now, labelled=labelled, waiting=left.waiting)
+    return RefreshResult(labelled, reclustered, topics, rolled, left)
 
 
 def _check(embedder: Embedder, classifier: PurchaseStageClassifier) -> None:
@@ -198,13 +213,13 @@ def relabel_batch(session: Session, embedder: Embedder, *, batch: int = BATCH
 
 
 def label_batch(session: Session, embedder: Embedder, classifier: PurchaseStageClassifier,
-                *, now: datetime, batch: int = BATCH) -> int:
+                *, now: datetime, batch: int = BATCH, settle: timedelta = SETTLE) -> int:
     """Label up to `batch` settled questions not labelled yet; how many were. A run being
     applied labels them already, so they need no moving."""
     _check(embedder, classifier)
     topics = pending_topics(session) or current_topics(session)
     return _label_new(session, _Labeller(embedder, classifier, topics), batch,
-                      settled=now - SETTLE)
+                      settled=now - settle)
 
 
 class _Labeller:
@@ -277,35 +292,43 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
                  scrub: Callable[[str], str]) -> list[QuestionTopic]:
     since = now - timedelta(days=TOPIC_WINDOW_DAYS)
     counted = session.execute(
-        select(InteractionEvent.text, func.count())
+        select(InteractionEvent.text, InteractionEvent.language, func.count())
         .where(InteractionEvent.kind == EventKind.MESSAGE.value,
                InteractionEvent.occurred_at >= since, InteractionEvent.text != "")
-        .group_by(InteractionEvent.text)).all()
+        .group_by(InteractionEvent.text, InteractionEvent.language)).all()
     # The same question typed twice differs in case and punctuation: count it once, show
     # its most frequent spelling.
     spellings: dict[str, Counter[str]] = {}
-    for text, count in counted:
+    languages: dict[str, Counter[str]] = {}
+    for text, language, count in counted:
         if key := normalise(text):
             spellings.setdefault(key, Counter())[text] += count
-    ranked = sorted(((c.most_common(1)[0][0], c.total()) for c in spellings.values()),
+            languages.setdefault(key, Counter())[language or ""] += count
+    ranked = sorted(((c.most_common(1)[0][0], c.total(), languages[key].most_common(1)[0][0])
+                     for key, c in spellings.items()),
                     key=lambda item: -item[1])[:MAX_CLUSTER_TEXTS]
     if len(ranked) < 2:
         return []
-    texts = [clean(text) for text, _ in ranked]
-    weights = np.array([count for _, count in ranked])
+    texts = [clean(text) for text, _, _ in ranked]
+    weights = np.array([count for _, count, _ in ranked])
+    italian = np.array([language == NAME_LANGUAGE for _, _, language in ranked])
     vectors = embedder.embed_many(texts)
     found = cluster(vectors, texts, seed=seed)
-    # Sizes count questions, not distinct texts; the examples are the most asked ones.
+    # Sizes count questions, not distinct texts.
     run = (session.scalar(select(func.max(QuestionTopic.run))) or 0) + 1
     centroids = np.vstack([t.centroid for t in found])
     nearest = (vectors @ centroids.T).argmax(axis=1)
     rows = []
     for index, topic in enumerate(found):
         members = np.flatnonzero(nearest == index)
-        by_count = members[np.argsort(-weights[members], kind="stable")][:3]
+        name, examples = describe(members, vectors[members] @ topic.centroid, weights, italian)
+        # The name is kept among the examples too: erasing a customer's questions drops
+        # them from the examples (bot/gdpr.py), and a name no longer there is not shown.
+        shown = ([name] if name is not None else []) + [i for i in examples if i != name]
         rows.append(QuestionTopic(
             run=run, created_at=now, embedder=embedder.name, keywords=list(topic.keywords),
-            examples=[scrub(texts[i]) for i in by_count] or [scrub(t) for t in topic.examples],
+            name=scrub(texts[name])[:300] if name is not None else "",
+            examples=[scrub(texts[i]) for i in shown] or [scrub(t) for t in topic.examples],
             ready=False,
             size=int(weights[members].sum()),
             centroid=np.ascontiguousarray(topic.centroid, dtype=np.float32).tobytes()))
@@ -313,3 +336,22 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
     session.flush()
     log.info("topics: run %s, %s topics from %s distinct questions", run, len(rows), len(texts))
     return rows
+
+
+def describe(members: np.ndarray, similarity: np.ndarray, weights: np.ndarray,
+             italian: np.ndarray, n_examples: int = 3) -> tuple[int | None, list[int]]:
+    """A topic's name and examples, as indexes into the clustered texts. Every text goes to
+    its nearest topic, so a topic also holds strays far from its centre ("Posso portare il
+    cane in negozio?" under gift cards, when no topic fits it, asked so often that it would
+    top the examples): only the closer half of the members is shown (on the demo's
+    traffic such strays sit below the median closeness of their topic). The name is the most central of them in the
+    dashboard's language (any language when none is), a question marketing can read where
+    keywords mix languages; the examples are the most asked of them."""
+    if not len(members):
+        return None, []
+    core = members[similarity >= np.median(similarity)]
+    closeness = dict(zip(members.tolist(), similarity.tolist()))
+    named = [i for i in core if italian[i]] or list(core)
+    name = max(named, key=lambda i: (closeness[int(i)], -int(i)))
+    examples = core[np.argsort(-weights[core], kind="stable")][:n_examples]
+    return int(name), [int(i) for i in examples]

@@ -112,7 +112,10 @@ class QuestionTopic(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     embedder: Mapped[str] = mapped_column(String(100))
     keywords: Mapped[list] = mapped_column(JSON, default=list)
-    examples: Mapped[list] = mapped_column(JSON, default=list)
+    # the question nearest the centre, preferably in Italian (the dashboard's language):
+    # a readable name where keywords mix languages ("black, friday, gdpr")
+    name: Mapped[str] = mapped_column(String(300), default="")
+    examples: Mapped[list] = mapped_column(JSON, default=list)  # asked often, near the centre
     size: Mapped[int] = mapped_column(Integer)  # questions it was found from
     centroid: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
     # False while the labelled questions are being moved to this run's topics; the
@@ -158,3 +161,33 @@ class RolledUpDay(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rolled_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TopicOverride(Base):
+    """A name marketing gave a topic, or two topics merged into one (analytics.topic_names).
+    Topics are found again every week under new ids, so an override is keyed by the centre
+    of the topic it was made on: each run's topic nearest that centre inherits it."""
+
+    __tablename__ = "topic_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "name" or "merge"
+    embedder: Mapped[str] = mapped_column(String(100))  # centres of other embedders never match
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)  # the topic named, or merged away
+    target: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # merge: the one kept
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class InsightRound(Base):
+    """When the question labels were last refreshed, and what was left waiting: the
+    dashboard tells an empty page's reader why it is empty and when it will fill."""
+
+    __tablename__ = "insight_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                  index=True)
+    labelled: Mapped[int] = mapped_column(Integer, default=0)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)  # logged, not yet settled

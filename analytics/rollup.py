@@ -73,6 +73,18 @@ def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROU
     return rolled
 
 
+def reopen(session: Session, start: datetime, end: datetime) -> int:
+    """Forget the roll-ups of the local days from `start` to `end`, so the next round
+    writes them again: for events logged after their day was rolled up (the demo's
+    simulated history is written into days already summed). How many days."""
+    first, last = _local_day(start), _local_day(end)
+    session.execute(delete(F).where(F.day >= first, F.day <= last))
+    gone = session.execute(delete(RolledUpDay).where(RolledUpDay.day >= first,
+                                                     RolledUpDay.day <= last))
+    session.flush()
+    return gone.rowcount or 0
+
+
 def _local_day(moment: datetime) -> date:
     return as_utc(moment).astimezone(REPORT_ZONE).date()
 

@@ -179,7 +179,8 @@ def insight_sections(week: Period, before: Period, *, session: Session
         "topics": tuple(TrendItem(t.label + (" (in crescita)" if t.emerging else ""),
                                   t.weekly.get(this, 0), t.weekly.get(this, 0) - t.weekly.get(last, 0))
                         for t in topics if t.weekly.get(this, 0))[:TOP_LIMIT],
-        "products": tuple(TrendItem(p.subject, p.questions, p.questions - p.previous)
+        "products": tuple(TrendItem(dashboard.subject_name(p.subject), p.questions,
+                                    p.questions - p.previous)
                           for p in dashboard.subjects(week, Filters(), session=session,
                                                       limit=TOP_LIMIT)),
     }

@@ -455,18 +455,22 @@ def demo_traffic(
         counts = simulate(session, days=days, per_day=per_day, seed=seed)
     typer.echo(f"simulated {counts['conversations']} conversations, {counts['questions']} "
                f"questions, {counts['tickets']} tickets over {days} days")
-    _refresh_insights(recluster=True)
+    # The simulated history is complete: label it now, not after the settling time.
+    _refresh_insights(recluster=True, settle=timedelta(0))
 
 
-def _refresh_insights(*, recluster: bool) -> None:
+def _refresh_insights(*, recluster: bool, settle: timedelta | None = None) -> None:
+    from analytics.freshness import explain
     from bot.insights_job import InsightsRefresher
 
     settings = get_settings()
     refresher = InsightsRefresher(_database(), _knowledge_base().embedder,
                                   settings.var_dir / "models")
-    result = refresher.run_once(recluster=recluster)
+    result = (refresher.run_once(recluster=recluster) if settle is None
+              else refresher.run_once(recluster=recluster, settle=settle))
+    why = explain(result.labelled, result.backlog) if result.backlog else ""
     typer.echo(f"dashboard labels: {result.labelled} questions labelled, {result.topics} topics"
-               + (" (found again)" if result.reclustered else ""))
+               + (" (found again)" if result.reclustered else "") + (f": {why}" if why else ""))
 
 
 @analytics_app.command("refresh")

@@ -4,7 +4,12 @@ questions answered (some clarified, some thumbed), unknown ones escalated to tic
 operators answer within or after the SLA; about a quarter of the conversations end with a
 1-5 rating (lower after a late answer or a thumbs-down), some with a comment; in the last two
 weeks a new coat draws more and more questions the knowledge base cannot answer yet (an
-emerging topic). Deterministic for a given seed."""
+emerging topic). Deterministic for a given seed.
+
+The history is written into days the dashboard may already have summed (a shop that ran
+before the demo): those days' roll-ups are reopened, and the command then labels all of it
+at once (`supportbot demo-traffic` refreshes with no settling time), so the dashboard is
+alive the moment it returns."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from analytics import rollup
 from analytics.models import EventKind, InteractionEvent
 from escalation.models import Ticket
 from knowledge.models import Entry, Status
@@ -75,6 +81,7 @@ def simulate(session: Session, *, days: int = 90, per_day: int = 60, seed: int =
                                       minutes=trend.randrange(60))
                 _trend_conversation(session, trend, entries, at, counts)
     session.flush()
+    rollup.reopen(session, end - timedelta(days=days), end)
     return counts
 
 

@@ -58,6 +58,7 @@ OTHER_TABLES = {
     "kb_questions": "KB question variants; learned ones scrubbed before they were stored",
     "kb_settings": "configuration",
     "kb_changes": "KB change counter",
+    "topic_overrides": "topic names and merges made by marketing: centres and names typed by staff",
     "daily_figures": "counts per day, language and channel",
     "rolled_up_days": "which days are summed",
     "ticket_timers": "SLA timers: kinds and times",
@@ -215,6 +216,8 @@ def _forget_topic_examples(session: Session, customer: Customer) -> int:
     removed = 0
     for topic in session.scalars(select(QuestionTopic)):
         kept = [example for example in topic.examples if example not in asked]
+        if topic.name in asked:  # a topic is named by its most central question
+            topic.name = ""
         if len(kept) < len(topic.examples):
             removed += len(topic.examples) - len(kept)
             topic.examples = kept

@@ -6,6 +6,11 @@ Pages read analytics' aggregates (analytics.dashboard, analytics.metrics); chart
 in the browser by Chart.js from a JSON block the page carries (no inline script: the CSP
 allows only our own files). Question texts are scrubbed of personal data before they are
 shown: marketing reads what customers ask, not who they are.
+
+Marketing may rename a topic and merge two (POST /dashboard/topics/{id}/rename|merge|split,
+behind the console's CSRF check); what is stored, and how it outlives the weekly
+re-clustering, is analytics.topic_names. An empty overview says why it is empty and when
+it fills (analytics.freshness).
 """
 
 from __future__ import annotations
@@ -25,11 +30,12 @@ from starlette.background import BackgroundTask
 
 import analytics
 from analytics import dashboard as data
-from analytics import export, rollup
+from analytics import export, freshness, rollup, topic_names
 from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, Filters, Period
 from bot.console.auth import current_dashboard_user
 from bot.console.errors import ConsoleError, NotFound
-from bot.console.web import config, parse_id, render
+from bot.console.web import checked_form, config, flash, parse_id, redirect, render
+from bot.insights_job import INTERVAL_S
 from core import LANGUAGES, session_scope, utcnow
 from knowledge.privacy import scrub
 
@@ -123,7 +129,7 @@ def _italian(message: str) -> str:
 def _page(request: Request, name: str, view: View, section: str, **context: Any) -> Response:
     return render(request, name, area="dashboard", section=section, view=view,
                   languages=LANGUAGE_NAMES, channels=CHANNEL_NAMES, stages=STAGE_NAMES,
-                  decisions=DECISION_NAMES, **context)
+                  decisions=DECISION_NAMES, subject_name=data.subject_name, **context)
 
 
 def _url(request: Request) -> str:
@@ -145,6 +151,7 @@ def overview(request: Request, user: str = Depends(current_dashboard_user)) -> R
         stages = data.stage_totals(p, f, session=session)
         ratings = rollup.ratings(p, f, session=session)
         top = data.top_questions(p, f, session=session, limit=10)
+        fresh = _freshness(session) if not summary.questions else None
     charts = [
         {"id": "chart-volume", "type": "bar", "stacked": True, "title": "Domande al giorno",
          "aspectRatio": 3,
@@ -160,8 +167,16 @@ def overview(request: Request, user: str = Depends(current_dashboard_user)) -> R
          "datasets": [{"label": "Chat", "data": list(ratings.values())}]},
     ]
     return _page(request, "dashboard/overview.html", view, "overview", s=summary,
-                 top=[(_clean(q.text), q.count) for q in top], charts=charts,
-                 has_data=volume.total > 0 or summary.conversations > 0)
+                 top=[(_clean(q.text), q.count) for q in top], charts=charts, fresh=fresh)
+
+
+def _freshness(session) -> dict[str, Any]:
+    """Why the figures are still zero and when they fill (analytics.freshness)."""
+    return {**freshness.status(session), "every": int(INTERVAL_S // 60)}
+
+
+def _weeks(view: View) -> tuple[list[str], list[str], list[int]]:
+    return data.week_axis(view.period, utcnow().astimezone(data.REPORT_ZONE).date())
 
 
 @router.get("/topics")
@@ -169,11 +184,11 @@ def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Res
     view = _view(request, stage_filter=True)
     with session_scope(_url(request)) as session:
         stats = data.topic_overview(view.period, view.filters, session=session, stage=view.stage)
-    weeks = data.weeks_of(view.period)
+    weeks, labels, partial = _weeks(view)
     shown = stats[:8]
     charts = [{"id": "chart-topics", "type": "line", "title": "Domande per argomento e settimana",
-               "aspectRatio": 3,
-               "labels": weeks,
+               "aspectRatio": 3, "partial": partial,
+               "labels": labels,
                "datasets": [{"label": t.label, "data": [t.weekly[w] for w in weeks]} for t in shown],
                "links": [view.link(f"/dashboard/topics/{t.id}") for t in shown]}]
     return _page(request, "dashboard/topics.html", view, "topics", topics=stats, charts=charts)
@@ -186,25 +201,67 @@ def topic_detail(request: Request, topic_id: str,
     view = _view(request, stage_filter=True)
     before = _bookmark(request)
     with session_scope(_url(request)) as session:
-        found = data.topic(number, session=session)
-        if found is None:
+        topics, mapping = data.current_map(session)
+        if number not in topics:
             raise NotFound(f"L'argomento {number} non esiste (gli argomenti vengono ricalcolati "
                            "ogni settimana: riparti dall'elenco).")
+        if mapping.root(number) != number:  # merged into another: its page is that one
+            return redirect(view.link(f"/dashboard/topics/{mapping.root(number)}"))
         stats = {t.id: t for t in data.topic_overview(view.period, view.filters,
                                                       session=session, stage=view.stage)}
-        page = data.questions(view.period, view.filters, session=session, topic_id=number,
-                              stage=view.stage, before=before)
-    weeks = data.weeks_of(view.period)
+        page = data.questions(view.period, view.filters, session=session,
+                              topic_id=mapping.members(number), stage=view.stage, before=before)
+        others = [(tid, data.display_name(topics[tid], mapping)) for tid in topics
+                  if tid != number and mapping.root(tid) == tid]
+        found = topics[number]
+        name = data.display_name(found, mapping)
+    weeks, labels, partial = _weeks(view)
     stat = stats.get(number)
     charts = [{"id": "chart-topic", "type": "bar", "title": "Domande per settimana",
-               "aspectRatio": 3.5,
-               "labels": weeks,
+               "aspectRatio": 3.5, "partial": partial, "labels": labels,
                "datasets": [{"label": "Domande",
                              "data": [stat.weekly[w] if stat else 0 for w in weeks]}]}]
-    return _page(request, "dashboard/topic.html", view, "topics", topic=found, stat=stat,
+    return _page(request, "dashboard/topic.html", view, "topics", topic=found, topic_name=name,
+                 renamed=number in mapping.names, merged=mapping.members(number)[1:],
+                 others=sorted(others, key=lambda o: o[1].casefold()), stat=stat,
                  page=_rows(page), charts=charts,
                  more=view.link(f"/dashboard/topics/{number}", before=page.next_before)
                  if page.next_before else "")
+
+
+@router.post("/topics/{topic_id}/{action}")
+async def change_topic(request: Request, topic_id: str, action: str,
+                       user: str = Depends(current_dashboard_user)) -> Response:
+    """Rename a topic, merge another into it, or undo its merges: stored against the
+    topics' centres, so they hold when topics are found again (analytics.topic_names)."""
+    number = parse_id(topic_id)
+    if action not in ("rename", "merge", "split"):
+        raise NotFound("Azione sconosciuta.")
+    form = await checked_form(request)
+    with session_scope(_url(request)) as session:
+        topics, mapping = data.current_map(session)
+        topic = topics.get(mapping.root(number)) if number in topics else None
+        if topic is None:
+            raise NotFound(f"L'argomento {number} non esiste più: riparti dall'elenco.")
+        message = _apply(session, topics, mapping, topic, action, form, user)
+    flash(request, "ok", message)
+    return redirect(f"/dashboard/topics/{topic.id}")
+
+
+def _apply(session, topics, mapping, topic, action: str, form: dict[str, str],
+           user: str) -> str:
+    if action == "rename":
+        name = topic_names.clean_name(form.get("name", ""))
+        topic_names.rename(session, topic, name, by=user)
+        return f"Argomento rinominato «{name}»." if name else "Ripristinato il nome automatico."
+    if action == "split":
+        undone = topic_names.split(session, list(topics.values()), topic.id)
+        return f"Separati {undone} argomenti uniti." if undone else "Nessun argomento da separare."
+    other = topics.get(mapping.root(parse_id(form.get("other", ""))))
+    if other is None or other.id == topic.id:
+        raise BadFilter("Scegli un altro argomento da unire a questo.")
+    topic_names.merge(session, topic, other, by=user)
+    return f"«{data.display_name(other, mapping)}» ora conta sotto questo argomento."
 
 
 @router.get("/questions")
@@ -229,17 +286,17 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
     with session_scope(_url(request)) as session:
         products = data.subjects(p, f, session=session)
         weekly = data.stage_by_week(p, f, session=session)
-    weeks = data.weeks_of(p)
+    weeks, labels, partial = _weeks(view)
     charts = [
         {"id": "chart-products", "type": "bar", "horizontal": True,
          "title": "Prodotti e categorie più chiesti prima dell'acquisto",
-         "labels": [s.subject for s in products],
+         "labels": [data.subject_name(s.subject) for s in products],
          "datasets": [{"label": "Domande", "data": [s.questions for s in products]},
                       {"label": "Periodo precedente", "data": [s.previous for s in products]}],
          "links": [view.link("/dashboard/questions", subject=s.subject, kind=s.kind,
                              stage="pre_purchase") for s in products]},
         {"id": "chart-stage-weeks", "type": "bar", "stacked": True,
-         "title": "Fase d'acquisto per settimana", "labels": weeks,
+         "title": "Fase d'acquisto per settimana", "labels": labels, "partial": partial,
          "datasets": [{"label": STAGE_NAMES[s], "data": [counts[w] for w in weeks]}
                       for s, counts in weekly.items()]},
     ]

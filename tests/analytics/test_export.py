@@ -63,7 +63,7 @@ def test_one_row_per_conversation_with_its_figures(events):
     assert (c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page) == (2, 1, 1, 1, "product:scarf")
     assert (c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel) == (1, 1, 1, "en", "rest")
     assert c1.started_at == DAY and c1.first_question.startswith("=HYPERLINK")
-    assert (c1.rating, c2.rating) == (4, 0)  # 0: not rated
+    assert (c1.rating, c2.rating) == (4, None)  # None: not rated
 
 
 def test_filters_apply(events):
@@ -87,6 +87,8 @@ def test_csv_is_spreadsheet_safe_and_keeps_html_as_text(events):
     assert tuple(rows[0]) == COLUMNS
     assert rows[0]["first_question"] == "'=HYPERLINK(\"http://evil\")"
     assert rows[1]["first_question"] == "<b>cane?</b>"
+    # an unrated chat is an empty cell, not a 0 that BI tools would average in
+    assert (rows[0]["rating"], rows[1]["rating"]) == ("4", "")
 
 
 def test_parquet_round_trip_and_empty_period(events, tmp_path):
@@ -99,6 +101,8 @@ def test_parquet_round_trip_and_empty_period(events, tmp_path):
     table = pq.read_table(tmp_path / "c.parquet")
     assert table.column_names == list(COLUMNS) and table.num_rows == 2
     assert table.column("questions").to_pylist() == [2, 1]
+    assert table.column("rating").to_pylist() == [4, None]  # null: not rated
+    assert str(table.schema.field("rating").type) == "int64"
     assert table.column("first_question").to_pylist()[0] == "=HYPERLINK(\"http://evil\")"
     assert pq.read_table(tmp_path / "empty.parquet").num_rows == 0
 

@@ -163,4 +163,4 @@ def test_trending_topics_and_products_come_from_the_labelled_questions(labelled)
     # about twice before buying, after none the week before.
     assert [(t.label, t.count, t.change) for t in report.topics] == [
         ("saldi (in crescita)", 12, 10), ("spedizione", 3, 0)]
-    assert [(p.label, p.count, p.change) for p in report.products] == [("stivali", 2, 2)]
+    assert [(p.label, p.count, p.change) for p in report.products] == [("Stivali", 2, 2)]

@@ -5,6 +5,7 @@ ink), a filter changes the figures, and a click on a bar drills down to its ques
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -20,6 +21,7 @@ from bot.assistant import Assistant
 from bot.console.auth import USERS_ENV, set_account, users_file
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
+from tests.bot.axe import describe, violations
 
 pytestmark = [pytest.mark.browser]
 
@@ -130,7 +132,7 @@ def test_marketing_sees_living_charts_filters_them_and_drills_down(page, dashboa
         const bar = chart.getDatasetMeta(0).data[0];
         return [chart.data.labels[0], bar.x - 5, bar.y];
     }""")
-    assert label == "stivali"
+    assert label == "Stivali"  # a product's name, not its slug
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.wait_for_url("**/dashboard/questions**subject=stivali**")
     rows = page.locator("[data-testid=questions] tbody tr")
@@ -138,3 +140,78 @@ def test_marketing_sees_living_charts_filters_them_and_drills_down(page, dashboa
     texts = rows.all_inner_texts()
     assert any("Quanto costa la spedizione?" in t for t in texts)
     assert not any("La borsa" in t for t in texts)
+
+
+def sign_in(page, dashboard_url: str, path: str = "/dashboard") -> None:
+    page.goto(dashboard_url + path)
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**" + path)
+    charts_ready(page)
+
+
+def test_a_click_anywhere_on_a_topic_row_or_enter_on_its_link_opens_it(page, dashboard_url):
+    sign_in(page, dashboard_url, "/dashboard/topics")
+    row = page.locator("[data-testid=topic-row]").first
+    href = row.locator("a.row-link").get_attribute("href")
+    opened = re.compile(re.escape(href.split("?")[0]) + r"\?")
+    # a click on the count, not the name: the row's link covers the whole row, so the
+    # mouse lands on it (Playwright's element click would refuse, as the link is on top)
+    row.scroll_into_view_if_needed()
+    box = row.locator("td").nth(1).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(opened)
+    page.go_back()
+    charts_ready(page)
+    page.locator("[data-testid=topic-row] a.row-link").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(opened)
+
+
+def test_the_pie_chart_tooltip_gives_the_count_and_the_share(page, dashboard_url):
+    sign_in(page, dashboard_url)
+    page.locator("#chart-stages").scroll_into_view_if_needed()
+    box = page.locator("#chart-stages").bounding_box()
+    x, y, count = page.evaluate("""() => {
+        const chart = Chart.getChart(document.getElementById('chart-stages'));
+        const data = chart.data.datasets[0].data;
+        const i = data.findIndex((n) => n > 0);
+        const arc = chart.getDatasetMeta(0).data[i].tooltipPosition();
+        return [arc.x, arc.y, data[i]];
+    }""")
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tooltip = "Chart.getChart(document.getElementById('chart-stages')).tooltip"
+    page.wait_for_function(f"() => {tooltip}.opacity > 0 && !!{tooltip}.body")
+    lines = page.evaluate(f"() => {tooltip}.body.flatMap((b) => b.lines)")
+    assert len(lines) == 1 and f": {count} (" in lines[0] and "%)" in lines[0], lines
+
+
+def test_the_partial_week_is_drawn_dashed(page, dashboard_url):
+    sign_in(page, dashboard_url, "/dashboard/topics")
+    label, last, before = page.evaluate("""() => {
+        const chart = Chart.getChart(document.getElementById('chart-topics'));
+        const last = chart.data.labels.length - 1;
+        const dash = chart.data.datasets[0].segment.borderDash;
+        return [chart.data.labels[last], dash({p1DataIndex: last}) || null,
+                dash({p1DataIndex: 1}) || null];
+    }""")
+    assert label.endswith("(parziale)") and last == [6, 4] and before is None
+
+
+def test_the_dashboard_pages_have_no_serious_accessibility_violations(page, dashboard_url):
+    sign_in(page, dashboard_url)
+    found = violations(page)
+    assert not found, describe(found)
+    for path in ("/dashboard/purchase", "/dashboard/quality", "/dashboard/topics"):
+        page.goto(dashboard_url + path)
+        if path != "/dashboard/quality":  # the one page without charts
+            charts_ready(page)
+        found = violations(page)
+        assert not found, path + "\n" + describe(found)
+    page.locator("[data-testid=topic-row] a.row-link").first.click()
+    page.wait_for_url("**/dashboard/topics/*")
+    charts_ready(page)
+    page.locator("[data-testid=topic-tools] summary").click()  # the rename and merge forms
+    found = violations(page)
+    assert not found, describe(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -13,11 +13,17 @@ from analytics import (
     Period,
     rating_comments,
     ratings_by_score,
+    rollup,
     summary,
 )
+from analytics.dashboard import key_figures
+from analytics.models import QuestionInsight
+from analytics.period import REPORT_ZONE
 from bot.demo_traffic import simulate
-from core import session_scope
+from bot.insights_job import InsightsRefresher
+from core import session_scope, utcnow
 from escalation.models import Ticket
+from knowledge.embedders import HashingEmbedder
 from knowledge.importer import import_file
 from tests.bot.test_cli_report import run
 from tests.conftest import DEMO_KB
@@ -75,3 +81,46 @@ def test_the_command_fills_the_database_and_refuses_bad_arguments(database_url, 
     assert done.returncode == 0 and "simulated" in done.stdout, done.stderr
     assert run(tmp_path, database_url, "demo-traffic", "--days", "0").returncode == 2
     assert run(tmp_path, database_url, "report").returncode == 0
+
+
+def test_the_dashboard_is_alive_as_soon_as_the_command_returns(database_url, tmp_path):
+    """A question asked a minute ago (the walk-through tried the chat first) used to hold
+    every simulated question back until it had settled, 30 minutes later: the command now
+    labels all it wrote, and says so."""
+    with session_scope(database_url) as session:
+        session.add(InteractionEvent(kind=EventKind.MESSAGE, conversation_id="live",
+                                     text="Quanto costa la spedizione?", decision="answer",
+                                     language="it", channel="socketio"))
+    done = run(tmp_path, database_url, "demo-traffic", "--days", "3", "--per-day", "5")
+    assert done.returncode == 0, done.stderr
+    with session_scope(database_url) as session:
+        logged = session.scalar(select(func.count()).where(
+            InteractionEvent.kind == EventKind.MESSAGE))
+        labelled = session.scalar(select(func.count()).select_from(QuestionInsight))
+        today = utcnow().astimezone(REPORT_ZONE).date()
+        figures = key_figures(Period(today - timedelta(days=5), today), Filters(),
+                              session=session)
+    assert labelled == logged > 1 and f"{logged} questions labelled" in done.stdout
+    assert figures.questions == logged
+    again = run(tmp_path, database_url, "analytics", "refresh")
+    assert "0 questions labelled" in again.stdout
+    assert "nothing new since the last refresh" in again.stdout
+
+
+def test_simulated_history_reopens_days_already_rolled_up(database_url, tmp_path):
+    """Days the product had summed before the demo are summed again with its traffic."""
+    end = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+    with session_scope(database_url) as session:
+        import_file(DEMO_KB, session=session, author="demo")
+        session.add(InteractionEvent(kind=EventKind.MESSAGE, conversation_id="before",
+                                     occurred_at=end - timedelta(days=2), text="Ciao?",
+                                     decision="answer", language="it", channel="socketio"))
+    refresher = InsightsRefresher(database_url, HashingEmbedder(), tmp_path)
+    refresher.run_once()
+    with session_scope(database_url) as session:
+        counts = simulate(session, days=3, per_day=5, seed=3, end=end)
+    refresher.run_once(settle=timedelta(0))
+    period = Period(date(2026, 11, 16), date(2026, 11, 19))
+    with session_scope(database_url) as session:
+        assert rollup.rolled_days(session, period)  # summed again, not left out
+        assert key_figures(period, Filters(), session=session).questions == counts["questions"] + 1

@@ -135,6 +135,7 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
     with session_scope(url) as session:  # a topic shows Anna's question as an example
         session.add(QuestionTopic(run=1, embedder="e", keywords=["question"], size=2,
                                   examples=["question of conv-anna", "question of conv-bob"],
+                                  name="question of conv-anna",  # named by her question too
                                   centroid=b"\0" * 4, ready=True))
     with session_scope(url) as session:
         result = erase_customer(find_customer("anna@example.com", session=session), session=session,
@@ -148,7 +149,8 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
     with session_scope(url) as session:
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["conv-bob"]
         assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
-        assert session.query(QuestionTopic).one().examples == ["question of conv-bob"]
+        topic = session.query(QuestionTopic).one()
+        assert topic.examples == ["question of conv-bob"] and topic.name == ""
         ticket = session.get(Ticket, anna)
         assert (ticket.question, ticket.transcript, ticket.customer_email) == (ERASED, [], "")
         assert ticket.events[-1].kind == "customer_erased"
