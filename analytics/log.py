@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
@@ -121,3 +122,19 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def most_answered_entries(language: str, since: datetime, *, session: Session,
+                          limit: int = 10) -> list[int]:
+    """The entries that answered most questions in `language` since `since`, most first
+    (typed questions and clarify picks alike): the chat widget suggests their questions to
+    a customer who has not asked anything yet. Only entry ids leave the log, never what a
+    customer wrote."""
+    answered = func.count(InteractionEvent.id)
+    query = (select(InteractionEvent.entry_id)
+             .where(InteractionEvent.kind.in_((EventKind.MESSAGE.value, EventKind.CHOICE.value)),
+                    InteractionEvent.decision == "answer", InteractionEvent.entry_id.is_not(None),
+                    InteractionEvent.language == language, InteractionEvent.occurred_at >= since)
+             .group_by(InteractionEvent.entry_id)
+             .order_by(answered.desc(), InteractionEvent.entry_id).limit(limit))
+    return list(session.scalars(query))

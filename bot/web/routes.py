@@ -1,5 +1,6 @@
-"""Pages for customers: the demo shop with the chat widget, the widget's config and
-end-of-chat rating, the socket.io client from npm, and the knowledge-base search page."""
+"""Pages for customers: the demo shop with the chat widget, the widget's config, its
+suggested questions (`suggestions.py`) and end-of-chat rating, the socket.io client from
+npm, and the knowledge-base search page."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bot.rating import (
     submit_end,
     submit_rating,
 )
+from bot.web.suggestions import suggestions_router
 from core import Settings, session_scope
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -85,6 +87,7 @@ async def json_body(request: Request, limit: int) -> object:
 
 def web_router(settings: Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    router.include_router(suggestions_router(settings))
     rasa = settings.resolved_public_rasa_url.rstrip("/")
     database = settings.resolved_database_url
     limiter = RatingLimiter(settings.rate_limit_storage)
@@ -110,6 +113,8 @@ def web_router(settings: Settings) -> APIRouter:
             "answers_url": "/chat/answers",
             "rating_url": "/chat/rating",
             "end_url": "/chat/end",
+            "suggestions_url": "/chat/suggestions",
+            "max_message_chars": settings.max_question_chars,
         }
 
     @router.get("/chat/answers")

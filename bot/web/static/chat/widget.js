@@ -4,7 +4,14 @@
  *   <script src="/static/chat/widget.js" data-config="/chat/config.json"></script>
  *
  * Protocol
- * - Config: GET data-config -> {rasa_url, socket_path, rest_url, support_email, language, title}.
+ * - Config: GET data-config -> {rasa_url, socket_path, rest_url, support_email, language, title,
+ *   suggestions_url, max_message_chars, ...}.
+ * - Language: the page's own (<html lang>) when the widget speaks it, else the browser's.
+ * - Greeting: shown in the chat from the start (never sent, never stored); until the customer
+ *   writes, up to 3 suggested questions under it: GET suggestions_url?language=&count=3 ->
+ *   {language, questions: [string]}. A click sends the question as if typed.
+ * - Length: a message over max_message_chars is never cut: Send is disabled and a notice says
+ *   why (the server refuses one too, with a message in the customer's language).
  * - socket.io (Rasa's socketio channel, session_persistence: true): on "connect" emit
  *   "session_request" {session_id: stored id | null}; Rasa answers "session_confirm" <id>.
  *   Send "user_uttered" {message, session_id, customData: ctx, metadata: ctx} with
@@ -31,7 +38,10 @@
   const MAX_LEN = 1000, MAX_STORED = 100, THROTTLE_MS = 700, CONNECT_TIMEOUT_MS = 4000;
   const REPLY_TIMEOUT_MS = 15000, REST_TIMEOUT_MS = 45000, RETRY_MAX_MS = 60000;
   const MAX_COMMENT = 1000, THANKS_MS = 4000;
-  const LANG = String(navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it";
+  const PAGE_LANG = String(document.documentElement.lang || "").slice(0, 2).toLowerCase();
+  const LANG = PAGE_LANG === "it" || PAGE_LANG === "en" ? PAGE_LANG
+    : String(navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it";
+  const SUGGESTIONS = 3;
   const T = {
     it: {
       title: "Assistenza", open: "Apri la chat di assistenza", close: "Chiudi la chat", send: "Invia",
@@ -40,6 +50,10 @@
       helpful: "Sì, utile", unhelpful: "No, non utile", mail: " Scrivici a ",
       down: "L'assistente è momentaneamente non disponibile.",
       slow: "L'assistente ci sta mettendo più del solito: attendi ancora un momento.",
+      greeting: "Ciao! Sono l'assistente virtuale del negozio: rispondo subito alle domande su "
+        + "spedizioni, resi, pagamenti e prodotti e, se serve, passo la tua domanda a una persona del nostro team.",
+      suggested: "Domande frequenti:",
+      tooLong: (max) => `Il messaggio è troppo lungo: puoi inviare al massimo ${max} caratteri. Accorcialo per poterlo inviare.`,
     },
     en: {
       title: "Support", open: "Open the support chat", close: "Close the chat", send: "Send",
@@ -48,9 +62,13 @@
       helpful: "Yes, helpful", unhelpful: "Not helpful", mail: " Write to us at ",
       down: "The assistant is temporarily unavailable.",
       slow: "The assistant is taking longer than usual: please wait a moment.",
+      greeting: "Hi! I'm the shop's virtual assistant: I answer questions about shipping, returns, "
+        + "payments and products straight away and, if needed, pass your question on to a person on our team.",
+      suggested: "Frequently asked questions:",
+      tooLong: (max) => `Your message is too long: you can send at most ${max} characters. Please shorten it to send it.`,
     },
   }[LANG];
-  // The rating prompt speaks the conversation's language, which may not be the browser's.
+  // The rating prompt speaks the conversation's language, which may not be the page's.
   const R = {
     it: {
       ask: "Come valuti questa chat?", scale: "1 = per niente soddisfatto, 5 = molto soddisfatto",
@@ -149,29 +167,45 @@
       ui.status, ui.messages, ui.typing, buildForm());
     ui.popup = el("div", { class: "sb-rating-pop", "data-testid": "rating-popup", role: "dialog", hidden: "",
       tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") dismissRating(); } });
-    document.body.append(el("div", { class: "sb-root", lang: LANG }, ui.panel, ui.popup, ui.launcher));
+    ui.root = el("div", { class: "sb-root", lang: LANG }, ui.panel, ui.popup, ui.launcher);
+    document.body.append(ui.root);
+    ui.messages.append(buildWelcome());
     state.transcript = loadTranscript();
     state.transcript.forEach(renderMessage);
     const rating = ratingRecord();
     if (rating && rating.state === "asked") askRating("chat", rating.language, false);
     setOpen(load(KEY.open, false) === true, false);
   }
+  // The greeting and, until the customer writes, the suggested questions (filled in later).
+  function buildWelcome() {
+    const ui = state.ui;
+    ui.suggestions = el("div", { class: "sb-buttons sb-suggestions", "data-testid": "chat-suggestions", role: "group",
+      "aria-labelledby": "sb-suggested", hidden: "" },
+      el("p", { id: "sb-suggested", class: "sb-suggested", text: T.suggested }));
+    return el("div", { class: "sb-msg sb-msg--bot sb-welcome", "data-testid": "chat-welcome" },
+      el("span", { class: "sb-sr", text: T.bot }),
+      el("div", { class: "sb-bubble", "data-testid": "chat-greeting", text: T.greeting }), ui.suggestions);
+  }
+  // No maxlength on the input: it would cut a pasted text silently; an over-long one is kept
+  // whole, Send is disabled and the notice says what to do.
   function buildForm() {
     const ui = state.ui;
     ui.input = el("textarea", { id: "sb-input", class: "sb-input", "data-testid": "chat-input", rows: "1",
-      maxlength: String(MAX_LEN), placeholder: T.placeholder, "aria-describedby": "sb-counter",
+      placeholder: T.placeholder, "aria-describedby": "sb-counter sb-limit",
       oninput: updateCounter, onkeydown: (e) => { // Enter sends, Shift+Enter is a new line
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitText(); }
       } });
     ui.counter = el("span", { id: "sb-counter", class: "sb-counter", "data-testid": "chat-counter" });
+    ui.limit = el("p", { id: "sb-limit", class: "sb-limit", "data-testid": "chat-limit", role: "status" });
     ui.send = el("button", { type: "submit", class: "sb-send", "data-testid": "chat-send", "aria-label": T.send });
     updateCounter();
     return el("form", { class: "sb-form", onsubmit: (e) => { e.preventDefault(); submitText(); } },
-      el("label", { for: "sb-input", class: "sb-sr", text: T.input }), ui.input, ui.send, ui.counter);
+      el("label", { for: "sb-input", class: "sb-sr", text: T.input }), ui.input, ui.send, ui.counter, ui.limit);
   }
   function setOpen(open, focus = true) {
-    const { panel, launcher, input, messages } = state.ui;
+    const { root, panel, launcher, input, messages } = state.ui;
     panel.hidden = !open;
+    root.classList.toggle("sb-root--open", open); // on phones the full-screen panel hides the launcher
     launcher.setAttribute("aria-expanded", String(open));
     save(KEY.open, open);
     if (open) messages.scrollTop = messages.scrollHeight;
@@ -187,9 +221,25 @@
     setOpen(false);
     offerRating();
   }
+  // The server's limit (from the config), counted as it counts: characters, not UTF-16 units.
+  function maxLength() {
+    const max = state.config && state.config.max_message_chars;
+    return Number.isInteger(max) && max > 0 ? max : MAX_LEN;
+  }
+  function typedLength() {
+    return Array.from(state.ui.input.value.trim()).length;
+  }
+  function tooLong() {
+    return typedLength() > maxLength();
+  }
   function updateCounter() {
-    const n = state.ui.input.value.length;
-    state.ui.counter.textContent = `${n}/${MAX_LEN}`;
+    const { input, counter, limit, send } = state.ui, max = maxLength(), over = tooLong();
+    counter.textContent = `${typedLength()}/${max}`;
+    counter.classList.toggle("sb-counter--over", over);
+    send.disabled = over;
+    if (over) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+    const notice = over ? T.tooLong(max) : "";
+    if (limit.textContent !== notice) limit.textContent = notice;
   }
   // kind: "" (hidden), "down" or "slow"; the support address becomes a mailto link.
   function setStatus(kind) {
@@ -228,8 +278,8 @@
     state.transcript = [...state.transcript, msg].slice(-MAX_STORED);
     save(KEY.transcript, state.transcript);
     renderMessage(msg);
-    const { messages } = state.ui;
-    while (messages.children.length > MAX_STORED) messages.firstElementChild.remove();
+    const shown = state.ui.messages.querySelectorAll(":scope > [data-msg-id]");
+    for (let i = 0; i < shown.length - MAX_STORED; i++) shown[i].remove();
   }
   function removeMessage(msg) {
     state.transcript = state.transcript.filter((m) => m !== msg);
@@ -283,7 +333,36 @@
       markButtons(msg, group);
     };
     update(true, button.payload);
+    state.ui.input.focus(); // the clicked button is disabled now: focus would drop to the page
     throttled(() => deliver(button.payload, button.title, () => update(false, undefined)));
+  }
+  // A suggested question is sent as if the customer had typed it.
+  function suggest(question) {
+    const { input, suggestions } = state.ui;
+    suggestions.hidden = true; // at once: a second click must not send it twice
+    input.focus();
+    throttled(() => deliver(question, question, () => { if (!input.value) { input.value = question; updateCounter(); } }));
+  }
+  async function fetchSuggestions() {
+    const url = state.config.suggestions_url;
+    if (typeof url !== "string" || state.transcript.some((m) => m.from === "user")) return;
+    try {
+      const query = new URL(url, location.href);
+      query.searchParams.set("language", LANG);
+      query.searchParams.set("count", String(SUGGESTIONS));
+      const res = await fetch(query, { headers: { Accept: "application/json" } });
+      const body = res.ok ? await res.json() : null;
+      const questions = body && Array.isArray(body.questions) ? body.questions : [];
+      showSuggestions(questions.filter((q) => typeof q === "string" && q).slice(0, SUGGESTIONS));
+    } catch { /* the greeting alone still says what to ask */ }
+  }
+  function showSuggestions(questions) {
+    const { suggestions } = state.ui;
+    if (!questions.length || state.transcript.some((m) => m.from === "user")) return;
+    suggestions.querySelectorAll("button").forEach((b) => b.remove());
+    suggestions.append(...questions.map((q) => el("button", { type: "button", class: "sb-choice sb-suggestion",
+      "data-testid": "chat-suggestion", text: q, onclick: () => suggest(q) })));
+    suggestions.hidden = false;
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -294,8 +373,8 @@
     setTimeout(send, wait);
   }
   function submitText() {
-    const { input } = state.ui, text = input.value.trim().slice(0, MAX_LEN);
-    if (!text) return;
+    const { input } = state.ui, text = input.value.trim();
+    if (!text || tooLong()) return; // never cut: the notice under the input says why
     input.value = "";
     updateCounter();
     throttled(() => deliver(text, text, () => { if (!input.value) { input.value = text; updateCounter(); } }));
@@ -303,6 +382,7 @@
   // Shows the customer's bubble and sends `payload`; if Rasa is unreachable the bubble goes and onFail runs.
   function deliver(payload, display, onFail) {
     const bubble = { id: newId(), from: "user", text: display, buttons: [] };
+    state.ui.suggestions.hidden = true; // the customer has asked: the suggestions have done their job
     addMessage(bubble);
     waitForReply();
     if (state.mode === "socket" && state.socket && state.socket.connected) {
@@ -510,7 +590,9 @@
       if (!config || typeof config.rest_url !== "string") return false;
       state.config = config;
       if (typeof config.title === "string" && config.title) state.ui.title.textContent = config.title;
+      updateCounter();
       fetchWaitingAnswers();
+      fetchSuggestions();
       return true;
     } catch { return false; }
   }
