@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 SEARCH_K = 64
 SAVE_EVERY_S = 60.0
+# A search that finds more changed questions than this to embed (an import) leaves them to
+# a background thread and answers with the index it has.
+BACKGROUND_SYNC_QUESTIONS = 64
 MODEL_CHECK_S = 30.0  # how often a search looks for a newer stored confidence model
 
 
@@ -77,7 +80,8 @@ class KnowledgeBase:
         self.embedder = embedder or make_embedder(settings.resolved_embedder,
                                                   settings.var_dir / "models")
         self.index_dir = settings.resolved_index_dir
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the index, for searches: held for milliseconds
+        self._sync_lock = threading.Lock()  # one sync at a time (it may run for seconds)
         self._index: VectorIndex | None = None
         self._lexical = LexicalIndex()
         self._version = -1
@@ -105,27 +109,66 @@ class KnowledgeBase:
                 self._save()
 
     # -- index maintenance ------------------------------------------------------------------
-    def sync(self, force: bool = False) -> int:
-        """Apply every change recorded since the index's version; returns the KB version."""
+    def sync(self, force: bool = False, *, background_over: int | None = None) -> int:
+        """Apply every change recorded since the index's version; returns the KB version the
+        index holds. The new questions are embedded outside the search lock, so searches go
+        on meanwhile. `background_over`: a search's call; more changed questions than this (an
+        import) are applied in a background thread, and the search answers with the index it
+        has (never a customer waiting seconds for a re-embedding); a sync already under way
+        is not waited for either."""
         now = time.monotonic()
         if not force and now - self._last_check < self.settings.index_sync_interval_s:
             return self._version
-        with self._lock:
+        if not self._sync_lock.acquire(blocking=background_over is None or self._index is None):
+            return self._version
+        handed_over = False
+        try:
             self._last_check = now
-            if self._index is None:
-                self._load_or_rebuild()
+            with self._lock:
+                if self._index is None:
+                    self._load_or_rebuild()
+                since = self._version
             with session_scope(self.url) as session:
                 version = repo.kb_version(session=session)
-                if version == self._version:
+                if version == since:
                     return version
-                changed = repo.changed_since(self._version, session=session)
+                changed = repo.changed_since(since, session=session)
                 rows = repo.searchable_variants(session=session, entry_ids=changed)
-            self._apply(changed, rows)
+            if background_over is not None and len(rows) > background_over:
+                threading.Thread(target=self._apply_in_background, args=(version, changed, rows),
+                                 name="kb-sync", daemon=True).start()
+                handed_over = True
+                return self._version
+            self._apply_changes(version, changed, rows)
+            return version
+        finally:
+            if not handed_over:
+                self._sync_lock.release()
+
+    def _apply_in_background(self, version: int, changed: set[int], rows) -> None:
+        try:
+            self._apply_changes(version, changed, rows)
+        except Exception:  # the next sync tries again
+            log.exception("applying %d changed questions in the background failed", len(rows))
+        finally:
+            self._sync_lock.release()
+
+    def _apply_changes(self, version: int, changed: set[int], rows) -> None:
+        """Under the sync lock: embed, then swap in under the search lock (milliseconds)."""
+        started = time.perf_counter()
+        vectors = self.embedder.embed_many([r[2] for r in rows]) if rows else None
+        with self._lock:
+            self._apply(changed, rows, vectors)
             self._version = version
             self._dirty = True
             if time.monotonic() - self._last_save > SAVE_EVERY_S:
                 self._save()
-            return version
+        if self.settings.hybrid_lexical:  # swapped in whole by the lexical index itself
+            with session_scope(self.url) as session:
+                self._rebuild_lexical(repo.searchable_variants(session=session))
+        if len(rows) > BACKGROUND_SYNC_QUESTIONS:
+            log.info("knowledge base version %d: %d changed questions applied in %.1f s",
+                     version, len(rows), time.perf_counter() - started)
 
     def reindex(self) -> int:
         """Rebuild the index from the database, re-embedding every published question."""
@@ -213,8 +256,9 @@ class KnowledgeBase:
         centroid = vectors.mean(axis=0)
         self._centroids[entry_id] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
 
-    def _apply(self, changed: set[int], rows) -> None:
-        """Replace the vectors of the changed entries with their current published questions."""
+    def _apply(self, changed: set[int], rows, vectors: np.ndarray | None) -> None:
+        """Replace the vectors of the changed entries with their current published questions
+        (`vectors`: theirs, embedded already)."""
         old = [v for e in changed for v in self._variants.pop(e, [])]
         self._index.remove(np.array(old, dtype=np.int64))
         if len(old):
@@ -224,15 +268,11 @@ class KnowledgeBase:
             self._centroids.pop(entry_id, None)
         self._languages = None
         if rows:
-            vectors = self.embedder.embed_many([r[2] for r in rows])
             self._index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
             self._map_rows(rows)
             for entry_id in {r[1] for r in rows}:
                 if len(self._variants[entry_id]) > 1:
                     self._set_centroid(entry_id, self._index.vectors_of(self._variants[entry_id]))
-        if self.settings.hybrid_lexical:
-            with session_scope(self.url) as session:
-                self._rebuild_lexical(repo.searchable_variants(session=session))
 
     def _rebuild_lexical(self, rows) -> None:
         if self.settings.hybrid_lexical:
@@ -300,7 +340,7 @@ class KnowledgeBase:
     def search(self, question: str, *, language: str | None = None) -> Decision:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
-        version = self.sync()
+        version = self.sync(background_over=BACKGROUND_SYNC_QUESTIONS)
         model, scored, x = self._rank(text, self.embedder.embed(text), language)
         confidence = None
         if model is None:

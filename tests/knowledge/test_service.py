@@ -402,3 +402,48 @@ def test_a_newer_model_stored_by_another_process_is_taken_up(kb, database_url, m
     _stored_model(kb, {"format": 1, "version": 99})  # a broken newer one: kept out, no rebuild
     monkeypatch.setattr(replica, "calibrate", lambda **_: pytest.fail("rebuilt in a search"))
     assert replica.model().version == second.version
+
+
+class GatedEmbedder(HashingEmbedder):
+    """Holds every large batch (an import's re-embedding) until the test opens the gate."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+
+        self.gate, self.waiting = threading.Event(), threading.Event()
+
+    def embed_many(self, texts, batch_size: int = 256):
+        if len(texts) > 64:
+            self.waiting.set()
+            assert self.gate.wait(60), "the gate was never opened"
+        return super().embed_many(texts, batch_size)
+
+
+def test_an_import_never_makes_a_customer_wait_for_its_embedding(settings, add_entry):
+    """A search that finds hundreds of changed questions answers with the index it has while
+    they are embedded in the background; a small change (a learned answer) is applied
+    before the search, as before."""
+    import threading
+
+    embedder = GatedEmbedder()
+    kb = KnowledgeBase(settings, embedder)
+    shipping = add_entry("Shipping is free over EUR 59.", "How much does shipping cost?",
+                         "Is shipping free?", key="ship")
+    kb.warm_up()
+    before = kb.sync(force=True)
+    add_entry("Returns are free within 30 days.", *[f"return question number {i}" for i in range(100)],
+              key="returns")
+    answered = []
+    search = threading.Thread(target=lambda: answered.append(kb.search("Is shipping free?")))
+    search.start()
+    search.join(60)
+    assert not search.is_alive() and embedder.waiting.is_set()
+    [decision] = answered
+    assert decision.kb_version == before and decision.candidates[0].entry_id == shipping
+    embedder.gate.set()
+    after = kb.sync(force=True)  # waits for the background sync, then finds nothing left
+    assert after > before and kb.search("return question number 7").candidates[0].key == "returns"
+    add_entry("Gift cards from 10 euros.", "Do you sell gift cards?", key="gift")
+    assert kb.search("Do you sell gift cards?").candidates[0].key == "gift"  # inline
+    kb.close()
