@@ -214,3 +214,14 @@ def test_an_empty_period_says_so(dashboard):
     topics = dashboard.client.get(f"/dashboard/topics?from={today + timedelta(days=10)}"
                                   f"&to={today + timedelta(days=12)}").text
     assert 'data-testid="no-topics"' in topics
+
+
+def test_the_average_rating_is_written_the_italian_way(dashboard):
+    at = utcnow()  # today: yesterday's figures were summed when the fixture refreshed
+    with session_scope(dashboard.url) as session:
+        for i, score in enumerate((4, 5)):
+            session.add(InteractionEvent(kind=EventKind.RATING.value, occurred_at=at,
+                                         conversation_id=f"conv-{i}", language="it",
+                                         channel="socketio", data={"rating": score}))
+    page = dashboard.client.get("/dashboard").text
+    assert numbers(page, "kpi-rating") == "4,5"
