@@ -33,8 +33,8 @@ def markdown(cells: dict) -> str:
              "answerable p50 / p95 |", "|" + "---|" * 11]
     for name, r in cells.items():
         o, learning = r["overall"], r["learning"]
-        quarters = " → ".join("-" if q["known"]["resolved"] is None else f"{100 * q['known']['resolved']:.0f}"
-                              for q in r["quarters"])
+        quarters = " → ".join("-" if q["known"]["resolved"] is None
+                              else f"{100 * q['known']['resolved']:.0f}" for q in r["quarters"])
         merged = learning["known_topic_answers_merged"]
         lines.append(
             f"| {name} | {r['stream']} | {100 * o['known']['resolved']:.1f} % | "
@@ -48,7 +48,8 @@ def markdown(cells: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--datasets", type=Path, default=Path(DEFAULT_DATASETS))
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=SETS)
     parser.add_argument("--limit", type=int, default=1000, help="questions replayed per set")

@@ -306,8 +306,8 @@ def summarise(turns: list[Turn], *, seeded: list[tuple[str, str]], stream: int,
             "merged_into_its_entry": learned["merged"],
             "merged_into_another_topic": learned["merged_elsewhere"],
             "not_learned": learned["none"],
-            "known_topic_answers_merged": round(
-                sum(t.learned == "merged" for t in on_known) / len(on_known), 4) if on_known else None,
+            "known_topic_answers_merged": round(sum(t.learned == "merged" for t in on_known)
+                                                / len(on_known), 4) if on_known else None,
             "answerable_ms_p50": round(statistics.median(times), 1) if times else None,
             "answerable_ms_p95": round(times[int(0.95 * (len(times) - 1))], 1) if times else None,
         },

@@ -198,8 +198,9 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
 def picked_entry(ticket: Ticket) -> int | None:
     """The entry whose answer the operator picked for this ticket, if they picked one."""
     for event in ticket.events:
-        if event.kind == "answered" and isinstance((event.detail or {}).get("picked_entry_id"), int):
-            return event.detail["picked_entry_id"]
+        picked = (event.detail or {}).get("picked_entry_id")
+        if event.kind == "answered" and isinstance(picked, int):
+            return picked
     return None
 
 

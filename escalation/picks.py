@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from knowledge.answer_text import answer_body
 
 CODES = "ABC"
-_ONE = re.compile(r"^(?:risposta|answer|codice|code)?\s*[\[(#]?\s*([a-z])\s*[\])]?[.!]?$", re.I)
+_ONE = re.compile(r"^(?:risposta|answer|codice|code)?\s*[\[(#]?\s*([a-z])\s*[\])]?[.!]?$",
+                  re.IGNORECASE)
 _MANY = re.compile(r"^[\[(#]?[a-z][\])]?(?:\s*(?:,|/|;|\bo\b|\bor\b|\be\b|\band\b|\s)\s*"
-                   r"[\[(#]?[a-z][\])]?)+[.!]?$", re.I)
+                   r"[\[(#]?[a-z][\])]?)+[.!]?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from knowledge.models import Question
 
 # intent, then optional JSON entities; anything else a customer typed stays as typed
-_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,40})(?P<entities>\{.{0,300}\})?\s*$", re.S)
+_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,40})(?P<entities>\{.{0,300}\})?\s*$", re.DOTALL)
 # Buttons whose title does not depend on the knowledge base. The customer saw them in
 # the conversation's language; the operator reads them in Italian.
 CLICKED = {

@@ -28,10 +28,10 @@ from knowledge.eval_curves import (
     Outcome,
     coverage_risk,
     decide_all,
-    share,
     outcome_of,
     outcome_rates,
     reliability,
+    share,
 )
 from knowledge.models import Entry, KBChange, Question
 from knowledge.scoring import DecisionKind, decide

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, case, func, not_, or_, select

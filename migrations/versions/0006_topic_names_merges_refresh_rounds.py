@@ -5,9 +5,8 @@ Revises: 0005
 Create Date: 2026-11-30 09:10:00.000000
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'

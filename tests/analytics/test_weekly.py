@@ -34,7 +34,7 @@ def values(report) -> dict:
     return {f.key: (f.value, f.previous) for f in report.figures}
 
 
-def test_figures_of_a_known_week_and_the_change_since_the_week_before(dataset):  # noqa: F811
+def test_figures_of_a_known_week_and_the_change_since_the_week_before(dataset):
     url, ids = dataset
     report = report_of(url, W44)
     assert report.iso_week == "2026-W44" and (report.week.start, report.week.end) == (
@@ -66,7 +66,7 @@ def test_figures_of_a_known_week_and_the_change_since_the_week_before(dataset): 
     assert not report.empty
 
 
-def test_the_week_before_has_its_own_rankings(dataset):  # noqa: F811
+def test_the_week_before_has_its_own_rankings(dataset):
     url, ids = dataset
     report = report_of(url, W43)
     assert [(q.label, q.count, q.change) for q in report.top_questions] == [
@@ -154,7 +154,7 @@ def test_another_report_day_and_hour():
     assert due_week(local("2026-12-02T17:00"), weekday=3, hour=17) == date(2026, 11, 23)
 
 
-def test_trending_topics_and_products_come_from_the_labelled_questions(labelled):  # noqa: F811
+def test_trending_topics_and_products_come_from_the_labelled_questions(labelled):
     url, steady, rising = labelled
     with session_scope(url) as session:
         report = build_weekly_report(date(2026, 11, 23), session=session, today=date(2026, 12, 1),

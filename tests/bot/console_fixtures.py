@@ -5,17 +5,22 @@ live chat, which these tests do not have), and helpers that post forms as the pa
 from __future__ import annotations
 
 import re
+import threading
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.assistant import Assistant
 from bot.console.auth import USERS_ENV, set_account, users_file
 from bot.services import EscalationServices
+from bot.stack import free_port
 from core import Settings, session_scope, utcnow
 from escalation import Ticket, TicketRequest, open_ticket
 from escalation.sla import parse_sla_config
@@ -91,3 +96,21 @@ def console(kb, add_entry, monkeypatch):
 def signed_in(console):
     assert console.login().status_code == 303
     return console
+
+
+@contextmanager
+def served(app):
+    """The app under uvicorn on a free port, for a real browser; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

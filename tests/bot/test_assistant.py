@@ -12,9 +12,9 @@ from bot.assistant import Assistant, Turn
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage
-from tests.escalation.test_tickets import SLA
 from knowledge import repository as repo
 from knowledge.models import Status
+from tests.escalation.test_tickets import SLA
 
 SHIP_EN = "Standard shipping is free from EUR 59."
 SHIP_IT = "La spedizione standard è gratuita da 59 €."

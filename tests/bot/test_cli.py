@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_KB, ROOT
+from tests.conftest import DEMO_KB
 
 SUPPORTBOT = Path(sys.executable).parent / "supportbot"
 
@@ -202,7 +202,7 @@ def test_chat_shows_a_refused_message_and_goes_on(tmp_path):
     import threading
 
     class Bot(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 -- the stdlib's name
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if len(body["message"]) > 10:
                 status, reply = 413, {"description": "Payload Too Large", "status": 413,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.console.auth import set_account, users_file
+from bot.console.auth import users_file
 from core import session_scope
 from knowledge import repository as repo
 from tests.bot.console_fixtures import EMAIL, HOSTILE, PASSWORD, console, signed_in  # noqa: F401

@@ -4,14 +4,10 @@ over HTTP: no serious or critical axe-core violation on a desktop screen, and on
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
-import uvicorn
 
 from bot.app import create_app
 from bot.assistant import Assistant
@@ -19,19 +15,13 @@ from bot.console.auth import USERS_ENV, set_account, users_file
 from core import session_scope, utcnow
 from escalation import Ticket, TicketRequest, open_ticket
 from tests.bot.axe import describe, violations
-from tests.bot.console_fixtures import EMAIL, PASSWORD, SLA
+from tests.bot.console_fixtures import EMAIL, PASSWORD, SLA, served
 
 pytestmark = [pytest.mark.browser]
 
 PHONE = {"width": 390, "height": 844}
 # One unbroken word a customer might paste: it must wrap, not widen the page.
 LONG = "https://tracking.example/" + "ABCDEFGHIJ" * 12
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _ticket(url: str, question: str, opened_ago: timedelta, transcript: tuple) -> int:
@@ -60,18 +50,8 @@ def console_site(kb, add_entry, monkeypatch):
     with session_scope(url) as session:
         ticket = session.get(Ticket, current)
         ticket.customer_email, ticket.contact_consent = f"{'m' * 60}@example.com", True
-    server = uvicorn.Server(uvicorn.Config(create_app(Assistant(kb.settings, kb, sla=SLA)),
-                                           host="127.0.0.1", port=_free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}", current
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(Assistant(kb.settings, kb, sla=SLA))) as base:
+        yield base, current
 
 
 def sign_in(page, base: str) -> None:

@@ -20,7 +20,7 @@ def _entries(console_) -> int:
         return session.scalar(select(func.count(Entry.id)))
 
 
-def test_a_considered_answer_is_sent_and_the_question_joins_its_entry(signed_in):  # noqa: F811
+def test_a_considered_answer_is_sent_and_the_question_joins_its_entry(signed_in):
     considered = _considered(signed_in, "en-ship", "en-return")
     ticket_id = signed_in.ticket("what do i pay to get my parcel", considered=considered,
                                  customer_email="ann@example.com", contact_consent=True)
@@ -41,7 +41,7 @@ def test_a_considered_answer_is_sent_and_the_question_joins_its_entry(signed_in)
     assert "what do i pay to get my parcel" in questions
 
 
-def test_an_entry_the_bot_did_not_consider_cannot_be_picked(signed_in):  # noqa: F811
+def test_an_entry_the_bot_did_not_consider_cannot_be_picked(signed_in):
     considered = _considered(signed_in, "en-ship")
     other = _considered(signed_in, "en-return")[0]["entry_id"]
     ticket_id = signed_in.ticket("what do i pay to get my parcel", considered=considered)

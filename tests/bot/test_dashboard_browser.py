@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
-import time
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from PIL import Image
 
 from analytics.models import EventKind, InteractionEvent
@@ -22,6 +18,7 @@ from bot.console.auth import USERS_ENV, set_account, users_file
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from tests.bot.axe import describe, violations
+from tests.bot.console_fixtures import served
 
 pytestmark = [pytest.mark.browser]
 
@@ -34,12 +31,6 @@ QUESTIONS = {  # text, language, page; the numbers below count them
     ("How much is shipping?", "en", "product:stivali"): 2,
     ("Where is my order?", "en", "order:status"): 1,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -64,18 +55,8 @@ def dashboard_url(kb, tmp_path, monkeypatch):
                                                      data={"rating": 1 + n % 5 + (n % 3 > 0),
                                                            "comment": ""}, **common))
     InsightsRefresher(url, kb.embedder, tmp_path / "models").run_once(recluster=True)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Assistant(kb.settings, kb)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(Assistant(kb.settings, kb))) as base:
+        yield base
 
 
 def inked(png: bytes) -> float:

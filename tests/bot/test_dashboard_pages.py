@@ -51,7 +51,7 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture
-def dashboard(console, models):  # noqa: F811
+def dashboard(console, models):
     set_account(users_file(console.settings), MARKETING, MARKETING_PASSWORD, "marketing")
     refresher = InsightsRefresher(console.url, console.assistant.kb.embedder, models)
     seed(console.url, refresher)
@@ -64,7 +64,7 @@ def numbers(page: str, testid: str) -> str:
 
 
 # -- who may see what ---------------------------------------------------------------------
-def test_signing_in_is_required_and_remembers_the_page(console):  # noqa: F811
+def test_signing_in_is_required_and_remembers_the_page(console):
     response = console.client.get("/dashboard/topics?language=it")
     assert response.status_code == 303
     assert response.headers["location"] == "/console/login?next=/dashboard/topics%3Flanguage%3Dit"
@@ -99,7 +99,7 @@ def test_the_overview_counts_the_seeded_questions_and_a_filter_changes_them(dash
     english = dashboard.client.get("/dashboard?language=en").text
     assert numbers(english, "kpi-questions") == "2"
     charts = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
-                       page, re.S).group(1)
+                       page, re.DOTALL).group(1)
     assert '"chart-volume"' in charts and "<script>" not in charts  # JSON, escaped
     assert 'src="/dashboard/static/chart.umd.min.js"' in page
 

@@ -31,7 +31,7 @@ def charts(page: str) -> list[dict]:
     return json.loads(block)
 
 
-def marketing(console, models):  # noqa: F811
+def marketing(console, models):
     set_account(users_file(console.settings), MARKETING, MARKETING_PASSWORD, "marketing")
     console.login(MARKETING, MARKETING_PASSWORD)
     return InsightsRefresher(console.url, console.assistant.kb.embedder, models)
@@ -48,7 +48,7 @@ def post(client, path: str, **data):
 
 
 # -- an empty dashboard says why ----------------------------------------------------------
-def test_a_dashboard_never_refreshed_says_so_and_how_to_fill_it(console, models):  # noqa: F811
+def test_a_dashboard_never_refreshed_says_so_and_how_to_fill_it(console, models):
     marketing(console, models)
     page = console.client.get("/dashboard").text
     assert numbers(page, "kpi-questions") == "0"
@@ -56,7 +56,7 @@ def test_a_dashboard_never_refreshed_says_so_and_how_to_fill_it(console, models)
     assert "non sono ancora mai" in page and "supportbot demo-traffic" in page
 
 
-def test_questions_still_settling_are_announced_with_the_last_refresh(console, models):  # noqa: F811
+def test_questions_still_settling_are_announced_with_the_last_refresh(console, models):
     refresher = marketing(console, models)
     with session_scope(console.url) as session:
         session.add(InteractionEvent(kind=EventKind.MESSAGE.value, conversation_id="now",
@@ -70,7 +70,7 @@ def test_questions_still_settling_are_announced_with_the_last_refresh(console, m
     assert "1 domanda registrata è" in waiting and "30 minuti" in waiting
 
 
-def test_an_empty_period_with_labelled_questions_says_to_widen_it(dashboard):  # noqa: F811
+def test_an_empty_period_with_labelled_questions_says_to_widen_it(dashboard):
     today = utcnow().astimezone(REPORT_ZONE).date()
     page = dashboard.client.get(f"/dashboard?from={today + timedelta(days=10)}"
                                 f"&to={today + timedelta(days=12)}").text
@@ -79,7 +79,7 @@ def test_an_empty_period_with_labelled_questions_says_to_widen_it(dashboard):  #
 
 
 # -- topics -------------------------------------------------------------------------------
-def test_topics_are_named_by_a_question_and_the_whole_row_is_a_link(dashboard):  # noqa: F811
+def test_topics_are_named_by_a_question_and_the_whole_row_is_a_link(dashboard):
     page = dashboard.client.get("/dashboard/topics").text
     names = topics(dashboard.client)
     assert names and all("?" in name or " " in name for name in names)  # questions, not lists
@@ -87,7 +87,7 @@ def test_topics_are_named_by_a_question_and_the_whole_row_is_a_link(dashboard): 
     assert 'href="/console/static/dashboard.css"' in page
 
 
-def test_a_renamed_topic_keeps_its_name_when_topics_are_found_again(dashboard, models):  # noqa: F811
+def test_a_renamed_topic_keeps_its_name_when_topics_are_found_again(dashboard, models):
     first, tid = next(iter(topics(dashboard.client).items()))
     done = post(dashboard.client, f"/dashboard/topics/{tid}/rename", name="Spedizioni <b>")
     assert done.status_code == 303
@@ -100,7 +100,7 @@ def test_a_renamed_topic_keeps_its_name_when_topics_are_found_again(dashboard, m
     assert first not in after
 
 
-def test_a_merged_topic_counts_under_the_kept_one(dashboard):  # noqa: F811
+def test_a_merged_topic_counts_under_the_kept_one(dashboard):
     page = dashboard.client.get("/dashboard/topics").text
     counts = [int(n) for n in re.findall(r'</td>\s*<td>(\d+)</td>', page)]
     names = list(topics(dashboard.client).items())
@@ -116,7 +116,7 @@ def test_a_merged_topic_counts_under_the_kept_one(dashboard):  # noqa: F811
     assert gone in topics(dashboard.client)
 
 
-def test_topic_changes_need_the_form_token_and_a_known_topic(dashboard):  # noqa: F811
+def test_topic_changes_need_the_form_token_and_a_known_topic(dashboard):
     tid = next(iter(topics(dashboard.client).values()))
     assert dashboard.client.post(f"/dashboard/topics/{tid}/rename",
                                  data={"name": "x"}).status_code == 403
@@ -127,14 +127,14 @@ def test_topic_changes_need_the_form_token_and_a_known_topic(dashboard):  # noqa
 
 
 # -- weeks and products -------------------------------------------------------------------
-def test_the_week_under_way_is_marked_partial(dashboard):  # noqa: F811
+def test_the_week_under_way_is_marked_partial(dashboard):
     for path, chart in (("/dashboard/topics", 0), ("/dashboard/purchase", 1)):
         spec = charts(dashboard.client.get(path).text)[chart]
         assert spec["labels"][-1].endswith("(parziale)"), spec["labels"]
         assert len(spec["labels"]) - 1 in spec["partial"]
 
 
-def test_products_show_names_not_slugs(dashboard):  # noqa: F811
+def test_products_show_names_not_slugs(dashboard):
     page = dashboard.client.get("/dashboard/purchase").text
     assert ">Stivali</a>" in page and ">stivali</a>" not in page
     assert "Stivali" in charts(page)[0]["labels"]

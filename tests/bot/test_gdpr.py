@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
-from bot.gdpr import ERASED, UnknownCustomer, erase_customer, export_customer, find_customer, purge_before
+from bot.gdpr import (
+    ERASED,
+    UnknownCustomer,
+    erase_customer,
+    export_customer,
+    find_customer,
+    purge_before,
+)
 from bot.rasa_tracker import TrackerStore
 from core import session_scope, utcnow
 from escalation.models import OutboxMessage, Ticket

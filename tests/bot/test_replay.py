@@ -6,15 +6,7 @@ import pytest
 
 from bot.replay import ReplayError, Turn, rates, replay
 from tests.bot.test_cli import fails, ok, run
-
-TOPICS = {
-    "shipping": ["shipping", "delivery", "courier", "parcel", "postage", "freight"],
-    "refund": ["refund", "money", "reimburse", "chargeback", "repayment", "credit"],
-    "password": ["password", "login", "account", "reset", "credentials", "signin"],
-    "warranty": ["warranty", "guarantee", "defect", "broken", "repair", "faulty"],
-    "invoice": ["invoice", "receipt", "billing", "vat", "fiscal", "statement"],
-    "giftcard": ["giftcard", "voucher", "coupon", "promo", "discount", "code"],
-}
+from tests.knowledge.test_evaluation import TOPICS
 
 
 def _write(path, rows):

@@ -6,14 +6,13 @@ import pytest
 
 from core import Settings, session_scope
 from knowledge import repository as repo
-from knowledge.embedders import HashingEmbedder, make_embedder
 from knowledge.calibration import Signal
+from knowledge.embedders import HashingEmbedder, make_embedder
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase, model_setting_name
 from knowledge.vector_index import INDEX_FILE, SIDECAR_FILE
-
 from tests.conftest import DEMO_KB
 
 ENTRIES = [
