@@ -84,10 +84,15 @@ class AnswerVerdict:
     verdict: str  # "helpful", "unhelpful" (thumbs), "picked" (a clarify button)
 
 
+MAX_VERDICTS_PER_CONVERSATION = 3
+
+
 def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdict]:
     """The latest thumbs and clarify picks, each with the question it answered (the last
     question of its conversation before it): what the confidence model learns from the
-    deployment itself."""
+    deployment itself. A conversation counts once per question (its latest verdict) and
+    for at most MAX_VERDICTS_PER_CONVERSATION questions: a flood of clicks from one chat
+    (a script, a bored visitor) cannot outvote the shop's other customers."""
     verdicts = list(session.scalars(
         select(InteractionEvent)
         .where(InteractionEvent.kind.in_((EventKind.FEEDBACK.value, EventKind.CHOICE.value)),
@@ -103,10 +108,15 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
                        InteractionEvent.conversation_id.in_(chunk))
                 .order_by(InteractionEvent.id)):
             questions.setdefault(conversation, []).append((event_id, text))
-    out = []
+    out, counted = [], set()
+    per_conversation: dict[str, int] = {}
     for v in verdicts:
         before = [text for event_id, text in questions.get(v.conversation_id, ()) if event_id < v.id]
         if not before or not before[-1]:
+            continue
+        key = (v.conversation_id, before[-1])
+        if key in counted or per_conversation.get(v.conversation_id, 0) >= \
+                MAX_VERDICTS_PER_CONVERSATION:
             continue
         helpful = v.data.get("helpful") if isinstance(v.data, dict) else None
         if v.kind == EventKind.CHOICE.value:
@@ -115,6 +125,8 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
             verdict = "helpful" if helpful else "unhelpful"
         else:
             continue
+        counted.add(key)
+        per_conversation[v.conversation_id] = per_conversation.get(v.conversation_id, 0) + 1
         out.append(AnswerVerdict(before[-1], v.entry_id, verdict))
     return out
 

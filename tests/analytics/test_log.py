@@ -65,3 +65,31 @@ def test_answer_verdicts_pair_each_thumb_and_pick_with_its_question(database_url
         ("how much is shipping", 1, "unhelpful"),
     ]
     assert questions == [("gift cards", ""), ("weather tomorrow", ""), ("size or colour", "")]
+
+
+def test_a_flood_of_clicks_from_one_conversation_counts_once_per_question(database_url):
+    """Twenty picks on one clarify, and thumbs on ten questions of one chat, teach the
+    confidence model one verdict per question and three per conversation at most."""
+    from analytics.log import MAX_VERDICTS_PER_CONVERSATION, answer_verdicts
+
+    with session_scope(database_url) as session:
+        def log(kind, conversation, **fields):
+            record(Interaction(kind, conversation, **fields), session=session)
+
+        log(EventKind.MESSAGE, "flood", text="size or colour", decision="clarify", entry_id=3)
+        for entry in [4] * 19 + [5]:
+            log(EventKind.CHOICE, "flood", entry_id=entry, decision="answer")
+        for i in range(10):
+            log(EventKind.MESSAGE, "thumbs", text=f"question {i}", decision="answer", entry_id=i)
+            log(EventKind.FEEDBACK, "thumbs", entry_id=i, data={"helpful": False})
+        log(EventKind.MESSAGE, "other", text="how much is shipping", decision="answer", entry_id=1)
+        log(EventKind.FEEDBACK, "other", entry_id=1, data={"helpful": True})
+    with session_scope(database_url) as session:
+        verdicts = answer_verdicts(session=session)
+    flood = [(v.question, v.entry_id) for v in verdicts if v.question == "size or colour"]
+    assert flood == [("size or colour", 5)]  # the latest pick only
+    thumbs = [v for v in verdicts if v.question.startswith("question ")]
+    assert len(thumbs) == MAX_VERDICTS_PER_CONVERSATION
+    assert [v.question for v in thumbs] == ["question 9", "question 8", "question 7"]
+    assert ("how much is shipping", 1, "helpful") in [(v.question, v.entry_id, v.verdict)
+                                                      for v in verdicts]
