@@ -196,3 +196,28 @@ def test_the_dashboard_pages_have_no_serious_accessibility_violations(page, dash
     page.locator("[data-testid=topic-tools] summary").click()  # the rename and merge forms
     found = violations(page)
     assert not found, describe(found)
+
+
+def test_the_dashboard_shows_figures_right_after_demo_traffic(page, kb, monkeypatch):
+    """`supportbot demo-traffic`, as a new user runs it, then the dashboard at once: figures,
+    drawn charts, no "no data yet" notice (it used to show 0 questions for 30 minutes)."""
+    from tests.bot.test_cli_report import run
+
+    monkeypatch.delenv(USERS_ENV, raising=False)
+    set_account(users_file(kb.settings), EMAIL, PASSWORD, "marketing")
+    with session_scope(kb.settings.resolved_database_url) as session:  # the chat, tried first
+        session.add(InteractionEvent(kind=EventKind.MESSAGE.value, conversation_id="tried",
+                                     text="Quanto costa la spedizione?", decision="answer",
+                                     language="it", channel="socketio"))
+    done = run(kb.settings.var_dir, kb.settings.resolved_database_url, "demo-traffic",
+               "--days", "3", "--per-day", "5")
+    assert done.returncode == 0, done.stderr
+    with served(create_app(Assistant(kb.settings, kb))) as base:
+        page.goto(base + "/dashboard")
+        page.fill("input[name=email]", EMAIL)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/dashboard")
+        charts_ready(page)
+        assert int(kpi(page, "questions").replace(".", "")) > 0
+        assert page.locator("[data-testid=no-data]").count() == 0
