@@ -213,10 +213,10 @@ class _Loop:
             self.turns.append(Turn(group, "clarify_hit"))
             return
         outcome = "clarify_miss" if decision.kind is DecisionKind.CLARIFY else "escalated"
-        learned, spent = self.operator_answers(number, question, decision.candidates)
+        learned, spent = self.answer_as_operator(number, question, decision.candidates)
         self.turns.append(Turn(group, outcome, learned, spent))
 
-    def operator_answers(self, number: int, question: Labelled, candidates) -> tuple[str, float]:
+    def answer_as_operator(self, number: int, question: Labelled, candidates) -> tuple[str, float]:
         """Through the product's ticket path; returns how it was learned and the time from
         the reply's arrival to the question being answerable (ms)."""
         # A one-off answer is about that question alone: its text stands for it (a shared

@@ -50,7 +50,7 @@ from escalation.models import InboundMessage, Ticket, TicketEvent, TicketStatus
 from escalation.picks import read_pick
 from escalation.reply_parser import ParsedMail, parse_reply
 from escalation.tickets import EscalationError
-from knowledge.models import Entry, Status
+from knowledge.repository import published_entry
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,10 @@ def _record_answer(row: InboundMessage, mail: ParsedMail, verdict: _Verdict, *,
     if pick.kind in ("unknown_code", "ambiguous_code"):
         return _Verdict("quarantined", pick.kind, verdict.ticket_id)
     if pick.kind == "pick":
-        answer, picked = _answer_of(pick.entry_id, session), pick.entry_id
-        if answer is None:  # deleted or unpublished since the mail was sent
+        entry = published_entry(pick.entry_id, session=session)
+        if entry is None:  # deleted or unpublished since the mail was sent
             return _Verdict("quarantined", "unknown_code", verdict.ticket_id)
+        answer, picked = entry.answer, entry.id
     try:
         apply_answer(verdict.ticket_id, answer, mail.from_addr, via=source, session=session,
                      now=now, picked_entry_id=picked)
@@ -158,12 +159,6 @@ def _record_answer(row: InboundMessage, mail: ParsedMail, verdict: _Verdict, *,
         return _Verdict("quarantined", "ticket_closed", verdict.ticket_id)
     row.answer_text, row.answer_token = answer, digest
     return verdict
-
-
-def _answer_of(entry_id: int, session: Session) -> str | None:
-    """A published entry's answer: what a picked code sends the customer."""
-    entry = session.get(Entry, entry_id)
-    return entry.answer if entry is not None and entry.status == Status.PUBLISHED else None
 
 
 def _judge(mail: ParsedMail, *, too_large: bool, session: Session, settings: Settings,

@@ -32,7 +32,7 @@ from escalation.models import OutboxMessage, Ticket
 from escalation.picks import coded
 from escalation.tokens import reply_address_for, sign
 from escalation.transcript import shown_transcript
-from knowledge.models import Entry, Status
+from knowledge.repository import published_entry
 
 OPERATOR_KINDS = ("escalation", "reminder", "breach")
 SHOP_TZ = ZoneInfo("Europe/Rome")  # the SLA is promised in the shop's local time
@@ -199,9 +199,9 @@ def _considered(ticket: Ticket, session: Session) -> list[dict]:
     scores = {c.get("entry_id"): c.get("score") for c in ticket.considered or []}
     out = []
     for item in coded(ticket.considered):
-        entry = session.get(Entry, item["entry_id"])
+        entry = published_entry(item["entry_id"], session=session)
         score = _score(scores.get(item["entry_id"]))
-        if entry is None or entry.status != Status.PUBLISHED:  # gone: its code is refused
+        if entry is None:  # gone or withdrawn: its code is refused
             out.append({"code": "", "key": item["key"], "score": score, "question": "",
                         "answer": ""})
             continue

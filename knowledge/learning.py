@@ -59,7 +59,10 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     with session_scope(kb.url) as session:
         if (done := _learned_before(reason, session=session)) is not None:
             return done  # a restart after a crash: never learn the same ticket twice
-    target = _published(variant_of, kb) if variant_of is not None else None
+    target = None
+    if variant_of is not None:
+        with session_scope(kb.url) as session:
+            target = variant_of if repo.published_entry(variant_of, session=session) else None
     target = target or _paraphrase_of(kb, clean_question, clean_answer, language)
     status = Status.DRAFT.value if review else Status.PUBLISHED.value
     with session_scope(kb.url) as session:
@@ -98,12 +101,6 @@ def _learned_before(reason: str, *, session) -> Learned | None:
     entry = repo.get_entry(version.entry_id, session=session)
     return Learned(entry.id, entry.key, version.version > 1, entry.status.value,
                    version.questions[-1] if version.questions else "", entry.answer)
-
-
-def _published(entry_id: int, kb: KnowledgeBase) -> int | None:
-    with session_scope(kb.url) as session:
-        entry = session.get(Entry, entry_id)
-        return entry_id if entry is not None and entry.status == Status.PUBLISHED else None
 
 
 def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:

@@ -201,6 +201,12 @@ def _record(entry: Entry, *, session: Session, by: str, reason: str) -> None:
 
 
 # -- reading ------------------------------------------------------------------------------
+def published_entry(entry_id: int, *, session: Session) -> Entry | None:
+    """The entry when it still exists and is published (what an operator may send), else None."""
+    entry = session.get(Entry, entry_id)
+    return entry if entry is not None and entry.status == Status.PUBLISHED else None
+
+
 def get_entry(ref: int | str, *, session: Session) -> Entry:
     """By numeric id or by key."""
     query = select(Entry).options(selectinload(Entry.questions))
