@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
+from bot.catalogue_cli import catalogue_app
 from core import SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
 from knowledge.formats import WRITERS
@@ -26,6 +27,7 @@ app.add_typer(gdpr_app, name="gdpr")
 analytics_app = typer.Typer(help="The dashboard's question labels: purchase stage, topics.",
                             no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(catalogue_app, name="catalogue")
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "data" / "demo_kb.yaml"
 
@@ -314,11 +316,15 @@ def report(
     channel: Annotated[Optional[str], typer.Option(help="Only this channel, e.g. socketio.")] = None,
 ) -> None:
     """Key figures for a range of local days (default: the last 7 days)."""
+    from analytics.learning_curve import learning_curve, text_rows
     from analytics.metrics import summary
+    from core import utcnow
 
     period, filters = _period_and_filters(start, end, language, channel)
     with session_scope(_database()) as session:
         s = summary(period, filters, session=session)
+        curve = learning_curve(period, filters, session=session,
+                               today=utcnow().astimezone(period.zone).date())
     rows = [
         ("period", f"{period.start} .. {period.end} ({period.timezone})"),
         ("filters", f"language={language or 'all'}, channel={channel or 'all'}"),
@@ -338,6 +344,7 @@ def report(
         ("learned answers reused", str(s.learned_reuse)),
         ("end-of-chat ratings", str(s.ratings)),
         ("rating average", "-" if s.rating_average is None else f"{s.rating_average:.2f} of 5"),
+        *text_rows(curve),  # does learning pay off (analytics.learning_curve)
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -96,3 +96,39 @@ def test_report_prints_the_ratings(logged, tmp_path):
     assert figures["rating average"] == "3.67 of 5"
     none = table(run(tmp_path, logged, "report", "--from", "2026-10-27", "--to", "2026-10-28"))
     assert (none["end-of-chat ratings"], none["rating average"]) == ("0", "-")
+
+
+# -- does learning pay off: the learning curve by week -------------------------------------
+def test_report_prints_the_learning_curve_by_week(logged, tmp_path):
+    from knowledge.models import Entry, Source
+
+    with session_scope(logged) as session:
+        entry = Entry(key="it-spedite", answer="Sì, in tutta Europa.", language="it",
+                      source=Source.OPERATOR, created_at=datetime(2026, 10, 26, 8, 0, tzinfo=UTC))
+        session.add(entry)
+        session.flush()
+        for hour in (7, 9, 10):  # 7:00 UTC is before the entry was learned: not counted
+            session.add(InteractionEvent(
+                occurred_at=datetime(2026, 10, 26, hour, 0, tzinfo=UTC), kind="message",
+                conversation_id=f"l{hour}", language="it", channel="socketio", text="Spedite?",
+                decision="answer", entry_id=entry.id))
+            session.flush()
+    figures = table(run(tmp_path, logged, "report", "--from", "2026-10-20", "--to", "2026-10-26"))
+    assert figures["learning curve"].startswith("by ISO week")
+    assert figures["week 2026-W43 (partial)"] == (
+        "2 questions; learned 0 (0.0% of questions, 0.0% of answers); 50.0 tickets per 100 (1); "
+        "saved 0 (total 0)")
+    assert figures["week 2026-W44 (partial)"] == (
+        "3 questions; learned 2 (66.7% of questions, 66.7% of answers); 0.0 tickets per 100 (0); "
+        "saved 2 (total 2)")
+    whole = table(run(tmp_path, logged, "report", "--from", "2026-10-19", "--to", "2026-10-25"))
+    assert "week 2026-W43" in whole and "(nothing learned from operators yet)" in \
+        whole["learning curve"]
+
+
+def test_report_says_why_the_learning_curve_is_empty(database_url, tmp_path):
+    figures = table(run(tmp_path, database_url, "report", "--from", "2026-10-19",
+                        "--to", "2026-10-25"))
+    assert figures["learning curve"] == \
+        "no questions in the period, nothing learned from operators yet"
+    assert not any(name.startswith("week ") for name in figures)
