@@ -31,8 +31,10 @@ from starlette.background import BackgroundTask
 import analytics
 from analytics import dashboard as data
 from analytics import export, freshness, rollup, topic_names
+from analytics.learning_curve import learning_curve
 from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, Filters, Period
 from bot.console.auth import current_dashboard_user
+from bot.console.dashboard_products import product_section
 from bot.console.errors import ConsoleError, NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render
 from bot.insights_job import INTERVAL_S
@@ -301,7 +303,7 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
                       for s, counts in weekly.items()]},
     ]
     return _page(request, "dashboard/purchase.html", view, "purchase", products=products,
-                 charts=charts)
+                 charts=charts, product_questions=product_section(view, _url(request)))
 
 
 @router.get("/quality")
@@ -314,10 +316,11 @@ def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Re
         gaps = data.top_questions(p, f, session=session, limit=15, gaps_only=True)
         unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
         stale = analytics.stale_entries(session=session, today=today)
+        learning = learning_curve(p, f, session=session, today=today)
         comments = analytics.rating_comments(p, f, session=session, limit=data.PAGE_SIZE + 1,
                                              offset=offset)
     more = len(comments) > data.PAGE_SIZE
-    return _page(request, "dashboard/quality.html", view, "quality",
+    return _page(request, "dashboard/quality.html", view, "quality", learning=learning,
                  gaps=[(_clean(g.text), g.count) for g in gaps], unhelpful=unhelpful,
                  stale=stale[:50], stale_total=len(stale),
                  comments=[(c, _clean(c.text)) for c in comments[:data.PAGE_SIZE]],
