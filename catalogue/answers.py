@@ -244,8 +244,10 @@ def _sizes(ask: _Ask) -> tuple[str | None, str]:
     product, noun = ask.product, ask.noun
     if not product.sizes:
         dims = known(product.outer)
-        if not dims:
-            return None, "no_sizes"
+        if not dims:  # no size column in the feed: one size, of unknown measures
+            if ask.it:
+                return f"{noun.the(True)} {noun.verb('è', 'sono')} in taglia unica.", "one_size"
+            return f"{noun.the(True)} {noun.verb('comes', 'come')} in one size.", "one_size"
         measures = wording.measures([v for _, v in dims], ask.language)
         if ask.it:
             return f"{noun.the(True)} non ha taglie: {noun.verb('misura', 'misurano')} {measures}.", "one_size"

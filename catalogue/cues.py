@@ -88,8 +88,10 @@ def attribute(tokens: list[str], padded: str, *, has_sizes: bool, colour: str, s
     Callers have already sent policy and size-advice questions to the FAQ."""
     if fits_object or has_cue("fits", tokens, padded, fuzzy=False):
         return Attribute.FITS
-    if has_cue("inner", tokens, padded, fuzzy=False) and has_cue("dimensions", tokens, padded):
-        return Attribute.FITS
+    if has_cue("inner", tokens, padded, fuzzy=False) and (
+            has_cue("dimensions", tokens, padded)
+            or not has_sizes and has_cue("sizes", tokens, padded)):
+        return Attribute.FITS  # "interior size" of a bag sold in one size: the inside
     restock = has_cue("restock", tokens, padded, fuzzy=False)
     price = has_cue("price", tokens, padded)
     if price and (restock or {"when", "quando"} & set(tokens)):
@@ -116,6 +118,8 @@ def attribute(tokens: list[str], padded: str, *, has_sizes: bool, colour: str, s
     if has_cue("colours", tokens, padded) and not colour or has_cue(
             "other_colours", tokens, padded, fuzzy=False):
         return Attribute.COLOURS
+    if size and has_sizes and has_cue("size_range", tokens, padded, fuzzy=False):
+        return Attribute.SIZES
     if (colour or size) and has_cue("only", tokens, padded, fuzzy=False):
         return Attribute.COLOURS if colour else Attribute.SIZES
     if material_word and not (colour or size):  # "è di lana?", "is it cashmere?"

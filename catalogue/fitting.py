@@ -13,6 +13,15 @@ from catalogue.records import Dimensions
 if TYPE_CHECKING:
     from catalogue.answers import _Ask
 
+# Things people carry in a bag: "ci sta il cellulare?" asks what fits, and the inside
+# measurements answer it (whether the thing fits is the customer's to judge).
+CARRIED = frozenset("""
+phone phones smartphone iphone cellulare cellulari telefono telefonino smartphone kindle
+ebook ereader libro libri book books chiavi keys key occhiali glasses sunglasses trucchi
+makeup trousse bottiglia bottle borraccia water acqua passaporto passport caricabatterie
+charger powerbank cuffie headphones earphones airpods agenda diary
+""".split())
+
 _LABELS = {"it": {"length": "lunghezza", "width": "larghezza", "height": "altezza"},
            "en": {"length": "length", "width": "width", "height": "height"}}
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from catalogue import vocabulary as vocab
+from catalogue.function_words import HARMLESS
 from catalogue.fuzzy import Lexicon
 from catalogue.records import Product
 from catalogue.unknown_words import own_words
@@ -67,7 +68,7 @@ CATEGORY_WEIGHT = 0.5
 # A noun that is the category of this many products is a family word ("scarpe", "bag"): it
 # names all of them alike, whether a title holds it ("Leather Oxford shoes") or not.
 GENERIC = 3  # "Borse > Tote": the category's nouns name a product less than its title
-_NOT_NAMES = (frozenset(COLOUR_NAMES) | KNOWN_WORDS | vocab.NOT_TYPOS | vocab.FILLERS
+_NOT_NAMES = (frozenset(COLOUR_NAMES) | KNOWN_WORDS | vocab.NOT_TYPOS | vocab.FILLERS | HARMLESS
               | {word for words in vocab.PARTS.values() for word in words})
 
 

@@ -84,6 +84,8 @@ def stray_size(folded: str, tokens: list[str], size: str, inches: float | None,
         elided = before in _CONTRACTED or token == "l" and after[:1] in tuple("aeiouh")
         if token in ("s", "m", "l") and token not in used and not elided:
             return True  # "l avete" (l'avete), "it s" (it's), "i m" (I'm) are no sizes
+        if vocab.WORD_SIZES.get(token, "-") not in used | {"-"}:
+            return True  # "sand sweater small restock": a size said as a word
     return False
 
 

@@ -19,8 +19,12 @@ Precision first: a wrong product answer is the worst outcome, so
 - a question that may mean something else is not answered (escalated when it names a
   product, else left to the FAQ): a word no list knows ("il cappello di paglia", "a shop in
   florence", "la piega resta dopo il lavaggio"; see unknown_words), two colours or sizes
-  ("41 or 42"), a number or size the reading leaves unused ("sneakers bianche 46"), or cues
-  of two attributes that exclude each other ("when will it go on sale").
+  ("41 or 42"), a number or size the reading leaves unused ("sneakers bianche 46", "sweater
+  small"), or cues of two attributes that exclude each other ("when will it go on sale");
+  greetings, politeness, chat and grammar words (`function_words`), a typo of the chosen
+  product's own name ("borsa auora") and, in a question of what fits, things carried in a
+  bag ("ci sta il telefono?": the inside measurements answer) are no such words;
+- "quanta lana c'è" asks the composition; "when" with a colour or size asks the restock.
 Which product is named, and when nobody is guessed, is `naming`'s.
 """
 
@@ -50,6 +54,8 @@ from catalogue.mentions import (
     stray_size,
 )
 from catalogue.records import Attribute
+from catalogue.fitting import CARRIED
+from catalogue.function_words import HARMLESS
 from catalogue.unknown_words import unknown_words
 from catalogue.vocabulary import fold, phrases
 
@@ -73,7 +79,7 @@ _COPULAS = frozenset({"e", "sono", "is", "are", "s", "fatto", "fatta", "fatti", 
                       "tutto", "tutta", "all", "really", "davvero", "100%"})
 _WHICH = frozenset({"kind", "tipo", "type", "quale", "which", "what", "che"})
 _PARTS = {word: part for part, words in vocab.PARTS.items() for word in words}
-_QUIET = (vocab.STOPWORDS | vocab.FILLERS | KNOWN_WORDS | set(HEADS) | set(vocab.PROPER)
+_QUIET = (vocab.STOPWORDS | vocab.FILLERS | HARMLESS | KNOWN_WORDS | set(HEADS) | set(vocab.PROPER)
           | set(vocab.LETTER_SIZES) | set(vocab.WORD_SIZES) | set(SIZE_NAMES)
           | {w for names in vocab.COLOURS.values() for n in names for w in n.split()}
           | {w for cue in (c for cs in vocab.CUES.values() for c in cs) for w in cue.split()})
@@ -131,13 +137,16 @@ def understand(text: str, language: str, page: str, index: CatalogueIndex
                                colour=colour, size=size, fits_object=thing,
                                material_word=_asks_material(tokens) and not named.ambiguous)
     attribute, part = _refine(attribute, tokens, padded, entry)
+    if _how_much_material(tokens) and attribute in (None, Attribute.AVAILABILITY,
+                                                    Attribute.PRICE):
+        attribute = Attribute.MATERIAL  # "quanta lana c'è", "how much cashmere is in it"
     if named.ambiguous or (entry and _other_material(features, entry, attribute)):
         # two products named equally well, or one not made in the material asked: no guess
         return ProductQuestion(slug=None, attribute=attribute, colour=colour, size=size,
                                named=True) if attribute else None
     if slug is None or (attribute is None and not named.named):
         return None
-    if _second_reading(folded, tokens, entry, attribute, size, inches):
+    if _second_reading(folded, tokens, entry, attribute, size, inches, index):
         # escalated as a question about a product named in the text; else the FAQ's, as
         # any page question without a known attribute
         return ProductQuestion(slug=slug, attribute=None, named=True) if named.named else None
@@ -148,13 +157,49 @@ def understand(text: str, language: str, page: str, index: CatalogueIndex
 
 
 def _second_reading(folded: str, tokens: list[str], entry: Entry | None,
-                    attribute: Attribute | None, size: str, inches: float | None) -> bool:
+                    attribute: Attribute | None, size: str, inches: float | None,
+                    index: CatalogueIndex) -> bool:
     """May the question mean something the reading misses? A word no list knows (a
     product not sold, a condition the data cannot check), two colours or sizes, or a
-    number or size the reading leaves unused."""
-    return bool(unknown_words(folded, entry.known if entry else frozenset())) or (
+    number or size the reading leaves unused. Not unknown: a typo the matcher read as
+    this product's own name or noun ("borsa auora"), and, in a question of what fits, the
+    things people carry in a bag (the answer then gives the inside measurements)."""
+    unknown = [w for w in unknown_words(folded, entry.known if entry else frozenset())
+               if not (attribute is Attribute.FITS and w in CARRIED)
+               and not _names_it(index, entry, w)]
+    return bool(unknown) or (
         attribute is not Attribute.COLOURS and several(folded, tokens, entry)) or (
         stray_size(folded, tokens, size, inches, entry))
+
+
+def _names_it(index: CatalogueIndex, entry: Entry | None, word: str) -> bool:
+    """Is `word` a typo of a noun, name or material of the product chosen ("auora" of the
+    Aurora bag, "cashmir" of a cashmere scarf)?"""
+    if entry is None or len(word) < 5:
+        return False
+    features = index.question_features([word])
+    return bool(features) and index.matched(entry.slug, features) == features
+
+
+_HOW_MUCH = frozenset({"quanto", "quanta", "much"})
+_SHARE = frozenset({"percentuale", "percentage"})
+_PRICE_WORDS = frozenset({"costa", "costano", "costo", "cost", "costs", "price", "prezzo",
+                          "prezzi", "euro", "eur", "viene", "vengono", "pay", "pagare"})
+
+
+def _how_much_material(tokens: list[str]) -> bool:
+    """"quanta lana c'è", "percentuale di cashmere", "how much cashmere is in it": the
+    share of a material, which the composition answers; not "how much leather bag" nor
+    "quanto costa cashmere" (a price)."""
+    if _PRICE_WORDS & set(tokens):
+        return False
+    for i, token in enumerate(tokens):
+        if i == 0 or not material_of(token) or tokens[i + 1:i + 2] and tokens[i + 1] in HEADS:
+            continue
+        if tokens[i - 1] in _HOW_MUCH or i > 1 and tokens[i - 1] in ("di", "of") and (
+                tokens[i - 2] in _SHARE):
+            return True
+    return False
 
 
 def _refine(attribute: Attribute | None, tokens: list[str], padded: str,
@@ -179,7 +224,8 @@ def _refine(attribute: Attribute | None, tokens: list[str], padded: str,
 
 
 def _other_material(features: set[str], entry: Entry, attribute: Attribute | None) -> bool:
-    """"avete zaini in tela?" when the backpack is leather: not that product."""
-    if attribute in (None, Attribute.MATERIAL, Attribute.CARE):
+    """"avete zaini in tela?" when the backpack is leather, "can the canvas tote go in the
+    washing machine" when the tote is leather: not that product (its care may differ)."""
+    if attribute in (None, Attribute.MATERIAL):
         return False
     return any(f[0] == "w" and f not in entry.features for f in features)

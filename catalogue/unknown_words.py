@@ -8,9 +8,10 @@ question is not answered from the catalogue (a person or the FAQ takes it): a mi
 answer costs a hand-over, a wrong one costs the customer's trust.
 
 Understood are: the grammar words of Italian and English (articles, pronouns, auxiliaries,
-question words, a few all-purpose verbs), every word of the cue, product, colour, size,
-material and part lists, the words of the product's own rows (titles, category, material),
-numbers and measures, and typos of any of these.
+question words, all-purpose verbs, greetings and chat fillers: `function_words`), every
+word of the cue, product, colour, size, material and part lists, the words of the
+product's own rows (titles, category, material), numbers and measures, and typos of any of
+these (of the long harmless words too).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from functools import lru_cache
 
 from catalogue import vocabulary as vocab
+from catalogue.function_words import HARMLESS, HARMLESS_PHRASES
 from catalogue.fuzzy import Lexicon
 from catalogue.vocabulary import fold, phrases, stem
 
@@ -49,13 +51,14 @@ don doesn didn isn aren won wouldn cant dont doesnt isnt ll ve re d m s t u ur p
 whats wat wot pls sorry excuse tell know let look looking
 """.split())
 # Words that frame an attribute question without adding a condition: "care instructions",
-# "restock date", "what kind of wool", "real leather", "the biggest size", "at home".
+# "restock date", "what kind of wool", "real leather", "the biggest size", "at home",
+# "tumble dry", "size range", "se si macchia come si pulisce".
 _FRAMES = frozenset("""
 kind type tipo genere instructions istruzioni temperatura temperature gradi degrees home
 casa date data vero vera veri vere real genuine biggest smallest largest massima minima max
 min paper papers fogli foglio fino arriva arrivano machine mano articolo item items
 prodotto product capo
-hand
+hand dry range macchia macchie stain stains
 """.split())
 # "42", "15,6", "120cm", "90x90", "100%", and a size glued to its letter ("n37", "a15")
 _MEASURE = re.compile(r"^(?:[a-z]{1,2})?\d+(?:[.,]\d+)?(?:cm|mm|m|in|x\d+(?:[.,]\d+)?|%)?$")
@@ -74,12 +77,13 @@ def _entries() -> tuple[set[str], set[str], tuple[str, ...]]:
     entries |= set(vocab.MATERIALS) | {w for ws in vocab.PARTS.values() for w in ws}
     entries |= set(vocab.LAPTOP_WORDS) | set(vocab.A4_WORDS) | set(vocab.TABLET_WORDS)
     entries |= set(vocab.PROPER) | (set(vocab.JOINED.values()) - {""})
+    entries |= set(HARMLESS_PHRASES)
     single = {e for e in entries if " " not in e}
     return single, entries - single, tuple(prefixes)
 
 
 _SINGLE, _MULTI, _PREFIXES = _entries()
-_KNOWN = frozenset(_SINGLE | _GRAMMAR | _FRAMES | vocab.STOPWORDS | vocab.FILLERS
+_KNOWN = frozenset(_SINGLE | _GRAMMAR | _FRAMES | vocab.STOPWORDS | vocab.FILLERS | HARMLESS
                    | {"inch", "inches", "pollici", "pollice", "mini", "pro", "air"})
 # the words of a phrase are understood only inside it: "bottiglia" alone is no colour
 _PHRASE = re.compile(r"(?<!\S)(?:" + "|".join(
@@ -87,6 +91,9 @@ _PHRASE = re.compile(r"(?<!\S)(?:" + "|".join(
 # typos only of the lists' own words, not of grammar words
 _TYPOS = Lexicon(_SINGLE)
 TYPO_LENGTH = 7
+# typos of long harmless words ("buongirno", "informazoni"): no short one, where a typo is
+# one letter from a content word
+_HARMLESS_TYPOS = Lexicon(w for w in HARMLESS | _GRAMMAR | vocab.FILLERS if len(w) >= TYPO_LENGTH)
 
 
 @lru_cache(maxsize=4096)
@@ -97,7 +104,8 @@ def _understood(token: str) -> bool:
         return True
     # a typo only of a long word: short real words are one letter apart ("federe", pillow
     # cases, is no typo of "fodere", linings)
-    return len(token) >= TYPO_LENGTH and _TYPOS.find(token) is not None
+    return len(token) >= TYPO_LENGTH and (_TYPOS.find(token) is not None
+                                         or _HARMLESS_TYPOS.find(token) is not None)
 
 
 @lru_cache(maxsize=65536)

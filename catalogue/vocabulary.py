@@ -44,7 +44,8 @@ def phrases(text: str) -> str:
 
 # Multi-word product words that must not be read word by word ("belt bag" is no belt).
 JOINED = {
-    "belt bag": "beltbag", "bum bag": "beltbag", "fanny pack": "beltbag",
+    "belt bag": "beltbag", "bum bag": "beltbag", "fanny pack": "beltbag", "belt bags": "beltbag",
+    "bum bags": "beltbag", "fanny packs": "beltbag",  # a category ("Bags > Belt bags")
     "card holder": "cardholder", "key ring": "keyring", "key chain": "keyring",
     "crew neck": "crewneck", "roll neck": "rollneck", "polo neck": "rollneck",
     "bed set": "bedset", "ballet flats": "balletflats", "ballet flat": "balletflats",
@@ -53,7 +54,8 @@ JOINED = {
     "borsa a mano": "borsamano", "borsa da mano": "borsamano", "borse a mano": "borsamano",
     "scarpe da ginnastica": "sneakers", "lace ups": "laceups", "lace up": "laceups",
     "ankle boots": "ankleboots", "chelsea boots": "ankleboots",
-    "bottega aurora": "", "borsa a tracolla": "borsatracolla", "crossbody bag": "borsatracolla",
+    "dolce vita": "dolcevita", "bottega aurora": "", "borsa a tracolla": "borsatracolla",
+    "crossbody bag": "borsatracolla",
 }
 
 _JOINED_PATTERN = re.compile(
@@ -81,7 +83,7 @@ HEADS: dict[str, tuple[str, ...]] = {
     "boots": ("stivali", "stivale", "boots", "boot"),
     "ankleboots": ("stivaletti", "stivaletto", "ankleboots", "chelsea"),
     "loafers": ("mocassini", "mocassino", "loafers", "loafer"),
-    "sneakers": ("sneakers", "sneaker", "trainers", "sneakers"),
+    "sneakers": ("sneakers", "sneaker", "trainers", "snikers", "sniker", "snickers"),
     "flats": ("ballerine", "ballerina", "balletflats", "flats"),
     "sandals": ("sandali", "sandalo", "sandals", "sandal"),
     "laceups": ("stringate", "stringata", "oxford", "oxfords", "laceups"),
@@ -146,21 +148,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "buttons": ("bottoni", "bottone", "buttons", "button"),
     "handles": ("manici", "manico", "handles", "handle"),
 }
-# Words customers add around a question ("ciao, vorrei sapere..."): not a sign that the
-# question asks something the cue lists do not know.
-FILLERS = frozenset(
-    "ciao salve buongiorno buonasera grazie please thanks hi hello hey vorrei volevo sapere "
-    "chiedere domanda info informazioni scusa scusate know want wanted like would could can "
-    "tell me you it is are do does have has them they this these those that ce ne ci si mi "
-    "lo li ma pero but also anche still ancora per favore pls ok allora quindi so any some "
-    "one ones un po questa questo quella quello sono e ha hanno c l s t avrei bisogno need "
-    "i we".split()
-)
-STOPWORDS = frozenset(
-    "il lo la i gli le l un una uno un di del della dello dei degli delle da in con per su "
-    "e ed o a al alla ai agli alle the a an of in with for and or to on my your this that "
-    "questo questa quello quella mio mia vostro vostra".split()
-)
+# Words customers add around a question, and articles: see `function_words`.
+from catalogue.function_words import FILLERS, STOPWORDS  # noqa: E402  (re-exported)
 
 # -- colours --------------------------------------------------------------------------------
 # One concept per colour: the names a feed may use (Italian, English) and what customers
@@ -256,7 +245,7 @@ LAPTOP_THICKNESS = 2.0
 A4 = (29.7, 21.0, 1.0)  # a sheet or a thin folder
 TABLET = (25.0, 18.0, 1.0)  # an 11-inch tablet
 LAPTOP_WORDS = ("portatile", "portatili", "laptop", "laptops", "notebook", "macbook", "pc",
-                "computer", "computer portatile", "ultrabook", "chromebook")
+                "computer", "computer portatile", "ultrabook", "chromebook", "mac", "thinkpad")
 A4_WORDS = ("a4", "formato a4", "fogli a4", "documenti", "cartellina", "raccoglitore",
             "folder", "documents", "quaderno")
 TABLET_WORDS = ("ipad", "tablet")
@@ -350,7 +339,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "manutenzione", "secco", "wash*", "clean*", "care", "dry clean", "iron", "ironing",
         "dryer", "washing machine", "machine wash*", "come si tratta", "trattare",
         "trattamento", "treat",
-        "tumble", "laundry", "look after", "maintain",
+        "tumble", "laundry", "look after", "maintain", "lavo", "lavi", "lavano", "stiro",
+        "stiri", "stirano", "pulisci", "puliscono", "pulirl*", "come lo tratto", "come la tratto",
     ),
     "material": (
         "materiale", "materiali", "di cosa e fatt*", "di che cosa e", "fatto di", "fatta di",
@@ -360,7 +350,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "fatti di", "fatte di", "composizione", "tessuto", "stoffa", "filato", "vera pelle",
         "pelle vera", "pura lana", "puro", "pura", "sintetic*", "material", "materials",
         "made of", "made from", "fabric", "composition", "real leather", "genuine leather",
-        "synthetic", "%",
+        "synthetic", "%", "percentual*", "mix", "vegan", "vegano", "vegana",
     ),
     "dimensions": (
         "misure", "misura", "dimensioni", "dimensione", "grande", "grandezza", "quanto e lung*",
@@ -377,12 +367,15 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     # "when do you get them again", "le riprendete?": an availability question that asks
     # when, i.e. the restock
-    "again": ("again", "riprend*"),
+    "again": ("again", "riprend*", "when", "quando", "date", "data"),
+    # "partono dal 36?", "do they go up to 45?": the range of sizes, not one size's stock
+    "size_range": ("partono da*", "parte da*", "arrivano fino a*", "arriva fino a*",
+                   "vanno da*", "go up to", "goes up to", "start at", "start from"),
     # "is it only in black?" asks the colours, not whether black is in stock
     "only": ("only", "solo", "soltanto", "solamente", "just", "unico", "unica"),
     "sizes": (
         "taglie", "taglia", "numeri", "numero", "misure disponibili", "sizes", "size",
-        "che numeri", "what sizes", "which sizes",
+        "che numeri", "what sizes", "which sizes", "tagliaunica", "numerazione",
     ),
     "colours": (
         "colori", "colore", "colorazioni", "colorazione", "tinte", "tinta", "varianti",

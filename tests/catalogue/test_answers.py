@@ -231,3 +231,17 @@ def test_a_named_product_on_another_products_page_is_answered_about_itself(index
     result = say(index, "card holder in forest green available?", "product:portafoglio-pelle", "en")
     assert result.text is not None and "card holder" in result.text.lower()
     assert "forest green" in result.text and "don't make" not in result.text
+
+
+def test_a_product_without_sizes_or_measures_is_one_size(index):
+    beanie = say(index, "beanie one size?", "product:berretto-cashmere", "en")
+    assert beanie.reason == "one_size" and "one size" in beanie.text
+    italian = say(index, "il berretto è taglia unica?", "product:berretto-cashmere")
+    assert italian.text == "Il Berretto in cashmere è in taglia unica."
+
+
+def test_a_carried_thing_is_answered_with_the_inside_or_escalated(index):
+    inside = say(index, "ci sta il telefono?", "product:borsa-mano-pelle")
+    assert inside.reason == "inner_dimensions" and "cm" in inside.text
+    unknown = say(index, "does my phone fit in the belt bag", "product:marsupio-pelle", "en")
+    assert unknown.text is None and unknown.reason == "no_inner_dimensions"

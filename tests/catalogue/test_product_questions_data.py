@@ -20,7 +20,7 @@ FILES = {"dev": DATA / "product_questions_dev.jsonl",
          "holdout": DATA / "product_questions_holdout.jsonl"}
 # Each file is measured on its own, so each must be large enough for a 2 % bound to mean
 # something (issue 14 asks for at least 300 questions in all).
-MINIMUM = {"dev": 400, "holdout": 240}
+MINIMUM = {"dev": 800, "holdout": 300}
 REQUIRED = {"text": str, "language": str, "page": str, "kind": str, "answerable": bool}
 OPTIONAL = {"colour", "size", "note"}
 PAGE = re.compile(r"^(|cart|category:[a-z0-9-]+|product:[a-z0-9-]+)$")
