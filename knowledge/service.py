@@ -21,7 +21,8 @@ from knowledge.calibration import Signal
 from knowledge.confidence import ConfidenceModel, QueryFacts, feature_vector
 from knowledge.embedders import Embedder, make_embedder
 from knowledge.errors import CalibrationImpossible
-from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.index_sync import SearchMaps
+from knowledge.lexical import tokenize
 from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide, score_entries
 from knowledge.text import validate_question
 from knowledge.training import train_model
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 SEARCH_K = 64
 SAVE_EVERY_S = 60.0
+# A save that took s seconds (1.5 GB at 1M questions) waits at least SAVE_SHARE * s before the
+# next one, so saving never holds the sync lock more than ~1/SAVE_SHARE of the time.
+SAVE_SHARE = 30
 # A search that finds more changed questions than this to embed (an import) leaves them to
 # a background thread and answers with the index it has.
 BACKGROUND_SYNC_QUESTIONS = 64
@@ -83,19 +87,15 @@ class KnowledgeBase:
         self._lock = threading.RLock()  # the index, for searches: held for milliseconds
         self._sync_lock = threading.Lock()  # one sync at a time (it may run for seconds)
         self._index: VectorIndex | None = None
-        self._lexical = LexicalIndex()
+        self._maps = SearchMaps(lexical=settings.hybrid_lexical)
         self._version = -1
-        self._entry_of = np.full(0, -1, dtype=np.int64)
-        self._language: dict[int, str] = {}
-        self._languages: frozenset[str] | None = None  # of the entries; None: to compute
-        self._variants: dict[int, list[int]] = {}
-        self._centroids: dict[int, np.ndarray] = {}
         self._thresholds: Thresholds | None = None
         self._model: ConfidenceModel | None = None
         self._model_loaded = False
         self._model_checked = 0.0
         self._last_check = 0.0
         self._last_save = 0.0
+        self._save_every = SAVE_EVERY_S
         self._dirty = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -104,7 +104,7 @@ class KnowledgeBase:
         self.sync(force=True)
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock:
             if self._dirty and self._index is not None:
                 self._save()
 
@@ -134,45 +134,47 @@ class KnowledgeBase:
                     return version
                 changed = repo.changed_since(since, session=session)
                 rows = repo.searchable_variants(session=session, entry_ids=changed)
-            if background_over is not None and len(rows) > background_over:
-                threading.Thread(target=self._apply_in_background, args=(version, changed, rows),
+            fresh = self._maps.fresh(rows)  # only these need embedding
+            if background_over is not None and len(fresh) > background_over:
+                threading.Thread(target=self._apply_in_background,
+                                 args=(version, changed, rows, fresh),
                                  name="kb-sync", daemon=True).start()
                 handed_over = True
                 return self._version
-            self._apply_changes(version, changed, rows)
+            self._apply_changes(version, changed, rows, fresh)
             return version
         finally:
             if not handed_over:
                 self._sync_lock.release()
 
-    def _apply_in_background(self, version: int, changed: set[int], rows) -> None:
+    def _apply_in_background(self, version: int, changed: set[int], rows, fresh) -> None:
         try:
-            self._apply_changes(version, changed, rows)
+            self._apply_changes(version, changed, rows, fresh)
         except Exception:  # the next sync tries again
-            log.exception("applying %d changed questions in the background failed", len(rows))
+            log.exception("applying %d changed questions in the background failed", len(fresh))
         finally:
             self._sync_lock.release()
 
-    def _apply_changes(self, version: int, changed: set[int], rows) -> None:
-        """Under the sync lock: embed, then swap in under the search lock (milliseconds)."""
+    def _apply_changes(self, version: int, changed: set[int], rows, fresh) -> None:
+        """Under the sync lock: embed the new questions, then apply the change in place under
+        the search lock (milliseconds at any KB size: see knowledge.index_sync). The periodic
+        save writes the index file outside the search lock: searches only read the index,
+        and every writer holds the sync lock."""
         started = time.perf_counter()
-        vectors = self.embedder.embed_many([r[2] for r in rows]) if rows else None
+        vectors = self.embedder.embed_many([r[2] for r in fresh]) if fresh else None
         with self._lock:
-            self._apply(changed, rows, vectors)
+            self._maps.apply(self._index, changed, rows, fresh, vectors)
             self._version = version
             self._dirty = True
-            if time.monotonic() - self._last_save > SAVE_EVERY_S:
-                self._save()
-        if self.settings.hybrid_lexical:  # swapped in whole by the lexical index itself
-            with session_scope(self.url) as session:
-                self._rebuild_lexical(repo.searchable_variants(session=session))
-        if len(rows) > BACKGROUND_SYNC_QUESTIONS:
+        if time.monotonic() - self._last_save > self._save_every:
+            self._save()
+        if len(fresh) > BACKGROUND_SYNC_QUESTIONS:
             log.info("knowledge base version %d: %d changed questions applied in %.1f s",
-                     version, len(rows), time.perf_counter() - started)
+                     version, len(fresh), time.perf_counter() - started)
 
     def reindex(self) -> int:
         """Rebuild the index from the database, re-embedding every published question."""
-        with self._lock:
+        with self._sync_lock, self._lock:
             self._rebuild()
             return self._version
 
@@ -201,7 +203,7 @@ class KnowledgeBase:
             log.warning("index lacks questions it should hold: rebuilding")
             self._rebuild()
             return
-        self._reset_maps(stable)
+        self._maps.reset(self._index, stable)
         self._version = meta.kb_version
 
     def _rebuild(self) -> None:
@@ -213,7 +215,7 @@ class KnowledgeBase:
         self._index = VectorIndex.build(
             ids, vectors, dimension=self.embedder.dimension, **self._index_options()
         )
-        self._reset_maps(rows, vectors)
+        self._maps.reset(self._index, rows, vectors)
         self._version = version
         self._save()
         log.info("index rebuilt: %d questions, KB version %d", len(ids), version)
@@ -224,63 +226,11 @@ class KnowledgeBase:
             "nprobe": self.settings.ivf_nprobe,
         }
 
-    def _reset_maps(self, rows, vectors: np.ndarray | None = None) -> None:
-        """Rebuild the id maps and centroids; vectors come from `vectors` or the index."""
-        self._entry_of = np.full(0, -1, dtype=np.int64)
-        self._language, self._variants, self._centroids = {}, {}, {}
-        self._languages = None
-        self._map_rows(rows)
-        position = {r[0]: i for i, r in enumerate(rows)} if vectors is not None else None
-        for entry_id, variant_ids in self._variants.items():
-            if len(variant_ids) > 1:
-                if position is None:
-                    self._set_centroid(entry_id, self._index.vectors_of(variant_ids))
-                else:
-                    self._set_centroid(entry_id, vectors[[position[v] for v in variant_ids]])
-        self._rebuild_lexical(rows)
-
-    def _map_rows(self, rows) -> None:
-        if rows:
-            top = max(r[0] for r in rows)
-            if top >= len(self._entry_of):
-                grown = np.full(max(top + 1, 2 * len(self._entry_of)), -1, dtype=np.int64)
-                grown[: len(self._entry_of)] = self._entry_of
-                self._entry_of = grown
-        for variant_id, entry_id, _text, language in rows:
-            self._entry_of[variant_id] = entry_id
-            self._language[entry_id] = language
-            self._variants.setdefault(entry_id, []).append(variant_id)
-        self._languages = None
-
-    def _set_centroid(self, entry_id: int, vectors: np.ndarray) -> None:
-        centroid = vectors.mean(axis=0)
-        self._centroids[entry_id] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-
-    def _apply(self, changed: set[int], rows, vectors: np.ndarray | None) -> None:
-        """Replace the vectors of the changed entries with their current published questions
-        (`vectors`: theirs, embedded already)."""
-        old = [v for e in changed for v in self._variants.pop(e, [])]
-        self._index.remove(np.array(old, dtype=np.int64))
-        if len(old):
-            self._entry_of[np.array(old)] = -1
-        for entry_id in changed:
-            self._language.pop(entry_id, None)
-            self._centroids.pop(entry_id, None)
-        self._languages = None
-        if rows:
-            self._index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
-            self._map_rows(rows)
-            for entry_id in {r[1] for r in rows}:
-                if len(self._variants[entry_id]) > 1:
-                    self._set_centroid(entry_id, self._index.vectors_of(self._variants[entry_id]))
-
-    def _rebuild_lexical(self, rows) -> None:
-        if self.settings.hybrid_lexical:
-            self._lexical.build([r[0] for r in rows], [r[2] for r in rows])
-
     def _save(self) -> None:
+        started = time.monotonic()
         self._index.save(self.index_dir, model=self.embedder.name, kb_version=self._version)
         self._last_save, self._dirty = time.monotonic(), False
+        self._save_every = max(SAVE_EVERY_S, SAVE_SHARE * (self._last_save - started))
 
     # -- the decision model ---------------------------------------------------------------
     def is_calibrated(self) -> bool:
@@ -384,28 +334,30 @@ class KnowledgeBase:
         with self._lock:
             scored = self._score(text, vector, language, exclude, lexical)
             top = scored[0].entry_id if scored else None
-            facts = QueryFacts(words=len(tokenize(text)), questions=len(self._variants.get(top, ())))
+            facts = QueryFacts(words=len(tokenize(text)),
+                               questions=len(self._maps.variants.get(top, ())))
         return scored, feature_vector(scored, facts)
 
     def _score(self, text: str, vector: np.ndarray, language: str | None,
                exclude: int | None = None, lexical: bool = True) -> list[ScoredEntry]:
         scores, ids = self._index.search(vector[None, :], SEARCH_K)
         allowed = self._allowed_languages(language)
-        entry_of = self._entry_of
+        maps = self._maps
+        entry_of = maps.entry_of
 
         def owner(variant_id: int) -> int:
             entry_id = int(entry_of[variant_id]) if 0 <= variant_id < len(entry_of) else -1
             if entry_id == exclude or (allowed is not None
-                                       and self._language.get(entry_id) not in allowed):
+                                       and maps.language.get(entry_id) not in allowed):
                 return -1
             return entry_id
 
         def centroid_similarity(entry_id: int) -> float | None:
-            centroid = self._centroids.get(entry_id)
+            centroid = maps.centroids.get(entry_id)
             return None if centroid is None else float(centroid @ vector)
 
         lexical = lexical and self.settings.hybrid_lexical
-        matches = self._lexical.search(text, SEARCH_K) if lexical else None
+        matches = maps.lexical.search(text, SEARCH_K) if lexical else None
         hits = zip(ids[0].tolist(), scores[0].tolist())
         return score_entries(hits, owner, centroid_similarity, matches,
                              self.settings.lexical_weight if lexical else 0.0)
@@ -475,7 +427,4 @@ class KnowledgeBase:
             return set(self._entry_languages()) - {"other"}
 
     def _entry_languages(self) -> frozenset[str]:
-        """Kept between changes: every search asks, and the KB may have 10,000s of entries."""
-        if self._languages is None:
-            self._languages = frozenset(self._language.values())
-        return self._languages
+        return self._maps.languages()
