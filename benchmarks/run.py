@@ -3,7 +3,8 @@ runs them and writes BENCHMARKS.md. Medians and ratios come from one run, side b
 
   retrieval  CLINC150 (train as KB, val as queries), xSID it/en, BANKING77 5-fold, per embedder
   latency    search (embed + FAISS + BM25 + confidence model + load entry) vs bare query
-             embedding, 10k entries of two questions each
+             embedding, 10k entries of two questions each; a product answer vs a KB answer
+             (whole turns on the demo FAQ and catalogue, benchmarks/product_latency.py)
   scale      1M synthetic vectors: IVF build time, memory, p95 search, recall@1 vs exact
   nlu        Rasa NLU intent macro-F1 per language on the held-out sets
   conversation  round trips through Rasa + action + KB at 1/10/50 concurrent conversations,
@@ -189,6 +190,9 @@ def main() -> None:
             result = bench_retrieval(args.embedders, args.quick, args.datasets)
         elif name == "latency":
             result = {e: bench_latency(e) for e in args.embedders}
+            from benchmarks.product_latency import run as bench_product
+
+            result["product_vs_kb"] = {e: bench_product(e) for e in args.embedders}
         elif name == "scale":
             result = bench_scale()
         elif name == "nlu":

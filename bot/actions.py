@@ -19,6 +19,7 @@ from bot.assistant import Assistant, Reply, Turn
 from bot.identity import typed_email, verified_email
 from bot.language import SERVED, conversation_language, shop_question, thanks_and_goodbye
 from bot.phrases import say
+from bot.product_path import feedback_product
 from core import utcnow
 from escalation import EscalationError, valid_email
 from knowledge import DecisionKind, InvalidQuestion
@@ -123,13 +124,21 @@ class ActionSessionStart(AssistantAction):
 
 
 class ActionDetectLanguage(AssistantAction):
-    """Runs before Rasa's own responses so that they come in the customer's language."""
+    """Runs before Rasa's own responses so that they come in the customer's language. A
+    product question the NLU read as a greeting or a goodbye ("prezzo?", "what's the
+    lining of the aurora bag") is answered here instead, and the response is skipped."""
 
     def name(self) -> str:
         return "action_detect_language"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         turn = self.turn(tracker)
+        if (tracker.get_intent_of_latest_message() in ("greet", "goodbye")
+                and await asks_about_product(self, tracker)):
+            events = await answer_instead(self, dispatcher, tracker)
+            if not any(isinstance(e, dict) and e.get("event") == "followup" for e in events):
+                events.append(FollowupAction("action_listen"))  # no greeting after the answer
+            return events
         return [SlotSet("language", conversation_language(turn.text, turn.language, turn.hint))]
 
 
@@ -155,6 +164,8 @@ def answered(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -
     events: list[EventType] = [SlotSet("language", reply.language)]
     if reply.entry_id is not None:
         events.append(SlotSet("last_entry_id", str(reply.entry_id)))
+    elif reply.kind == "answer":  # a product answer: a later bare thumbs is not an old entry's
+        events.append(SlotSet("last_entry_id", None))
     if reply.question:
         events.append(SlotSet("last_question", reply.question))
     return events + contact_form(tracker, reply)
@@ -169,6 +180,28 @@ def said_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     return True
 
 
+async def asks_about_product(action: AssistantAction, tracker: Tracker) -> bool:
+    """A typed message the NLU filed under another intent (ask_human, a thumbs, thanks) that
+    asks about a product: short product questions ("misure?", "entra un portatile da 15?",
+    "disponibile?") are often misread, and the intent model changes with every training
+    while the catalogue's understanding does not. Button payloads are never questions."""
+    text = _str((tracker.latest_message or {}).get("text"), 500).strip()
+    if not text or text.startswith("/"):
+        return False
+    turn = action.turn(tracker)
+    try:
+        return await asyncio.to_thread(action.assistant.about_product, turn)
+    except Exception:  # the intent's own path is safe
+        log.exception("conversation %s: could not check for a product question",
+                      turn.conversation_id)
+        return False
+
+
+async def answer_instead(action: AssistantAction, dispatcher: CollectingDispatcher,
+                         tracker: Tracker) -> list[EventType]:
+    return answered(dispatcher, tracker, await action.call(tracker, action.assistant.answer))
+
+
 class ActionThanks(AssistantAction):
     """Thanks (after action_detect_language, so in the customer's language): a thanks with
     a goodbye in it ("ok grazie, ciao!", which the NLU may read as thanks) is a goodbye."""
@@ -177,8 +210,11 @@ class ActionThanks(AssistantAction):
         return "action_thanks"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if not said_goodbye(dispatcher, tracker):
-            dispatcher.utter_message(response="utter_you_are_welcome")
+        if said_goodbye(dispatcher, tracker):
+            return []
+        if await asks_about_product(self, tracker):  # "è impermeabile?" read as thanks
+            return await answer_instead(self, dispatcher, tracker)
+        dispatcher.utter_message(response="utter_you_are_welcome")
         return []
 
 
@@ -212,7 +248,8 @@ class ActionSmallTalk(AssistantAction):
             decision = self.assistant.kb.search(turn.text, language=language)
         except InvalidQuestion:  # empty or too long: not a question to take
             return False
-        return decision.kind is not DecisionKind.ESCALATE or shop_question(turn.text)
+        return (decision.kind is not DecisionKind.ESCALATE or shop_question(turn.text)
+                or self.assistant.about_product(turn))  # "avete la sciarpa in verde?"
 
 
 def contact_form(tracker: Tracker, reply: Reply) -> list[EventType]:
@@ -228,6 +265,8 @@ class ActionHandoff(AssistantAction):
         return "action_handoff"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if await asks_about_product(self, tracker):  # "disponibile?" read as ask_human
+            return await answer_instead(self, dispatcher, tracker)
         reply = await self.call(tracker, self.assistant.hand_off)
         send(dispatcher, reply)
         events: list[EventType] = [SlotSet("language", reply.language)]
@@ -242,11 +281,16 @@ class ActionRecordFeedback(AssistantAction):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         helpful = tracker.get_intent_of_latest_message() == "feedback_helpful"
-        raw = next(tracker.get_latest_entity_values("entry_id"), None) or tracker.get_slot(
-            "last_entry_id")
+        entity = next(tracker.get_latest_entity_values("entry_id"), None)
+        # A typed product question read as a thumbs ("ci entra un a4?"): a question.
+        if entity is None and await asks_about_product(self, tracker):
+            return await answer_instead(self, dispatcher, tracker)
+        raw = entity or tracker.get_slot("last_entry_id")
         entry_id = (int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit()
                     and len(raw) < 10 else None)
-        reply = await self.call(tracker, lambda t: self.assistant.feedback(t, entry_id, helpful))
+        product = feedback_product(raw)  # a product answer's buttons name its product
+        reply = await self.call(tracker, lambda t: self.assistant.feedback(t, entry_id, helpful,
+                                                                           product))
         send(dispatcher, reply)
         return []
 

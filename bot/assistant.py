@@ -1,7 +1,9 @@
 """The conversation service behind the custom actions: one call per customer turn.
 
 It validates and rate-limits the message, picks the conversation's language, asks
-the knowledge base, logs the turn for analytics and opens tickets. Everything here
+the product catalogue (a question about a product's attribute: answered from the shop's
+data or a note learned for that product, else passed to a person) and otherwise the
+knowledge base, logs the turn for analytics and opens tickets. Everything here
 is blocking (embedding, database); actions call it from a worker thread. It knows
 nothing of Rasa: actions hand it a `Turn` and get a `Reply` back.
 """
@@ -9,8 +11,9 @@ nothing of Rasa: actions hand it a `Turn` and get a `Reply` back.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from limits import parse
 from limits.storage import storage_from_string
@@ -19,6 +22,17 @@ from limits.strategies import MovingWindowRateLimiter
 from analytics import EventKind, Interaction, events_of, record
 from bot import language as lang
 from bot.phrases import deadline, say
+from bot.product_path import (
+    answer_product,
+    consult,
+    last_product_answer,
+    product_data,
+    product_feedback_buttons,
+    product_of_event,
+    shop_today,
+    ticket_product,
+)
+from catalogue.service import ProductAnswer, ProductDesk
 from core import Settings, as_utc, session_scope, utcnow
 from escalation import (
     EscalationError,
@@ -92,10 +106,11 @@ def feedback_buttons(language: str, entry_id: int) -> tuple[tuple[str, str], ...
 
 class Assistant:
     def __init__(self, settings: Settings, knowledge_base: KnowledgeBase,
-                 sla: SlaConfig | None = None):
+                 sla: SlaConfig | None = None, desk: ProductDesk | None = None):
         self.settings = settings
         self.kb = knowledge_base
         self.url = settings.resolved_database_url
+        self.desk = desk if desk is not None else ProductDesk(self.url)
         self.sla = sla or load_sla_config(settings.resolved_sla_policies_file)
         self.notify = mail_notifier(settings)
         self._limit = parse(settings.chat_rate_limit)
@@ -103,6 +118,10 @@ class Assistant:
 
     def warm_up(self) -> None:
         lang.warm_up()
+        try:
+            self.desk.warm_up()
+        except Exception:  # the FAQ still answers; the next product question retries
+            log.exception("the product catalogue could not be loaded")
 
     # -- turns ---------------------------------------------------------------------------
     def answer(self, turn: Turn) -> Reply:
@@ -111,20 +130,66 @@ class Assistant:
         refused = self._refuse(turn, language)
         if refused:
             return refused
+        product, product_ms = self._product(turn, language)
+        if product is not None and (product.text or product.attribute):
+            return self._product_reply(turn, language, product, product_ms)
         try:
             decision = self.kb.search(turn.text, language=language)
         except InvalidQuestion:
             return self._invalid(turn, language)
-        return self._reply_for(turn, language, decision)
+        return self._reply_for(turn, language, decision, product)
 
-    def _reply_for(self, turn: Turn, language: str, decision: Decision) -> Reply:
+    def _product(self, turn: Turn, language: str) -> tuple[ProductAnswer | None, float]:
+        """What the catalogue says (None: about no identified product) and how long it took,
+        for a question the knowledge base would take (the same limits)."""
+        text = clean(turn.text)
+        if not 0 < len(text) <= self.settings.max_question_chars:
+            return None, 0.0
+        started = time.perf_counter()
+        answer = consult(self.desk, text, language, turn.page, self.today())
+        return answer, (time.perf_counter() - started) * 1000
+
+    def today(self) -> date:
+        return shop_today(self.sla.timezone, utcnow())
+
+    def about_product(self, turn: Turn) -> bool:
+        """Whether the message asks about a product's attribute (or is answered by a note):
+        a question, whatever intent the NLU gave it."""
+        product, _ = self._product(turn, lang.conversation_language(turn.text, turn.language,
+                                                                    turn.hint))
+        return product is not None and bool(product.text or product.attribute)
+
+    def _product_reply(self, turn: Turn, language: str, product: ProductAnswer,
+                       latency_ms: float) -> Reply:
+        """Answered from the catalogue or a note; or the data cannot say: passed to a person
+        with the honest sentence first, the ticket carrying the product."""
+        question = clean(turn.text)
+        self._log(turn, EventKind.MESSAGE, language, text=question,
+                  decision="answer" if product.text else "escalate",
+                  latency_ms=latency_ms,
+                  data={"product": product_data(product, product.answered_by),
+                        "reason": product.reason, "note_id": product.note_id})
+        if product.text:
+            return Reply("answer", language, (product.text, say(language, "helpful?")),
+                         product_feedback_buttons(language, product.slug), question=question)
+        reply = self._escalate(turn, language, question, (), "product_escalate",
+                               product=answer_product(product, turn.page))
+        if reply.kind == "escalate" and product.cannot_say:
+            reply = replace(reply, messages=(product.cannot_say, *reply.messages))
+        return reply
+
+    def _reply_for(self, turn: Turn, language: str, decision: Decision,
+                   product: ProductAnswer | None = None) -> Reply:
         """The logged turn and the reply for a knowledge-base decision."""
         top = decision.candidates[0] if decision.candidates else None
+        data = {"candidates": [c.entry_id for c in decision.candidates],
+                "confidence": decision.confidence, "model_version": decision.model_version}
+        if product is not None:  # identified, but no attribute: the FAQ's question
+            data["product"] = product_data(
+                product, "kb" if decision.kind is DecisionKind.ANSWER else "")
         self._log(turn, EventKind.MESSAGE, language, text=decision.question,
                   decision=decision.kind.value, entry_id=top.entry_id if top else None,
-                  score=decision.score, latency_ms=decision.latency_ms,
-                  data={"candidates": [c.entry_id for c in decision.candidates],
-                        "confidence": decision.confidence, "model_version": decision.model_version})
+                  score=decision.score, latency_ms=decision.latency_ms, data=data)
         if decision.kind is DecisionKind.ANSWER:
             return Reply("answer", language, (top.answer, say(language, "helpful?")),
                          feedback_buttons(language, top.entry_id), top.entry_id, decision.question)
@@ -136,7 +201,8 @@ class Assistant:
             buttons += ((say(language, "none_of_these"), "/ask_human"),)
             return Reply("clarify", language, (say(language, "clarify"),), buttons,
                          question=decision.question, considered=considered)
-        return self._escalate(turn, language, decision.question, considered, "kb_escalate")
+        return self._escalate(turn, language, decision.question, considered, "kb_escalate",
+                              product=answer_product(product, turn.page))
 
     def small_talk(self, turn: Turn) -> Reply | None:
         """A message the NLU filed as small talk: answered like a question when the knowledge
@@ -167,10 +233,18 @@ class Assistant:
         return Reply("answer", language, (answer, say(language, "helpful?")),
                      feedback_buttons(language, entry_id), entry_id)
 
-    def feedback(self, turn: Turn, entry_id: int | None, helpful: bool) -> Reply:
+    def feedback(self, turn: Turn, entry_id: int | None, helpful: bool, product: str = ""
+                 ) -> Reply:
+        """A thumbs on an answer: a KB entry's (`entry_id`) or a product answer's (`product`,
+        the slug its button named). A product verdict is logged with the product question
+        this conversation was answered (from our log: a button names only a slug)."""
         language = _kept_language(turn)
-        self._log(turn, EventKind.FEEDBACK, language, entry_id=entry_id,
-                  data={"helpful": helpful})
+        data: dict = {"helpful": helpful}
+        if product:
+            entry_id = None  # never counted as a verdict on some KB entry
+            if (asked := self._recent_product(turn.conversation_id, product)) is not None:
+                data["product"] = asked
+        self._log(turn, EventKind.FEEDBACK, language, entry_id=entry_id, data=data)
         if helpful:
             return Reply("feedback", language, (say(language, "thanks_feedback"),))
         return Reply("feedback", language, (say(language, "sorry_feedback"),),
@@ -184,10 +258,14 @@ class Assistant:
         the operator nothing to answer (see `hand_off_question`)."""
         language = lang.conversation_language(turn.text, turn.language, turn.hint)
         self._log(turn, EventKind.HANDOFF, language, text=turn.text)
-        question = clean(question or "") or self._recent_question(turn.conversation_id)
+        product = ("", "")
+        if not (question := clean(question or "")):
+            question, asked, page = self._recent_question(turn.conversation_id)
+            if asked:  # the last question was about a product: so may be the ticket
+                product = ticket_product(asked["slug"], asked["attribute"], asked["named"], page)
         if not question:
             return Reply("ask_question", language, (), needs_contact=True)
-        return self._escalate(turn, language, question, (), "customer_request")
+        return self._escalate(turn, language, question, (), "customer_request", product=product)
 
     def hand_off_question(self, turn: Turn, question: str) -> Reply:
         """The question typed after asking for a person: the ticket opens now."""
@@ -229,14 +307,15 @@ class Assistant:
 
     # -- helpers -------------------------------------------------------------------------
     def _escalate(self, turn: Turn, language: str, question: str, considered: tuple[dict, ...],
-                  reason: str) -> Reply:
+                  reason: str, product: tuple[str, str] = ("", "")) -> Reply:
         """The moment the bot promises a person, the ticket exists (delivery in the chat);
         asking for an email afterwards only adds a contact to it."""
         request = TicketRequest(
             conversation_id=turn.conversation_id, question=clean(question)[:MAX_QUESTION],
             language=language, reason=reason, transcript=turn.transcript,
             customer_email=turn.customer_email, contact_consent=bool(turn.customer_email),
-            category=_category(considered), considered=considered)
+            category=_category(considered), considered=considered,
+            product_slug=product[0], product_attribute=product[1])
         try:
             with session_scope(self.url) as session:
                 info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
@@ -257,14 +336,20 @@ class Assistant:
                      considered=considered, needs_contact=not info.has_contact,
                      ticket_id=info.id)
 
-    def _recent_question(self, conversation_id: str) -> str:
-        """The last question this conversation asked the knowledge base, if recent."""
+    def _recent_question(self, conversation_id: str) -> tuple[str, dict | None, str]:
+        """The last question this conversation asked, if recent, the product it was about
+        (None when none) and the page it was asked on."""
         since = utcnow() - RECENT_QUESTION
         with session_scope(self.url) as session:
-            recent = [e.text for e in events_of(conversation_id, session=session,
-                                                kind=EventKind.MESSAGE)
+            recent = [(e.text, product_of_event(e.data), e.page)
+                      for e in events_of(conversation_id, session=session, kind=EventKind.MESSAGE)
                       if e.text and as_utc(e.occurred_at) >= since]
-        return recent[-1] if recent else ""
+        return recent[-1] if recent else ("", None, "")
+
+    def _recent_product(self, conversation_id: str, slug: str) -> dict | None:
+        with session_scope(self.url) as session:
+            return last_product_answer(events_of(conversation_id, session=session,
+                                                 kind=EventKind.MESSAGE), slug)
 
     def _refuse(self, turn: Turn, language: str) -> Reply | None:
         if not self._limiter.hit(self._limit, "chat", turn.conversation_id):

@@ -3,8 +3,12 @@ conversations in Italian and English on product pages, the cart and order pages;
 questions answered (some clarified, some thumbed), unknown ones escalated to tickets that
 operators answer within or after the SLA; about a quarter of the conversations end with a
 1-5 rating (lower after a late answer or a thumbs-down), some with a comment; in the last two
-weeks a new coat draws more and more questions the knowledge base cannot answer yet (an
-emerging topic). Deterministic for a given seed.
+weeks a new coat draws more and more questions (an emerging topic). Questions about a product
+are logged as the product path logs them (`data["product"]`: slug, attribute, who answered):
+those the demo catalogue (data/demo_catalogue.csv) answers are answered, those it cannot
+(a product without care notes, a bag without its inner size, how a coat fits) go to a
+person, so the before-buying page shows which product pages lack information.
+Deterministic for a given seed.
 
 The history is written into days the dashboard may already have summed (a shop that ran
 before the demo): those days' roll-ups are reopened, and the command then labels all of it
@@ -14,6 +18,7 @@ alive the moment it returns."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -28,9 +33,12 @@ PAGES = {"pre_purchase": ["product:sciarpa-merino", "product:borsa-aurora", "pro
          "post_purchase": ["order:status", "account:orders", "home"], "general": ["home", "contatti"]}
 UNKNOWN = {"it": ["Posso portare il cane in negozio?", "Fate corsi di cucito?",
                   "Avete la sciarpa in verde petrolio?", "Spedite alle Canarie?",
-                  "Posso pagare con buoni pasto?", "La borsa entra un portatile da 15 pollici?"],
+                  "Posso pagare con buoni pasto?", "La borsa entra un portatile da 15 pollici?",
+                  "Come si pulisce la borsa a secchiello Lucia?",
+                  "Nella borsa a tracolla Nina entra un tablet da 11 pollici?"],
            "en": ["Do you ship to the Canary Islands?", "Can I rent a dress?",
-                  "Is the Aurora bag big enough for a 15 inch laptop?", "Do you sell gift boxes?"]}
+                  "Is the Aurora bag big enough for a 15 inch laptop?", "Do you sell gift boxes?",
+                  "How do I clean the felt hat?"]}
 # A new product people start asking about in the last two weeks: the dashboard's
 # "in crescita" topic and the top product before buying.
 TREND_DAYS = 14
@@ -40,6 +48,38 @@ TREND = {"it": ["Quando torna disponibile il cappotto Aurora color cammello?",
          "en": ["When is the camel Aurora coat back in stock?",
                 "Does the camel Aurora coat run true to size?"]}
 TREND_PAGE = "product:cappotto-aurora-cammello"
+COAT = TREND_PAGE.partition(":")[2]
+
+
+@dataclass(frozen=True)
+class ProductAsk:
+    """What the product path makes of a question (the slugs are the demo catalogue's)."""
+
+    slug: str
+    attribute: str  # catalogue.records.Attribute value
+    answered: bool  # the catalogue answers it; else a person does
+    named: bool = False  # the question names the product (else the page does)
+
+
+PRODUCT_QUESTIONS = {
+    "Avete la sciarpa in verde petrolio?": ProductAsk("sciarpa-merino", "availability", True),
+    "La borsa entra un portatile da 15 pollici?": ProductAsk("borsa-aurora", "fits", True),
+    "Is the Aurora bag big enough for a 15 inch laptop?":
+        ProductAsk("borsa-aurora", "fits", True, named=True),
+    # no care notes, no inner size in the catalogue: a person answers
+    "Come si pulisce la borsa a secchiello Lucia?":
+        ProductAsk("borsa-secchiello", "care", False, named=True),
+    "Nella borsa a tracolla Nina entra un tablet da 11 pollici?":
+        ProductAsk("borsa-tracolla-nina", "fits", False, named=True),
+    "How do I clean the felt hat?": ProductAsk("cappello-feltro", "care", False, named=True),
+    # the coat: out of stock in camel with a restock date; how it fits is no catalogue fact
+    "Quando torna disponibile il cappotto Aurora color cammello?":
+        ProductAsk(COAT, "restock", True, named=True),
+    "Il cappotto Aurora cammello veste regolare?": ProductAsk(COAT, "sizes", False, named=True),
+    "Avete il cappotto cammello in taglia 42?": ProductAsk(COAT, "availability", True, named=True),
+    "When is the camel Aurora coat back in stock?": ProductAsk(COAT, "restock", True, named=True),
+    "Does the camel Aurora coat run true to size?": ProductAsk(COAT, "sizes", False, named=True),
+}
 RATED_SHARE = 0.25  # conversations that end with a rating
 COMMENTED_SHARE = 0.35  # ratings that come with a comment
 # Weights of the scores 1..5 by how the conversation went.
@@ -87,7 +127,8 @@ def simulate(session: Session, *, days: int = 90, per_day: int = 60, seed: int =
 
 def _trend_conversation(session: Session, rng: random.Random, entries: list[Entry],
                         at: datetime, counts: dict) -> None:
-    """A question about the new coat: the knowledge base cannot answer it yet."""
+    """A question about the new coat: the catalogue says when it is back and in which
+    sizes; how it fits goes to a person."""
     language = "it" if rng.random() < 0.75 else "en"
     conversation = f"demo-{counts['conversations']:06d}"
     counts["conversations"] += 1
@@ -95,16 +136,31 @@ def _trend_conversation(session: Session, rng: random.Random, entries: list[Entr
     common = {"conversation_id": conversation, "language": language, "channel": "socketio",
               "page": TREND_PAGE}
     question = rng.choice(TREND[language])
-    pre = [e for e in entries if e.category.value == "pre_purchase"] or entries
-    ticket = _ticket(session, rng, conversation, question, language, pre[0], at)
-    counts["tickets"] += 1
-    session.add_all([
-        InteractionEvent(kind=EventKind.CONVERSATION_START, occurred_at=at, **common),
-        InteractionEvent(kind=EventKind.MESSAGE, occurred_at=at + timedelta(seconds=15),
-                         text=question, decision="escalate", score=round(rng.uniform(.4, .7), 3),
-                         latency_ms=round(rng.uniform(4, 12), 1), **common),
-        InteractionEvent(kind=EventKind.ESCALATION, occurred_at=at + timedelta(seconds=15),
-                         data={"ticket_id": ticket.id, "joined": False}, **common)])
+    about = PRODUCT_QUESTIONS[question]
+    asked = at + timedelta(seconds=15)
+    events = [InteractionEvent(kind=EventKind.CONVERSATION_START, occurred_at=at, **common),
+              _product_message(rng, asked, question, about, common)]
+    if not about.answered:
+        pre = [e for e in entries if e.category.value == "pre_purchase"] or entries
+        ticket = _ticket(session, rng, conversation, question, language, pre[0], at, about)
+        counts["tickets"] += 1
+        events.append(InteractionEvent(kind=EventKind.ESCALATION, occurred_at=asked,
+                                       data={"ticket_id": ticket.id, "joined": False}, **common))
+    session.add_all(events)
+
+
+def _product_message(rng: random.Random, at: datetime, question: str, about: ProductAsk,
+                     common: dict) -> InteractionEvent:
+    """A product question as the product path logs it: on its product's page, answered
+    from the catalogue or passed to a person."""
+    data = {"product": {"slug": about.slug, "attribute": about.attribute,
+                        "answered_by": "catalogue" if about.answered else "",
+                        "named": about.named}}
+    return InteractionEvent(kind=EventKind.MESSAGE, occurred_at=at, text=question,
+                            decision="answer" if about.answered else "escalate",
+                            score=round(rng.uniform(.4, .7), 3),
+                            latency_ms=round(rng.uniform(4, 12), 1), data=data,
+                            **{**common, "page": f"product:{about.slug}"})
 
 
 def _conversation(session: Session, rng: random.Random, rater: random.Random,
@@ -125,12 +181,20 @@ def _conversation(session: Session, rng: random.Random, rater: random.Random,
         entry = first if turn == 0 else rng.choice(pool)
         roll = rng.random()
         counts["questions"] += 1
-        if roll < 0.16:  # the KB has no answer: a person takes over
+        if roll < 0.16:  # the KB has no answer: the catalogue may, else a person takes over
             question = rng.choice(UNKNOWN[language])
-            events.append(InteractionEvent(kind=EventKind.MESSAGE, occurred_at=at, text=question,
-                                           decision="escalate", score=round(rng.uniform(.4, .7), 3),
-                                           latency_ms=round(rng.uniform(4, 12), 1), **common))
-            ticket = _ticket(session, rng, conversation, question, language, entry, at)
+            about = PRODUCT_QUESTIONS.get(question)
+            if about is not None:
+                events.append(_product_message(rng, at, question, about, common))
+                if about.answered:
+                    ended = at + timedelta(seconds=20)
+                    continue
+            else:
+                events.append(InteractionEvent(
+                    kind=EventKind.MESSAGE, occurred_at=at, text=question, decision="escalate",
+                    score=round(rng.uniform(.4, .7), 3), latency_ms=round(rng.uniform(4, 12), 1),
+                    **common))
+            ticket = _ticket(session, rng, conversation, question, language, entry, at, about)
             events.append(InteractionEvent(kind=EventKind.ESCALATION, occurred_at=at,
                                            data={"ticket_id": ticket.id, "joined": False}, **common))
             counts["tickets"] += 1
@@ -173,7 +237,8 @@ def _rating(rng: random.Random, at: datetime, mood: str, common: dict) -> list[I
 
 
 def _ticket(session: Session, rng: random.Random, conversation: str, question: str,
-            language: str, entry: Entry, at: datetime) -> Ticket:
+            language: str, entry: Entry, at: datetime, about: ProductAsk | None = None
+            ) -> Ticket:
     due = at + timedelta(hours=2 if entry.category.value == "pre_purchase" else 4)
     answered = at + timedelta(minutes=rng.randrange(20, 400)) if rng.random() < 0.93 else None
     ticket = Ticket(conversation_id=conversation, question=question, language=language,
@@ -181,7 +246,9 @@ def _ticket(session: Session, rng: random.Random, conversation: str, question: s
                     sla_policy="demo", status="closed" if answered else "open",
                     breached=bool(answered and answered > due), answered_at=answered,
                     answer="(demo answer)" if answered else "", answered_by="operatore@demo",
-                    delivery_channel="chat" if answered else "", delivered_at=answered)
+                    delivery_channel="chat" if answered else "", delivered_at=answered,
+                    product_slug=about.slug if about else "",
+                    product_attribute=about.attribute if about else "")
     session.add(ticket)
     session.flush()
     return ticket

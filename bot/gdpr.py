@@ -37,7 +37,8 @@ from bot.gdpr_files import MailTraces, erase_mail_files
 from bot.rasa_tracker import TrackerStore
 from core import SupportBotError, get_engine
 from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
-from knowledge.models import Entry
+from catalogue.models import ProductNote
+from knowledge.models import CandidateStatus, CandidateVariant, CandidateVote, Entry
 from knowledge.privacy import scrub
 
 ERASED = "[erased]"
@@ -51,6 +52,9 @@ PERSONAL_TABLES = {
     "outbox": "mail about their tickets or to their address deleted",
     "inbound_messages": "replies to their tickets or mail from them: text blanked, .eml deleted",
     "kb_entries": "unlinked from their tickets (the text was scrubbed when learned)",
+    "catalogue_notes": "product notes unlinked from their tickets (scrubbed when learned)",
+    "kb_candidate_votes": "their conversations' votes on candidate questions deleted",
+    "kb_candidate_variants": "pending candidate questions no other conversation voted for deleted",
 }
 # Tables with text that is not a customer's: why each may stay.
 OTHER_TABLES = {
@@ -62,6 +66,9 @@ OTHER_TABLES = {
     "daily_figures": "counts per day, language and channel",
     "rolled_up_days": "which days are summed",
     "ticket_timers": "SLA timers: kinds and times",
+    "catalogue_products": "the shop's product data, from its feed",
+    "catalogue_variants": "the shop's product variants, from its feed",
+    "catalogue_imports": "catalogue imports: when, which file, how many changes",
 }
 # What lives under the var dir, and what erasure does there.
 VAR_STORES = {
@@ -168,12 +175,15 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
             row.from_addr, row.envelope_from = ERASED, ""  # they wrote it; operators stay
     entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
                               .values(ticket_id=None, source_ref=ERASED)).rowcount
+    session.execute(update(ProductNote).where(ProductNote.ticket_id.in_(customer.ticket_ids))
+                    .values(ticket_id=None))
+    candidates = _forget_candidate_votes(session, customer)
     session.flush()
     return {"interactions_deleted": events, "question_labels_deleted": labels,
             "topic_examples_removed": examples,
             "tickets_blanked": len(customer.ticket_ids),
             "mails_deleted": len(outbox), "inbound_mails_blanked": len(inbound), **files,
-            "entries_unlinked": entries,
+            "entries_unlinked": entries, "candidate_questions_deleted": candidates,
             "rasa_tracker_events_deleted": rasa_events, **note}
 
 
@@ -222,6 +232,17 @@ def _forget_topic_examples(session: Session, customer: Customer) -> int:
             removed += len(topic.examples) - len(kept)
             topic.examples = kept
     return removed
+
+
+def _forget_candidate_votes(session: Session, customer: Customer) -> int:
+    """Their votes go; a pending candidate question only they voted for is their words
+    alone, so it goes too (a published one is a scrubbed KB question, like learned ones)."""
+    session.execute(delete(CandidateVote).where(
+        CandidateVote.conversation_id.in_(customer.conversations)))
+    voted = select(CandidateVote.candidate_id)
+    return session.execute(delete(CandidateVariant).where(
+        CandidateVariant.status == CandidateStatus.PENDING.value,
+        CandidateVariant.id.not_in(voted))).rowcount
 
 
 def purge_before(cutoff: datetime, *, session: Session) -> int:

@@ -51,7 +51,13 @@ def recalibrate(kb: KnowledgeBase) -> ConfidenceModel:
 
 
 def run(kb: KnowledgeBase, stop: threading.Event, interval_s: float = CHECK_EVERY_S) -> None:
+    from bot import signal_learning  # customers' picks and thumbs, in the same loop
+
     while not stop.wait(interval_s):
+        try:
+            signal_learning.collect(kb)
+        except Exception:  # the next round continues from the stored watermark
+            log.exception("learning from customers' signals failed")
         try:
             reason = due(kb, time.time())
             if reason:

@@ -19,6 +19,7 @@ from bot.health import ChatHealth
 from bot.insights_job import InsightsRefresher
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
 from bot.services import EscalationServices
+from catalogue import catalogue_version, import_products, read_feed
 from core import Settings, SupportBotError, get_settings, session_scope
 from knowledge import repository as repo
 from knowledge.errors import CalibrationImpossible
@@ -39,8 +40,10 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def prepare(settings: Settings, demo_kb: Path) -> Assistant:
-    """Migrate, load the demo FAQ into an empty KB, warm the model and index, calibrate."""
+def prepare(settings: Settings, demo_kb: Path, demo_catalogue: Path | None = None) -> Assistant:
+    """Migrate, load the demo FAQ into an empty KB and the demo catalogue into an empty
+    catalogue, warm the model and index, calibrate. `demo_catalogue` defaults to the
+    `demo_catalogue.csv` beside the demo FAQ (the demo shop ships both)."""
     url = settings.resolved_database_url
     upgrade(url)
     with session_scope(url) as session:
@@ -48,6 +51,7 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
         if empty and demo_kb.exists():
             log.info("empty knowledge base: loading the demo shop's FAQ")
             print(import_file(demo_kb, session=session, author="demo"))
+    import_demo_catalogue(url, demo_catalogue or demo_kb.with_name(DEMO_CATALOGUE))
     kb = KnowledgeBase(settings)
     log.info("loading the %s embedder and the index", settings.resolved_embedder)
     kb.warm_up()
@@ -59,6 +63,22 @@ def prepare(settings: Settings, demo_kb: Path) -> Assistant:
     assistant = Assistant(settings, kb)
     assistant.warm_up()
     return assistant
+
+
+DEMO_CATALOGUE = "demo_catalogue.csv"
+
+
+def import_demo_catalogue(url: str, path: Path) -> None:
+    """The demo shop's catalogue, into an empty catalogue only (never over a shop's own)."""
+    if not path.exists():
+        return
+    with session_scope(url) as session:
+        if catalogue_version(session=session) != 0:
+            return
+    log.info("empty product catalogue: loading the demo shop's catalogue")
+    products = read_feed(path)
+    with session_scope(url) as session:
+        print(import_products(products, session=session, source="demo"))
 
 
 def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb: Path) -> None:

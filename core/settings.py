@@ -113,6 +113,9 @@ class Settings(BaseSettings):
                             "supervisore@bottega-aurora.example"]
     # Learned answers wait as drafts for approval instead of being published at once.
     review_learned_answers: bool = False
+    # Distinct conversations (in 30 days) whose clarify picks or thumbs-up publish a customer's
+    # question as a variant of its entry without an operator (knowledge.candidates).
+    learn_variant_confirmations: int = Field(3, ge=1)
     # Interaction events older than this are deleted by `supportbot gdpr purge`.
     retention_months: int = Field(24, ge=1, le=240)
     # Outbox retries back off exponentially from this delay, up to max_attempts.

@@ -28,8 +28,10 @@ from core.faults import crash_point
 from escalation.models import Ticket, TicketEvent, TicketStatus
 from escalation.tickets import EscalationError
 from knowledge import KnowledgeBase
+from knowledge.answer_text import answer_body, clean_text
 from knowledge.errors import InvalidEntry
 from knowledge.learning import learn
+from knowledge.privacy import scrub
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,10 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
         question, answer, language = ticket.question, ticket.answer, ticket.language
         operator, category = ticket.answered_by, ticket.category
         picked = picked_entry(ticket)
+        product = (ticket.product_slug, ticket.product_attribute)
+    if product[0]:  # about one product: learned for that product only, never into the KB
+        return _learn_note(ticket_id, product, question=question, answer=answer,
+                           language=language, operator=operator, settings=settings)
     try:
         learned = learn(kb, question=question, answer=answer, language=language,
                         ticket_id=ticket_id, operator=operator, category=category,
@@ -193,6 +199,38 @@ def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[in
             "entry_id": learned.entry_id, "as_variant": learned.as_variant,
             "status": learned.status, "note": note}))
     return learned.entry_id, learned.as_variant, note
+
+
+def _learn_note(ticket_id: int, product: tuple[str, str], *, question: str, answer: str,
+                language: str, operator: str, settings: Settings) -> tuple[None, bool, str]:
+    """The answer to a question about one catalogue product becomes a note of that product
+    (`catalogue.notes`): a KB entry would answer the same question about any product.
+    Cleaned as `knowledge.learning.learn` cleans what it learns."""
+    from catalogue.notes import NoteError, add_note
+
+    region = "IT" if language == "it" else "GB"
+    clean_question = " ".join(scrub(clean_text(question), region).split())
+    clean_answer = answer_body(scrub(answer_body(
+        answer, names=(settings.shop_name, operator.partition("@")[0])), region))
+    status = "draft" if settings.review_learned_answers else "published"
+    with session_scope(settings.resolved_database_url) as session:
+        try:
+            if not clean_question or not clean_answer:
+                raise NoteError("nothing left to learn after removing greetings and personal data")
+            note = add_note(session=session, slug=product[0], language=language,
+                            attribute=product[1], question=clean_question, answer=clean_answer,
+                            ticket_id=ticket_id, status=status)
+        except NoteError as exc:
+            session.rollback()
+            session.add(TicketEvent(ticket_id=ticket_id, kind="not_learned",
+                                    detail={"reason": str(exc)}))
+            return None, False, f"not learned: {exc}"
+        note_text = (f"saved as a draft note of product {note.slug}, waiting for approval"
+                     if note.status == "draft" else f"learned as a note of product {note.slug}")
+        session.add(TicketEvent(ticket_id=ticket_id, kind="learned", detail={
+            "note_id": note.id, "product": note.slug, "attribute": note.attribute,
+            "status": note.status, "note": note_text}))
+    return None, False, note_text
 
 
 def picked_entry(ticket: Ticket) -> int | None:

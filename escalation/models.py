@@ -43,6 +43,10 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     reason: Mapped[str] = mapped_column(String(32), default="")  # kb_escalate, customer_request
     considered: Mapped[list] = mapped_column(JSON, default=list)  # KB entries the bot weighed
+    # The catalogue product the question is about ("" for none) and the attribute asked:
+    # the operator sees it, and the answer is learned for that product only.
+    product_slug: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    product_attribute: Mapped[str] = mapped_column(String(20), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value, index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -60,6 +60,8 @@ class TicketRequest:
     category: str = "general"
     priority: str = "normal"
     considered: tuple[dict, ...] = field(default=())  # {"entry_id", "key", "score"}
+    product_slug: str = ""  # the catalogue product asked about: its answer is learned for it
+    product_attribute: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, not
         category=plain(request.category, 20) or "general",
         priority=plain(request.priority, 16) or "normal", reason=plain(request.reason, 32),
         considered=_considered(request.considered), opened_at=now,
+        product_slug=plain(request.product_slug, 200),
+        product_attribute=plain(request.product_attribute, 20),
         due_at=now,  # plan_timers sets the deadline from the policy
     )
     session.add(ticket)

@@ -8,6 +8,15 @@ entry as a new variant instead of duplicating it. Otherwise a new entry is creat
 with the ticket as provenance. Both texts are cleaned first: control, bidi and zero-width
 characters removed, the answer's greeting and the operator's signature block dropped
 (`knowledge.answer_text`), personal data scrubbed.
+
+A new entry never silently contradicts an old one. When the question is not a paraphrase
+but the knowledge base would have offered a published entry of the same language for it
+(the search decides answer or clarify, i.e. its score reaches the clarify level) and that
+entry's answer says something else, the learned entry is stored as a draft with
+`conflict_with` naming that entry. The console's review list (`conflicts`) shows both; the
+operator publishes it as a separate entry, merges its question into the other one, or
+replaces the other one's answer (`resolve_conflict`). The ticket's customer is not
+affected: delivery happens before learning and never reads its result.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from knowledge.privacy import scrub
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 
-__all__ = ["Learned", "answer_body", "learn"]
+__all__ = ["Conflict", "ConflictError", "Learned", "answer_body", "clean_question", "conflicts",
+           "learn", "resolve_conflict"]
 
 SAME_ANSWER = 0.8  # cosine between two answers that say the same thing
 PARAPHRASE_FLOOR = 0.55  # below this score the best entry cannot be the same question
@@ -39,6 +49,14 @@ class Learned:
     status: str
     question: str  # as stored, scrubbed
     answer: str
+    conflict_with: int | None = None  # kept as a draft: it contradicts this entry
+
+
+def clean_question(question: str, language: str) -> str:
+    """A customer's question as the knowledge base may store it: one line, control
+    characters dropped, personal data scrubbed. Learned and confirmed questions alike."""
+    region = "IT" if language == "it" else "GB"
+    return " ".join(scrub(clean_text(question), region).split())
 
 
 def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticket_id: int,
@@ -50,10 +68,10 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     region = "IT" if language == "it" else "GB"
     names = (kb.settings.shop_name, operator.partition("@")[0])
     # A question is one line, as the chat sends it and the index stores it.
-    clean_question = " ".join(scrub(clean_text(question), region).split())
+    question_text = clean_question(question, language)
     # Scrubbing may leave a placeholder first ("[name], ..."); the capital is checked after.
     clean_answer = answer_body(scrub(answer_body(answer, names=names), region))
-    if not clean_question or not clean_answer:
+    if not question_text or not clean_answer:
         raise InvalidEntry("nothing left to learn after removing greetings and personal data")
     reason = f"learned from ticket {ticket_id}"
     with session_scope(kb.url) as session:
@@ -63,23 +81,27 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     if variant_of is not None:
         with session_scope(kb.url) as session:
             target = variant_of if repo.published_entry(variant_of, session=session) else None
-    target = target or _paraphrase_of(kb, clean_question, clean_answer, language)
-    status = Status.DRAFT.value if review else Status.PUBLISHED.value
+    conflict = None
+    if target is None:
+        target, conflict = _closest(kb, question_text, clean_answer, language)
+    status = Status.DRAFT.value if review or conflict else Status.PUBLISHED.value
     with session_scope(kb.url) as session:
         if target is not None:
             entry = repo.get_entry(target, session=session)
             repo.update_entry(entry, session=session, by=operator, reason=reason,
-                              add_questions=(clean_question,))
-            learned = Learned(entry.id, entry.key, True, entry.status.value, clean_question,
+                              add_questions=(question_text,))
+            learned = Learned(entry.id, entry.key, True, entry.status.value, question_text,
                               entry.answer)
         else:
             entry = repo.create_entry(repo.EntryDraft(
-                key=_free_key(language, clean_question, ticket_id, session=session),
-                answer=clean_answer, questions=(clean_question,), language=language,
+                key=_free_key(language, question_text, ticket_id, session=session),
+                answer=clean_answer, questions=(question_text,), language=language,
                 category=category, status=status, source=Source.OPERATOR.value,
                 source_ref=f"ticket {ticket_id}", ticket_id=ticket_id, author=operator,
             ), session=session, reason=reason)
-            learned = Learned(entry.id, entry.key, False, status, clean_question, entry.answer)
+            entry.conflict_with = conflict
+            learned = Learned(entry.id, entry.key, False, status, question_text, entry.answer,
+                              conflict)
     kb.sync(force=True)  # answerable now, not at the next periodic check
     return learned
 
@@ -100,15 +122,94 @@ def _learned_before(reason: str, *, session) -> Learned | None:
         return None
     entry = repo.get_entry(version.entry_id, session=session)
     return Learned(entry.id, entry.key, version.version > 1, entry.status.value,
-                   version.questions[-1] if version.questions else "", entry.answer)
+                   version.questions[-1] if version.questions else "", entry.answer,
+                   entry.conflict_with)
 
 
 def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:
+    return _closest(kb, question, answer, language)[0]
+
+
+def _closest(kb: KnowledgeBase, question: str, answer: str, language: str
+             ) -> tuple[int | None, int | None]:
+    """(the entry the question is a paraphrase of, the entry it would contradict): one
+    search. A contradiction needs an entry the KB would have offered (answer or clarify)
+    in the same language whose answer is not the operator's."""
     decision = kb.search(question, language=language)
     if decision.kind is DecisionKind.ESCALATE and decision.score < PARAPHRASE_FLOOR:
-        return None
+        return None, None
     for candidate in decision.candidates[:3]:
         vectors = kb.embedder.embed_batch([answer, candidate.answer])
         if float(vectors[0] @ vectors[1]) >= SAME_ANSWER:
-            return candidate.entry_id
-    return None
+            return candidate.entry_id, None
+    top = decision.candidates[0] if decision.candidates else None
+    if decision.kind is DecisionKind.ESCALATE or top is None or top.language != language:
+        return None, None
+    return None, top.entry_id
+
+
+# -- the review of contradicting learned answers ------------------------------------------
+class ConflictError(InvalidEntry):
+    """A conflict that cannot be resolved as asked (already resolved, unknown action)."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A learned draft and the published entry it contradicts, for the review list."""
+    draft_id: int
+    draft_key: str
+    question: str
+    answer: str
+    ticket_id: int | None
+    other_id: int
+    other_key: str
+    other_answer: str
+    other_status: str
+
+
+RESOLUTIONS = ("publish", "merge", "replace")
+
+
+def conflicts(*, session, limit: int = 100) -> list[Conflict]:
+    """Learned drafts waiting because they contradict an entry, oldest first."""
+    drafts = session.scalars(select(Entry).where(Entry.status == Status.DRAFT,
+                                                 Entry.conflict_with.is_not(None))
+                             .order_by(Entry.id).limit(limit)).all()
+    others = repo.entries_by_id([d.conflict_with for d in drafts], session=session)
+    out = []
+    for draft in drafts:
+        other = others.get(draft.conflict_with)
+        out.append(Conflict(
+            draft.id, draft.key, draft.questions[0].text if draft.questions else "",
+            draft.answer, draft.ticket_id, draft.conflict_with, other.key if other else "",
+            other.answer if other else "", other.status.value if other else "deleted"))
+    return out
+
+
+def resolve_conflict(draft_id: int, action: str, operator: str, *, session) -> str:
+    """The operator's decision on a conflicting draft; returns what was done (Italian, for
+    the console). publish: both stay, as separate entries; merge: the draft's questions join
+    the other entry, the draft is retired; replace: the other entry takes the draft's answer
+    and questions, the draft is retired."""
+    if action not in RESOLUTIONS:
+        raise ConflictError(f"unknown action {action!r} (use one of {', '.join(RESOLUTIONS)})")
+    draft = repo.get_entry(draft_id, session=session)
+    if draft.status is not Status.DRAFT or draft.conflict_with is None:
+        raise ConflictError(f"entry {draft.key} is not a conflicting draft (already decided?)")
+    other_id, draft.conflict_with = draft.conflict_with, None
+    if action == "publish":
+        repo.update_entry(draft, session=session, by=operator, status=Status.PUBLISHED.value,
+                          reason="pubblicata come voce separata dalla console")
+        return f"Voce {draft.key} pubblicata come voce separata."
+    other = repo.published_entry(other_id, session=session)
+    if other is None:
+        raise ConflictError(f"entry {other_id} is no longer published: publish the draft instead")
+    questions = tuple(q.text for q in draft.questions)
+    repo.update_entry(other, session=session, by=operator, add_questions=questions,
+                      answer=draft.answer if action == "replace" else None,
+                      reason=f"{'risposta sostituita' if action == 'replace' else 'domande unite'}"
+                             f" dalla voce {draft.key} (console)")
+    repo.update_entry(draft, session=session, by=operator, status=Status.RETIRED.value,
+                      reason=f"unita alla voce {other.key} dalla console")
+    verb = "ha ora la risposta e le domande" if action == "replace" else "ha ora le domande"
+    return f"La voce {other.key} {verb} della bozza {draft.key}."

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Enum,
@@ -69,6 +70,9 @@ class Entry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A learned answer kept as a draft because it contradicts this published entry, which
+    # the knowledge base would have offered for its question (knowledge.learning).
+    conflict_with: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     questions: Mapped[list[Question]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="Question.id"
@@ -127,3 +131,49 @@ class KBSetting(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CandidateStatus(enum.StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"  # now a question variant of its entry
+    REJECTED = "rejected"  # an operator said no: never proposed again
+    DROPPED = "dropped"  # its entry was retired or deleted
+
+
+class CandidateVariant(Base):
+    """A customer's question that their choices suggest is a way of asking an entry
+    (knowledge.candidates): published as a variant after independent confirmations or an
+    operator's approval."""
+
+    __tablename__ = "kb_candidate_variants"
+    __table_args__ = (UniqueConstraint("entry_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"),
+                                          index=True)
+    question: Mapped[str] = mapped_column(Text)  # scrubbed as learned questions are
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default=CandidateStatus.PENDING.value,
+                                        index=True)
+    # a thumbs-down on this (entry, question): only an operator can publish it now
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CandidateVote(Base):
+    """One conversation's say on a candidate; one row per conversation and kind, so a flood
+    of clicks from one chat counts once."""
+
+    __tablename__ = "kb_candidate_votes"
+    __table_args__ = (UniqueConstraint("candidate_id", "conversation_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_candidate_variants.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "confirm" or "deny"
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

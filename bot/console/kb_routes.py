@@ -1,6 +1,12 @@
 """The knowledge base in the console: drafts waiting for approval, search, editing,
 retiring and restoring. Every change goes through `knowledge.repository.update_entry`
-with the operator as `by`, so each version records who made it and why."""
+with the operator as `by`, so each version records who made it and why.
+
+The review list (/console/kb/review) gathers what customers' signals and learning left for
+a person: candidate question variants (approve / reject, `knowledge.candidates`), entries
+that several customers disliked (`analytics.log.disliked_entries`), and learned answers
+kept as drafts because they contradict an entry (publish / merge / replace,
+`knowledge.learning.resolve_conflict`)."""
 
 from __future__ import annotations
 
@@ -11,13 +17,25 @@ from fastapi.responses import Response
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
+from analytics.log import disliked_entries
 from bot.console.auth import current_operator
 from bot.console.errors import ConsoleError, NotFound
 from bot.console.tickets import CATEGORIES
-from bot.console.web import MAX_TEXT, checked_form, config, flash, redirect, render, text_field
-from core import session_scope
+from bot.console.web import (
+    MAX_TEXT,
+    checked_form,
+    config,
+    flash,
+    parse_id,
+    redirect,
+    render,
+    text_field,
+)
+from core import session_scope, utcnow
 from knowledge import EntryNotFound, InvalidEntry
+from knowledge import candidates
 from knowledge import repository as repo
+from knowledge.learning import RESOLUTIONS, conflicts, resolve_conflict
 from knowledge.models import Entry, Question, Status
 from knowledge.text import clean, fingerprint
 
@@ -65,6 +83,68 @@ def kb_page(request: Request, q: str = "", status: str = "", offset: str = "0",
     drafts, entries, more = _search(config(request).database_url, q, status, offset)
     return render(request, "kb.html", section="kb", drafts=drafts, entries=entries, q=q,
                   status=status, offset=offset, more=more, page=PAGE, categories=CATEGORIES)
+
+
+# -- the review list -----------------------------------------------------------------------
+def _review(url: str, needed: int) -> dict:
+    with session_scope(url) as session:
+        disliked = disliked_entries(session=session, now=utcnow())
+        entries = repo.entries_by_id([d.entry_id for d in disliked], session=session)
+        return {"candidates": candidates.pending(session=session),
+                "disliked": [(d, entries[d.entry_id]) for d in disliked if d.entry_id in entries],
+                "conflicts": conflicts(session=session),
+                "needed": needed}
+
+
+@router.get("/review")
+def review_page(request: Request, operator: str = Depends(current_operator)) -> Response:
+    return render(request, "review.html", section="kb",
+                  **_review(config(request).database_url,
+                            config(request).settings.learn_variant_confirmations))
+
+
+def _decide_candidate(url: str, candidate_id: int, action: str, operator: str) -> str:
+    with session_scope(url) as session:
+        try:
+            if action == "approve":
+                view = candidates.approve(candidate_id, operator, session=session)
+                return f"«{view.question}» è ora una domanda della voce {view.entry_key}."
+            view = candidates.reject(candidate_id, operator, session=session)
+            return f"«{view.question}» scartata: non sarà più proposta."
+        except candidates.CandidateError as exc:
+            raise ConsoleError(f"Operazione non riuscita: {exc}.") from None
+
+
+@router.post("/review/candidates/{candidate}/{action}")
+async def decide_candidate(request: Request, candidate: str, action: str,
+                           operator: str = Depends(current_operator)) -> Response:
+    await checked_form(request)
+    if action not in ("approve", "reject"):
+        raise NotFound("Azione sconosciuta.")
+    message = await asyncio.to_thread(_decide_candidate, config(request).database_url,
+                                      parse_id(candidate), action, operator)
+    flash(request, "ok", message)
+    return redirect("/console/kb/review")
+
+
+def _resolve(url: str, draft_id: int, action: str, operator: str) -> str:
+    with session_scope(url) as session:
+        try:
+            return resolve_conflict(draft_id, action, operator, session=session)
+        except (EntryNotFound, InvalidEntry) as exc:
+            raise ConsoleError(f"Operazione non riuscita: {exc}.") from None
+
+
+@router.post("/review/conflicts/{draft}/{action}")
+async def decide_conflict(request: Request, draft: str, action: str,
+                          operator: str = Depends(current_operator)) -> Response:
+    await checked_form(request)
+    if action not in RESOLUTIONS:
+        raise NotFound("Azione sconosciuta.")
+    message = await asyncio.to_thread(_resolve, config(request).database_url, parse_id(draft),
+                                      action, operator)
+    flash(request, "ok", message)
+    return redirect("/console/kb/review")
 
 
 def _load(url: str, ref: str) -> tuple[Entry, list]:

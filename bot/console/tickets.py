@@ -275,7 +275,11 @@ def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
     }.get(ticket.delivery_channel, "Consegna in corso.")]
     learned = next((e.detail for e in reversed(ticket.events) if e.kind == "learned"), None)
     skipped = next((e.detail for e in reversed(ticket.events) if e.kind == "not_learned"), None)
-    if learned is not None:
+    if learned is not None and learned.get("note_id") is not None:  # a product ticket
+        lines.append(f"Appresa come nota del prodotto {learned.get('product', '?')}"
+                     + (", in attesa di approvazione." if learned.get("status") == "draft"
+                        else ": risponde solo a domande su questo prodotto."))
+    elif learned is not None:
         key = entry_key or f"#{learned.get('entry_id')}"
         if learned.get("as_variant"):
             lines.append(f"Aggiunta come nuova formulazione della voce {key}.")

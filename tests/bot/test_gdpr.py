@@ -22,6 +22,7 @@ from bot.rasa_tracker import TrackerStore
 from core import session_scope, utcnow
 from escalation.models import OutboxMessage, Ticket
 from knowledge import repository as repo
+from knowledge.models import CandidateVariant, CandidateVote
 from tests.bot.test_cli_report import run
 
 
@@ -144,13 +145,29 @@ def test_erase_removes_the_customer_and_keeps_everyone_else(stored, tracker):
                                   examples=["question of conv-anna", "question of conv-bob"],
                                   name="question of conv-anna",  # named by her question too
                                   centroid=b"\0" * 4, ready=True))
+        # Candidate questions from clarify picks: one only Anna voted for, one Bob voted too.
+        learned = repo.get_entry("learned", session=session).id
+        hers, shared = (CandidateVariant(entry_id=learned, question=q, fingerprint=q,
+                                         language="it") for q in ("sua", "comune"))
+        session.add_all([hers, shared])
+        session.flush()
+        session.add_all([CandidateVote(candidate_id=hers.id, conversation_id="conv-anna",
+                                       kind="confirm"),
+                         CandidateVote(candidate_id=shared.id, conversation_id="conv-anna",
+                                       kind="confirm"),
+                         CandidateVote(candidate_id=shared.id, conversation_id="conv-bob",
+                                       kind="confirm")])
     with session_scope(url) as session:
         result = erase_customer(find_customer("anna@example.com", session=session), session=session,
                                 by="dpo@shop.example", tracker=tracker)
     assert result == {"interactions_deleted": 1, "question_labels_deleted": 1,
                       "topic_examples_removed": 1, "tickets_blanked": 1,
                       "mails_deleted": 1, "inbound_mails_blanked": 0,
-                      "entries_unlinked": 1, "rasa_tracker_events_deleted": 3}
+                      "entries_unlinked": 1, "candidate_questions_deleted": 1,
+                      "rasa_tracker_events_deleted": 3}
+    with session_scope(url) as session:
+        assert [c.question for c in session.query(CandidateVariant)] == ["comune"]
+        assert [v.conversation_id for v in session.query(CandidateVote)] == ["conv-bob"]
     assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user"),
                                      ("old-conv", "user")]
     with session_scope(url) as session:

@@ -1,0 +1,148 @@
+"""The catalogue as the conversation uses it: `ProductDesk` answers a customer's product
+question from the shop's data, or from a note an operator taught for that product.
+
+The understanding needs an index of the catalogue (names, colours, sizes), built once per
+catalogue version rather than per question. Every question first reads the version (one
+indexed query): a `supportbot catalogue import` run in another process changes the next
+answer at once, and the index is rebuilt by the first question that sees the new version,
+under a lock, so concurrent questions never build it twice. Notes are read from the
+database on each question that needs them (one query by slug): an answer learned a second
+ago is used now, by every replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+
+from catalogue.answers import ProductReply, cannot_say, reply
+from catalogue.notes import Note, Particulars, match_note, notes_for
+from catalogue.records import Product
+from catalogue.repository import catalogue_version, load_products
+from catalogue.understanding import CatalogueIndex, ProductQuestion, understand
+from core import session_scope
+
+log = logging.getLogger(__name__)
+
+PAGE_PREFIX = "product:"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAnswer:
+    """What the desk says of one question about an identified product."""
+
+    question: ProductQuestion
+    text: str | None  # the answer for the customer, None when nothing here answers it
+    answered_by: str  # "catalogue", "note", or "" (text None)
+    reason: str = ""  # ProductReply.reason: what the catalogue answered, or why it could not
+    cannot_say: str = ""  # the honest sentence for the customer when an attribute went unanswered
+    note_id: int | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.question.slug or ""
+
+    @property
+    def attribute(self) -> str:
+        return self.question.attribute.value if self.question.attribute else ""
+
+
+class ProductDesk:
+    """Thread-safe: the index is an immutable object swapped under a lock."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url
+        self._lock = threading.Lock()
+        # (version, index) swapped as one object: a reader never pairs one with the other's.
+        self._state: tuple[int, CatalogueIndex] | None = None
+        self.builds = 0  # how many times an index was built (tests, the benchmark)
+
+    # -- the index, per catalogue version ---------------------------------------------------
+    def current_index(self) -> CatalogueIndex:
+        """The index of the catalogue as it is now in the database."""
+        with session_scope(self.url) as session:
+            version = catalogue_version(session=session)
+        state = self._state
+        if state is not None and state[0] == version:
+            return state[1]
+        with self._lock:
+            state = self._state
+            if state is None or state[0] != version:
+                with session_scope(self.url) as session:
+                    # The version first: an import committed between the two reads leaves
+                    # newer products under an older version (rebuilt once more at the next
+                    # question), never older products under the newer version.
+                    version = catalogue_version(session=session)
+                    products = load_products(session=session)
+                state = self._state = (version, self._build(products))
+                log.info("catalogue version %s: index of %d product records", version,
+                         len(products))
+            return state[1]
+
+    def _build(self, products: Sequence[Product]) -> CatalogueIndex:
+        self.builds += 1
+        return CatalogueIndex(products)
+
+    def warm_up(self) -> None:
+        self.current_index()
+
+    # -- questions ----------------------------------------------------------------------
+    def ask(self, text: str, language: str, page: str, today: date) -> ProductReply | None:
+        """The catalogue's reply to a question about a product, or None when the text is not
+        about a product (the FAQ's business)."""
+        index = self.current_index()
+        question = understand(text, language, page, index)
+        if question is None:
+            return None
+        return reply(question, index, language, today)
+
+    def consult(self, text: str, language: str, page: str, today: date) -> ProductAnswer | None:
+        """The whole product path: None unless a product was identified; then the catalogue's
+        answer, else a learned note's, else nothing (text None: an attribute the data does
+        not cover, to escalate with `cannot_say`, or no attribute, for the FAQ)."""
+        index = self.current_index()
+        question = understand(text, language, page, index)
+        if question is None or not question.slug or question.slug not in index:
+            # No product, several equally named, or the page's product is gone (removed
+            # while the customer was reading it): the FAQ's question.
+            return None
+        answer = reply(question, index, language, today) if question.attribute else None
+        if answer is not None and answer.text:
+            return ProductAnswer(question, answer.text, "catalogue", answer.reason)
+        note = self._note(question, text, language, index)
+        if note is not None:
+            return ProductAnswer(question, note.answer, "note",
+                                 answer.reason if answer else "", note_id=note.id)
+        if answer is None:
+            return ProductAnswer(question, None, "")
+        return ProductAnswer(question, None, "", answer.reason, cannot_say(answer, language))
+
+    def _note(self, question: ProductQuestion, text: str, language: str,
+              index: CatalogueIndex) -> Note | None:
+        with session_scope(self.url) as session:
+            notes = notes_for(question.slug, session=session, language=language)
+        if not notes:
+            return None
+        attribute = question.attribute.value if question.attribute else ""
+
+        def particulars_of(note: Note) -> Particulars | None:
+            # The note's question read as a question on its product's page.
+            asked = understand(note.question, note.language, PAGE_PREFIX + note.slug, index)
+            return _particulars(asked) if asked is not None and asked.slug == note.slug else None
+
+        return match_note(notes, language=language, attribute=attribute,
+                          particulars=_particulars(question), text=text,
+                          particulars_of=particulars_of)
+
+
+_NOT_PARTICULARS = ("slug", "attribute", "named")
+
+
+def _particulars(question: ProductQuestion) -> Particulars:
+    """Everything the understanding read beyond product and attribute (colour, size, inches,
+    the object that should fit, the part asked about...), whatever fields it grows."""
+    return tuple(str(getattr(question, f.name)).casefold() for f in fields(question)
+                 if f.name not in _NOT_PARTICULARS)
