@@ -116,3 +116,46 @@ def _show(p) -> None:
         back = f", back {v.restock}" if v.restock else ""
         typer.echo(f"    {v.sku:<20} {v.colour or '-':<16} {v.size or '-':<8} {v.price} "
                    f"{p.currency}{sale}  {v.availability.value.replace('_', ' ')}{back}")
+
+
+@catalogue_app.command("notes")
+def catalogue_notes(
+    slug: Annotated[str, typer.Argument(help="The product's slug.")],
+    status: Annotated[str, typer.Option(help="published|draft|withdrawn")] = "published",
+) -> None:
+    """What operators taught about one product (their answers to its tickets): these answer
+    that product's questions only, never another's."""
+    from catalogue.notes import STATUSES, notes_for
+
+    if status not in STATUSES:
+        typer.secho(f"error: status must be one of {', '.join(STATUSES)}", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(2)
+    with session_scope(_database()) as session:
+        notes = notes_for(slug, session=session, status=status)
+    for note in notes:
+        ticket = f"ticket {note.ticket_id}" if note.ticket_id else "no ticket"
+        typer.echo(f"#{note.id} [{note.language}] {note.attribute or 'other'} ({ticket}, "
+                   f"{note.created_at:%Y-%m-%d})\n  Q: {note.question}\n  A: {note.answer}")
+    typer.echo(f"{len(notes)} {status} notes for {slug}", err=True)
+
+
+@catalogue_app.command("note")
+def catalogue_note(
+    note_id: Annotated[int, typer.Argument(help="The note's number (see `catalogue notes`).")],
+    publish: Annotated[bool, typer.Option("--publish", help="Publish a draft.")] = False,
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="Stop using a wrong note.")] = False,
+) -> None:
+    """Publish a note learned under review, or withdraw a wrong one."""
+    from catalogue.notes import NoteError, set_status
+
+    if publish == withdraw:
+        typer.secho("error: say --publish or --withdraw", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    try:
+        with session_scope(_database()) as session:
+            note = set_status(note_id, "published" if publish else "withdrawn", session=session)
+    except NoteError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"note #{note.id} for {note.slug} is now {note.status}")

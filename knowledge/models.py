@@ -110,7 +110,8 @@ class EntryVersion(Base):
     category: Mapped[str] = mapped_column(String(20))
     changed_by: Mapped[str] = mapped_column(String(200), default="")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    reason: Mapped[str] = mapped_column(String(300), default="")
+    # indexed: learning asks "was this ticket learned already?" by it (a restart after a crash)
+    reason: Mapped[str] = mapped_column(String(300), default="", index=True)
 
 
 class KBChange(Base):

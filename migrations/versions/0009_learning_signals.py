@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('kb_entry_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kb_entry_versions_reason'), ['reason'], unique=False)
     with op.batch_alter_table('kb_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('conflict_with', sa.Integer(), nullable=True))
     op.create_table('kb_candidate_variants',
@@ -65,3 +67,5 @@ def downgrade() -> None:
     op.drop_table('kb_candidate_variants')
     with op.batch_alter_table('kb_entries', schema=None) as batch_op:
         batch_op.drop_column('conflict_with')
+    with op.batch_alter_table('kb_entry_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kb_entry_versions_reason'))

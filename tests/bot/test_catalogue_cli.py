@@ -59,3 +59,25 @@ def test_encoding_hint_and_option(shop, tmp_path):
                  "--encoding", "cp1252"))
     assert "1 added, 0 changed, 2 removed" in out and "dry run: nothing stored" in out
     assert len(ok(run(shop, "catalogue", "list", "--language", "it")).splitlines()) == 2
+
+
+def test_notes_are_listed_withdrawn_and_published(shop):
+    """An operator's answer learned for one product can be read and taken back from the CLI."""
+    from catalogue.notes import add_note
+    from core import Settings, session_scope
+
+    url = Settings(var_dir=shop, database_url="").resolved_database_url
+    with session_scope(url) as session:
+        note = add_note(session=session, slug="borsa-tote-aurora", language="it",
+                        attribute="care", question="si lava?", answer="Solo panno umido.")
+    out = ok(run(shop, "catalogue", "notes", "borsa-tote-aurora"))
+    assert f"#{note.id} [it] care" in out and "Q: si lava?" in out and "A: Solo panno" in out
+    assert "Solo panno" not in ok(run(shop, "catalogue", "notes", "sciarpa"))
+    assert "now withdrawn" in ok(run(shop, "catalogue", "note", str(note.id), "--withdraw"))
+    assert "Solo panno" not in ok(run(shop, "catalogue", "notes", "borsa-tote-aurora"))
+    assert "Solo panno" in ok(run(shop, "catalogue", "notes", "borsa-tote-aurora",
+                                  "--status", "withdrawn"))
+    assert "now published" in ok(run(shop, "catalogue", "note", str(note.id), "--publish"))
+    fails(run(shop, "catalogue", "note", "99999", "--publish"), "note 99999 does not exist")
+    fails(run(shop, "catalogue", "note", str(note.id)), "--publish or --withdraw")
+    fails(run(shop, "catalogue", "notes", "x", "--status", "maybe"), "status must be one of")
