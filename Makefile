@@ -11,17 +11,19 @@ RASA_VENV   := .venv-rasa
 RASA_STAMP  := $(RASA_VENV)/.installed
 WEB_STAMP   := node_modules/.installed
 CHROMIUM    ?= /usr/bin/chromium
+HAPROXY     ?= /usr/sbin/haproxy
 # Rasa 3.6 runs on Python 3.8-3.10 only: python3.10 on the PATH, else a pyenv install.
 PYTHON_RASA ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10; do \
                  $$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
                  && { echo $$p; break; }; done)
 
-.PHONY: run test setup bench clean chromium
+.PHONY: run test setup bench clean chromium haproxy
 
 run: setup
 	$(BIN)/supportbot run
 
 test: setup chromium
+	-@$(MAKE) --no-print-directory haproxy  # the scale test skips, saying why, without it
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -64,6 +66,17 @@ chromium:
 	  else \
 	    echo "error: headless Chromium is needed by the browser tests; install Debian's" \
 	         "'chromium' package (sudo apt-get install chromium) or set CHROMIUM=/path." >&2; exit 1; \
+	  fi; }
+
+# `supportbot run --workers N` (N > 1) puts Debian's HAProxy in front of the processes; the
+# scale test uses it too (and skips, saying why, without it).
+haproxy:
+	@test -x $(HAPROXY) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q haproxy >/dev/null || { apt-get update -q && apt-get install -y -q haproxy; }; \
+	  else \
+	    echo "error: 'supportbot run --workers N' needs HAProxy; install Debian's 'haproxy'" \
+	         "package (sudo apt-get install haproxy) or set HAPROXY=/path." >&2; exit 1; \
 	  fi; }
 
 clean:

@@ -253,10 +253,18 @@ def run(
     host: Annotated[Optional[str], typer.Option()] = None,
     port: Annotated[Optional[int], typer.Option(min=1, max=65535)] = None,
     rasa_port: Annotated[Optional[int], typer.Option(min=1, max=65535)] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, max=32, help="Rasa and app processes behind a local HAProxy (more than one "
+        "needs PostgreSQL and Redis); default SUPPORTBOT_WORKERS, 1.")] = None,
 ) -> None:
     """Start the product: database, demo knowledge base, Rasa server, web app and chat."""
     from bot.server import serve
 
+    if (count := workers or get_settings().workers) > 1:
+        from bot.cluster import serve_cluster
+
+        serve_cluster(host=host, port=port, rasa_port=rasa_port, workers=count, demo_kb=DEMO_KB)
+        return
     serve(host=host, port=port, rasa_port=rasa_port, demo_kb=DEMO_KB)
 
 

@@ -23,6 +23,7 @@ from bot.boundary import (
     action_endpoint_token,
     chat_allowed_origins,
 )
+from bot.rasa_stores import is_postgres, prepare_stores, store_environment, store_lines
 from core import Settings, SupportBotError
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,9 @@ def write_endpoints(settings: Settings, action_url: str, path: Path, *, tracker_
     # Rasa expands ${...} when it reads the file: the token itself is never written down.
     lines = ["action_endpoint:", f"  url: {action_url}", "  headers:",
              f"    {ACTION_TOKEN_HEADER}: Bearer ${{{ACTION_TOKEN_ENV}}}"]
-    if tracker_db is not None:  # conversations survive a Rasa restart
-        lines += ["tracker_store:", "  type: SQL", "  dialect: sqlite", f"  db: {tracker_db}"]
+    # With a tracker, conversations survive a Rasa restart (and move between replicas on
+    # PostgreSQL); with Redis, replicas take turns on a conversation.
+    lines += store_lines(settings, tracker_db)
     _private_file(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -136,7 +138,9 @@ class RasaServer:
                  log_path: Path, tracker_db: Path | None = None, host: str = "127.0.0.1"):
         self.settings, self.model, self.port, self.host = settings, model, port, host
         self.action_url, self.log_path, self.tracker_db = action_url, log_path, tracker_db
-        self.token = secrets.token_urlsafe(24)  # guards Rasa's HTTP API; channels need none
+        # Guards Rasa's HTTP API (channels need none). Hex: a token_urlsafe one starts with
+        # "-" once in 64 starts, and Rasa's argument parser then refuses it as an option.
+        self.token = secrets.token_hex(24)
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self._lock = threading.Lock()
@@ -168,9 +172,11 @@ class RasaServer:
                 "SUPPORTBOT_CHAT_MAX_BODY_BYTES": str(settings.chat_max_body_bytes),
                 "SANIC_REQUEST_MAX_SIZE": str(settings.chat_max_body_bytes),
                 "SANIC_WEBSOCKET_MAX_SIZE": str(settings.chat_max_body_bytes),
-                "SUPPORTBOT_CHAT_ALLOWED_ORIGINS": json.dumps(chat_allowed_origins(settings))}
+                "SUPPORTBOT_CHAT_ALLOWED_ORIGINS": json.dumps(chat_allowed_origins(settings)),
+                **store_environment(settings, self.tracker_db)}
 
     def start(self, *, supervise: bool = False) -> None:
+        prepare_stores(self.settings, self.tracker_db)  # Redis down: one line, now
         self._stopping.clear()
         with self._lock:
             self._spawn()
@@ -183,7 +189,8 @@ class RasaServer:
         endpoints = write_endpoints(self.settings, self.action_url,
                                     self.log_path.with_suffix(".endpoints.yml"),
                                     tracker_db=self.tracker_db)
-        if self.tracker_db is not None:  # SQLite keeps the mode of an existing file
+        if self.tracker_db is not None and not is_postgres(self.settings.resolved_database_url):
+            # SQLite keeps the mode of an existing file
             _private_file(self.tracker_db)
         with open(_private_file(self.log_path), "ab") as out:
             # umask: whatever Rasa writes (tracker journal, caches) is private too.

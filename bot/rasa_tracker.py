@@ -1,6 +1,7 @@
 """Rasa's own copy of the conversations: the SQL tracker store `supportbot run` gives the
-Rasa server (SQLite, see `rasa_runtime.tracker_db_path`). GDPR export and erasure and the
-retention purge reach it here, with SQLAlchemy on the file itself; nothing of Rasa is
+Rasa server (a SQLite file, see `rasa_runtime.tracker_db_path`, or on PostgreSQL the
+schema `rasa` of the product's database, see `rasa_stores`). GDPR export and erasure and
+the retention purge reach it here, with SQLAlchemy on that store itself; nothing of Rasa is
 imported (Rasa lives in its own virtualenv).
 
 Rasa 3.6's `SQLTrackerStore` keeps one row per event in the table `events` (id,
@@ -24,6 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bot.rasa_runtime import tracker_db_path
+from bot.rasa_stores import RASA_SCHEMA, is_postgres
 from core import Settings
 
 # The columns of Rasa 3.6's SQLTrackerStore.SQLEvent, as Rasa creates them.
@@ -42,24 +44,33 @@ EVENTS = sa.Table(
 
 @dataclass(frozen=True)
 class TrackerStore:
-    """The SQLite file of a Rasa SQL tracker store; it may not exist (Rasa never ran, or
-    ran with its in-memory store): then there is nothing in it, and `missing` says why."""
+    """A Rasa SQL tracker store: the SQLite file `path`, or the `schema` of the server
+    database `url` (PostgreSQL). It may not exist (Rasa never ran, or ran with its
+    in-memory store): then there is nothing in it, and `missing` says why."""
 
-    path: Path
+    path: Path | None = None
+    url: str = ""
+    schema: str = RASA_SCHEMA
 
     @classmethod
     def of(cls, settings: Settings) -> TrackerStore:
         """The store `supportbot run` configures for these settings."""
-        return cls(tracker_db_path(settings))
+        url = settings.resolved_database_url
+        return cls(url=url) if is_postgres(url) else cls(tracker_db_path(settings))
+
+    @property
+    def where(self) -> str:
+        return f"the schema {self.schema!r} of the database" if self.url else str(self.path)
 
     @property
     def missing(self) -> str:
         """Why there is nothing to read, or "" when the store is there."""
-        if not self.path.is_file():
-            return f"no Rasa tracker store at {self.path}"
+        if not self.url and not (self.path and self.path.is_file()):
+            return f"no Rasa tracker store at {self.where}"
         with self._engine() as engine:
-            if not sa.inspect(engine).has_table("events"):
-                return f"the Rasa tracker store at {self.path} has no events table"
+            schema = self.schema if self.url else None
+            if not sa.inspect(engine).has_table("events", schema=schema):
+                return f"the Rasa tracker store at {self.where} has no events table"
         return ""
 
     def has_sender(self, sender_id: str) -> bool:
@@ -87,7 +98,8 @@ class TrackerStore:
         if self.missing or not senders:
             return 0
         with self._engine() as engine, engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA secure_delete=ON")  # overwritten, not just unlinked
+            if not self.url:
+                conn.exec_driver_sql("PRAGMA secure_delete=ON")  # overwritten, not unlinked
             return conn.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(senders))).rowcount
 
     def purge_before(self, cutoff: datetime) -> int:
@@ -99,22 +111,25 @@ class TrackerStore:
                 EVENTS.c.timestamp < cutoff.timestamp())).rowcount
 
     def _engine(self) -> _Engine:
-        return _Engine(self.path)
+        return _Engine(self.url, self.schema) if self.url else _Engine(f"sqlite:///{self.path}")
 
 
 class _Engine:
-    """A short-lived engine: the file belongs to the Rasa process, so no pool is kept open
-    on it between calls. The timeout waits out Rasa's own short write transactions."""
+    """A short-lived engine: the store belongs to the Rasa process, so no pool is kept open
+    on it between calls. On SQLite the timeout waits out Rasa's own short write
+    transactions; on a server database the `events` table is read in Rasa's schema."""
 
-    def __init__(self, path: Path):
-        self.engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool,
-                                       connect_args={"timeout": 15})
+    def __init__(self, url: str, schema: str | None = None):
+        self.base = sa.create_engine(url, poolclass=sa.pool.NullPool,
+                                     connect_args={} if schema else {"timeout": 15})
+        self.engine = (self.base.execution_options(schema_translate_map={None: schema})
+                       if schema else self.base)
 
     def __enter__(self) -> sa.Engine:
         return self.engine
 
     def __exit__(self, *_exc) -> None:
-        self.engine.dispose()
+        self.base.dispose()
 
 
 def _iso(timestamp: float | None) -> str | None:

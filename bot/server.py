@@ -18,6 +18,7 @@ from bot.console import ensure_demo_account
 from bot.health import ChatHealth
 from bot.insights_job import InsightsRefresher
 from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
+from bot.rasa_stores import prepare_stores
 from bot.services import EscalationServices
 from catalogue import catalogue_version, import_products, read_feed
 from core import Settings, SupportBotError, get_settings, session_scope
@@ -102,6 +103,7 @@ def serve(*, host: str | None, port: int | None, rasa_port: int | None, demo_kb:
             raise SupportBotError(f"port {number} on {host} (for the {name}) is busy; stop what "
                                   f"uses it or {fix}")
     rasa_executable(settings)  # fail now, not after minutes of preparation
+    prepare_stores(settings, tracker_db_path(settings))  # Redis down: one line, exit 2
     trained: dict[str, Path] = {}
     training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
     training.start()  # Rasa trains while the embedder loads

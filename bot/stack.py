@@ -66,16 +66,19 @@ class Stack:
 
 
 def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
-                rasa_timeout: float = 300, supervise: bool = True) -> Stack:
-    """`supervise`: Rasa is restarted when it dies, as under `supportbot run`."""
+                rasa_timeout: float = 300, supervise: bool = True,
+                demo_catalogue: Path | None = None, tracker_db: Path | None = None) -> Stack:
+    """`supervise`: Rasa is restarted when it dies, as under `supportbot run`. The demo
+    catalogue (by default the one beside `demo_kb`) is imported into an empty catalogue.
+    `tracker_db`: Rasa keeps conversations (there, or on PostgreSQL when the database is)."""
     settings = settings.model_copy(update={
         "host": "127.0.0.1", "port": free_port(), "rasa_port": free_port(),
         "smtp_host": "127.0.0.1", "smtp_port": free_port(), "inbound_smtp_port": free_port()})
-    assistant = prepare(settings, demo_kb)
+    assistant = prepare(settings, demo_kb, demo_catalogue)
     app_port = settings.port
     action_url = f"http://127.0.0.1:{app_port}/webhook"
     rasa = RasaServer(settings, model=model, port=settings.rasa_port, action_url=action_url,
-                      log_path=settings.var_dir / "rasa.log")
+                      log_path=settings.var_dir / "rasa.log", tracker_db=tracker_db)
     health = ChatHealth(settings, rasa=rasa, action_url=action_url)
     server = uvicorn.Server(uvicorn.Config(create_app(assistant, health=health), host="127.0.0.1",
                                            port=app_port, log_level="warning"))

@@ -155,6 +155,13 @@ class Settings(BaseSettings):
     # `supportbot run` restarts a Rasa server that died, waiting longer after each crash
     # (doubling from 1 s) up to this.
     rasa_restart_max_delay_s: float = Field(60.0, ge=1.0)
+    # -- scale-out: several Rasa and app processes ------------------------------------------
+    # Redis (redis:// or rediss://) for Rasa's lock store, so that two Rasa processes never
+    # handle one conversation at once; empty means Rasa's in-memory lock (one process only).
+    redis_url: str = ""
+    # `supportbot run` starts this many Rasa and app processes behind a local HAProxy;
+    # more than one needs PostgreSQL (database_url) and Redis (redis_url).
+    workers: int = Field(1, ge=1, le=32)
 
     @field_validator("wrong_answer_budget")
     @classmethod
@@ -192,6 +199,15 @@ class Settings(BaseSettings):
         if (url.scheme not in ("http", "https") or not url.hostname or len(value) > 2000
                 or has_controls(value) or any(c.isspace() for c in value.strip())):
             raise ValueError(f"the privacy page must be an http(s) URL, not {value!r}")
+        return value.strip()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        url = urlsplit(value.strip())
+        if value.strip() and (url.scheme not in ("redis", "rediss") or not url.hostname
+                              or has_controls(value)):
+            raise ValueError("the Redis URL must look like redis://host:6379/0 (or rediss://)")
         return value.strip()
 
     @field_validator("marketing_emails")

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
 from bot.gdpr import (
@@ -19,11 +19,12 @@ from bot.gdpr import (
     purge_before,
 )
 from bot.rasa_tracker import TrackerStore
-from core import session_scope, utcnow
+from core import Settings, session_scope, utcnow
 from escalation.models import OutboxMessage, Ticket
 from knowledge import repository as repo
 from knowledge.models import CandidateVariant, CandidateVote
 from tests.bot.test_cli_report import run
+from tests.conftest import PG_URL
 
 
 def event(session, conversation: str, text: str, at: datetime | None = None) -> None:
@@ -232,8 +233,43 @@ def test_retention_purges_only_old_events(database_url):
         assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
 
 
-def test_the_cli_confirms_and_answers_clearly(stored, tracker, tmp_path):
-    url, _ = stored  # the tracker store lies where `supportbot run` puts it in this var dir
+@pytest.fixture
+def rasa_store_of(tracker):
+    """Rasa's events where `supportbot run` puts them for a database: on SQLite the tracker
+    file in the var dir (the `tracker` fixture's), on PostgreSQL the schema `rasa`."""
+    made = []
+
+    def place(url: str) -> None:
+        if not url.startswith("postgresql"):
+            return
+        with sqlite3.connect(tracker.path) as db:
+            rows = db.execute("SELECT sender_id, type_name, timestamp, intent_name, "
+                              "action_name, data FROM events ORDER BY id").fetchall()
+        db.close()
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        made.append(engine)
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS rasa CASCADE"))
+            conn.execute(text("CREATE SCHEMA rasa"))
+            conn.execute(text(RASA_EVENTS_DDL.replace("events", "rasa.events").replace(
+                "id INTEGER NOT NULL", "id SERIAL NOT NULL").replace(
+                "ix_rasa.events_sender_id", "ix_events_sender_id")))
+            for row in rows:
+                conn.execute(text(
+                    "INSERT INTO rasa.events (sender_id, type_name, timestamp, intent_name,"
+                    " action_name, data) VALUES (:s, :t, :ts, :i, :a, :d)"),
+                    dict(zip(("s", "t", "ts", "i", "a", "d"), row)))
+
+    yield place
+    for engine in made:
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS rasa CASCADE"))
+        engine.dispose()
+
+
+def test_the_cli_confirms_and_answers_clearly(stored, rasa_store_of, tmp_path):
+    url, _ = stored  # the tracker store lies where `supportbot run` puts it for this database
+    rasa_store_of(url)
     refused = run(tmp_path, url, "gdpr", "erase", "anna@example.com")
     assert refused.returncode == 2 and "--yes" in refused.stderr
     unknown = run(tmp_path, url, "gdpr", "erase", "nobody@example.com", "--yes")
@@ -247,12 +283,16 @@ def test_the_cli_confirms_and_answers_clearly(stored, tracker, tmp_path):
     purged = run(tmp_path, url, "gdpr", "purge")
     assert purged.returncode == 0 and "0 interaction events" in purged.stdout
     assert "1 Rasa tracker events older than 24 months deleted" in purged.stdout  # the 2020 one
-    assert tracker_rows(tracker) == [("conv-bob", "action"), ("conv-bob", "user")]
+    store = TrackerStore.of(Settings(var_dir=tmp_path, database_url=url))
+    left = store.events_of(["conv-anna", "conv-bob", "old-conv"])
+    assert [(e["conversation"], e["type"]) for e in left] == [("conv-bob", "action"),
+                                                              ("conv-bob", "user")]
     assert run(tmp_path, url, "gdpr", "purge", "--months", "0").returncode == 2
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    purged = run(elsewhere, url, "gdpr", "purge")
-    assert purged.returncode == 0 and "no Rasa tracker store at" in purged.stdout
+    if not store.url:  # a var dir without Rasa's file: said, not an error
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        purged = run(elsewhere, url, "gdpr", "purge")
+        assert purged.returncode == 0 and "no Rasa tracker store at" in purged.stdout
 
 
 # -- every store --------------------------------------------------------------------------
@@ -404,3 +444,36 @@ def test_erase_leaves_no_copy_in_any_table_or_file(settings):
         assert session.get(Ticket, carla).customer_email == ""
     top = {p.name for p in settings.var_dir.iterdir()} - {"test.db", "test.db-wal", "test.db-shm"}
     assert top <= {name.split("/")[0] for name in VAR_STORES}, "classify in bot/gdpr.py"
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs SUPPORTBOT_TEST_DATABASE_URL (PostgreSQL)")
+def test_erasure_reaches_rasas_tracker_in_its_postgresql_schema(tmp_path):
+    """With several Rasa processes the tracker lives in the schema `rasa` of the product's
+    PostgreSQL database (bot.rasa_stores): export, erasure and retention must reach it there,
+    not look for a SQLite file that does not exist and report nothing to erase."""
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS rasa CASCADE"))
+        conn.execute(text("CREATE SCHEMA rasa"))
+        conn.execute(text(
+            "CREATE TABLE rasa.events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
+            " type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255),"
+            " action_name VARCHAR(255), data TEXT)"))
+        conn.execute(text(
+            "INSERT INTO rasa.events (sender_id, type_name, timestamp, data) VALUES"
+            " ('conv-anna', 'user', 1.0, '{\"text\": \"Sono Anna\"}'),"
+            " ('conv-bob', 'user', 2.0, '{\"text\": \"ciao\"}')"))
+    try:
+        store = TrackerStore.of(Settings(var_dir=tmp_path, database_url=PG_URL))
+        assert store.url and store.missing == ""
+        assert [e["data"]["text"] for e in store.events_of(["conv-anna"])] == ["Sono Anna"]
+        assert store.has_sender("conv-bob")
+        assert store.erase(["conv-anna"]) == 1
+        assert store.purge_before(datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)) == 0
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT sender_id FROM rasa.events")).scalars().all() == [
+                "conv-bob"]
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS rasa CASCADE"))
+        engine.dispose()

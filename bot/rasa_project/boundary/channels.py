@@ -15,6 +15,7 @@ from sanic import Blueprint
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from boundary.faults import answer_on_failure
 from boundary.limits import ChatLimits, Refused, refused_text, too_long_text
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ class GuardedRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[dict]) -> InputChannel:
         return cls()
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        return super().blueprint(answer_on_failure(on_new_message))
 
     def _checked(self, request: Request) -> tuple[str, str, dict]:
         if getattr(request.ctx, "supportbot_checked", None) is None:
@@ -70,7 +74,7 @@ class GuardedSocketIOInput(SocketIOInput):
         return channel
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(answer_on_failure(on_new_message))
         sio = self.sio
         sio.eio.max_http_buffer_size = self.limits.max_body_bytes  # one packet, polling or ws
         handlers = sio.handlers[self.namespace or "/"]

@@ -1,0 +1,403 @@
+"""`supportbot run --workers N`: N Rasa servers and N app processes on one machine behind
+Debian's HAProxy, as Rasa documents horizontal scaling (SQL tracker store on PostgreSQL,
+Redis lock store).
+
+HAProxy listens where the single process would (the app's port and Rasa's port), so the
+widget, the links and the two-command experience are unchanged. A third, loopback-only
+frontend is the action endpoint Rasa calls, balanced over the app processes and never
+reachable through the public ports. Health checks take a killed process out of rotation
+within ~2 s; a request whose connection is refused is sent to another server, so a
+message is not lost. Each REST message may land on a different Rasa process: the tracker is
+in PostgreSQL and Redis serialises a conversation. socket.io sessions live in one process,
+so that path is sticky (a cookie naming the server).
+
+The supervisor process is app process 0: it migrates, loads the demo data and runs the
+singletons (mail sink and receiver, SLA scheduler, outbox sender, insights); the other app
+processes (`python -m bot.cluster worker`) serve requests only."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.rasa_runtime import RasaServer, tracker_db_path
+from bot.rasa_stores import is_postgres
+from core import Settings, SupportBotError
+
+log = logging.getLogger(__name__)
+
+HAPROXY = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
+TOKEN_ENV = "SUPPORTBOT_CLUSTER_RASA_TOKEN"  # the workers' chat delivery through Rasa
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+SERVED_BY = "X-Supportbot-Rasa"  # response header naming the Rasa process that answered
+
+
+class ClusterError(SupportBotError):
+    """The multi-process layout cannot run with these settings or on this machine."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything listens: public ports (HAProxy) and loopback ports behind it."""
+
+    host: str
+    app_port: int
+    rasa_port: int
+    action_port: int
+    app_ports: tuple[int, ...]
+    rasa_ports: tuple[int, ...]
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+
+def haproxy_executable() -> str:
+    found = HAPROXY if Path(HAPROXY).exists() else shutil.which("haproxy")
+    if not found:
+        raise ClusterError("--workers > 1 needs HAProxy: run `make haproxy` (installs Debian's "
+                           "'haproxy' package) or set HAPROXY=/path/to/haproxy")
+    return found
+
+
+def check_cluster(settings: Settings, workers: int) -> str:
+    """Why N processes cannot run, as one clear error; returns HAProxy's path."""
+    missing = []
+    if not is_postgres(settings.resolved_database_url):
+        missing.append("SUPPORTBOT_DATABASE_URL on PostgreSQL (SQLite is one process's file)")
+    if not settings.redis_url:
+        missing.append("SUPPORTBOT_REDIS_URL (Rasa's lock store, so that two processes never "
+                       "handle one conversation at once)")
+    if missing:
+        raise ClusterError(f"--workers {workers} needs " + " and ".join(missing) +
+                           "; without them run a single process (--workers 1)")
+    return haproxy_executable()
+
+
+def haproxy_config(layout: Layout, rasa_token: str) -> str:
+    """The whole HAProxy configuration. `rasa_token` is Rasa's HTTP API token: the health
+    check asks /status, which answers 200 only once the model is loaded."""
+    bind = f"[{layout.host}]" if ":" in layout.host else layout.host
+    apps = "\n".join(f"  server app{i} 127.0.0.1:{port} check"
+                     for i, port in enumerate(layout.app_ports))
+    rasas = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check"
+                      for i, port in enumerate(layout.rasa_ports))
+    sticky = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check cookie rasa{i}"
+                       for i, port in enumerate(layout.rasa_ports))
+    rasa_check = (f"  option httpchk\n  http-check send meth GET uri /status?token={rasa_token}\n"
+                  "  http-check expect status 200\n")
+    # No global maxconn: HAProxy derives it from the file-descriptor limit it may use.
+    return f"""global
+
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 120s
+  timeout server 120s
+  timeout tunnel 1h
+  option redispatch 1
+  retries 3
+  # A request to a process that died before answering is sent to another one; it waits
+  # there for the conversation's lock (Rasa's ticket lifetime, rasa_stores) and is
+  # handled. A ticket's action is idempotent per question, so a repeat opens no second one.
+  retry-on conn-failure empty-response
+  option http-buffer-request  # a retry resends the whole body (chat bodies are small)
+  default-server inter 1s fall 2 rise 2
+  option forwardfor  # the app's per-client limits see the client, not HAProxy
+
+frontend public_app
+  bind {bind}:{layout.app_port}
+  # The action endpoint is for Rasa only: reachable on the loopback frontend below.
+  http-request deny deny_status 404 if {{ path /webhook }} || {{ path_beg /webhook/ }}
+  default_backend app
+
+frontend public_rasa
+  bind {bind}:{layout.rasa_port}
+  use_backend rasa_socketio if {{ path_beg /socket.io }}
+  default_backend rasa
+
+frontend actions
+  bind 127.0.0.1:{layout.action_port}
+  default_backend app
+
+backend app
+  balance roundrobin
+{apps}
+
+backend rasa
+  balance roundrobin
+  http-response set-header {SERVED_BY} %s
+{rasa_check}{rasas}
+
+backend rasa_socketio
+  balance roundrobin
+  cookie SUPPORTBOT_RASA insert indirect nocache httponly
+{rasa_check}{sticky}
+"""
+
+
+def write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    path.chmod(0o600)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class Supervised:
+    """A child process restarted (after a pause) whenever it exits on its own."""
+
+    def __init__(self, name: str, command: list[str], *, env: dict[str, str], log_path: Path,
+                 cwd: Path | None = None):
+        self.name, self.command, self.env, self.log_path, self.cwd = (
+            name, command, env, log_path, cwd)
+        self.process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread = threading.Thread(target=self._watch, name=self.name, daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd,
+                                            stdout=out, stderr=subprocess.STDOUT, umask=0o077)
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            code = self.process.wait()
+            if self._stopping.wait(2.0):
+                return
+            log.error("%s exited (code %s); starting it again (log: %s)", self.name, code,
+                      self.log_path)
+            self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def rasa_servers(settings: Settings, layout: Layout, model: Path, token: str
+                 ) -> list[RasaServer]:
+    """N Rasa servers on loopback ports, sharing one API token (HAProxy's health check and
+    the chat delivery use it) and the PostgreSQL tracker store."""
+    servers = []
+    for i, port in enumerate(layout.rasa_ports):
+        server = RasaServer(settings, model=model, port=port, host="127.0.0.1",
+                            action_url=layout.action_url,
+                            log_path=settings.var_dir.resolve() / f"rasa-{i}.log",
+                            tracker_db=tracker_db_path(settings))
+        server.token = token
+        servers.append(server)
+    return servers
+
+
+def app_workers(settings: Settings, layout: Layout, token: str) -> list[Supervised]:
+    """App processes 1..N-1 (process 0 is the supervisor itself)."""
+    env = {**os.environ, TOKEN_ENV: token, "SUPPORTBOT_HOST": layout.host,
+           "SUPPORTBOT_PORT": str(layout.app_port), "SUPPORTBOT_RASA_PORT": str(layout.rasa_port),
+           "SUPPORTBOT_VAR_DIR": str(settings.var_dir.resolve()),
+           "SUPPORTBOT_DATABASE_URL": settings.resolved_database_url}
+    return [Supervised(f"app-{i}", [sys.executable, "-m", "bot.cluster", "worker", str(port)],
+                       env=env, log_path=settings.var_dir.resolve() / f"app-{i}.log")
+            for i, port in enumerate(layout.app_ports) if i > 0]
+
+
+def start_haproxy(settings: Settings, layout: Layout, token: str) -> Supervised:
+    executable = haproxy_executable()
+    config = write_private(settings.var_dir.resolve() / "cluster" / "haproxy.cfg",
+                           haproxy_config(layout, token))
+    check = subprocess.run([executable, "-c", "-q", "-f", str(config)], capture_output=True,
+                           text=True)
+    if check.returncode != 0:
+        raise ClusterError(f"HAProxy refused its configuration: {check.stderr.strip()[-500:]}")
+    proxy = Supervised("haproxy", [executable, "-db", "-f", str(config)], env=dict(os.environ),
+                       log_path=settings.var_dir.resolve() / "haproxy.log")
+    proxy.start()
+    return proxy
+
+
+def plan(settings: Settings, workers: int) -> Layout:
+    from bot.stack import free_port
+
+    return Layout(settings.host, settings.port, settings.rasa_port, free_port(),
+                  tuple(free_port() for _ in range(workers)),
+                  tuple(free_port() for _ in range(workers)))
+
+
+def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, workers: int,
+                  demo_kb: Path) -> None:
+    """What `serve` does for one process, for N: checks first (one line each), then the
+    model and the data, then Rasa and app processes, then HAProxy in front."""
+    import secrets
+
+    import uvicorn
+
+    from bot import recalibration
+    from bot.app import create_app
+    from bot.chat_delivery import RasaChatDelivery
+    from bot.health import ChatHealth
+    from bot.insights_job import InsightsRefresher
+    from bot.services import EscalationServices
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    for noisy in ("bm25s", "httpx", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = _checked_settings(host, port, rasa_port, workers)
+    assistant, model = _model_and_data(settings, demo_kb)
+    layout, token = plan(settings, workers), secrets.token_hex(24)  # never "-..."
+    rasas = rasa_servers(settings, layout, model, token)
+    apps = app_workers(settings, layout, token)
+    services = EscalationServices(assistant, RasaChatDelivery(
+        f"http://127.0.0.1:{layout.rasa_port}", token))
+    app = create_app(assistant, health=ChatHealth(settings, rasa=rasas[0],
+                                                  action_url=layout.action_url))
+    app.state.escalation = services
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=layout.app_ports[0],
+                                           log_level="warning"))
+    started: list = []
+    try:
+        for rasa in rasas:
+            rasa.start(supervise=True)  # restarted, with a logged reason, whenever it dies
+            started.append(rasa)
+        for worker in apps:
+            worker.start()
+            started.append(worker)
+        started.append(start_haproxy(settings, layout, token))
+        services.start()
+        stop_jobs = threading.Event()
+        insights = InsightsRefresher(settings.resolved_database_url, assistant.kb.embedder,
+                                     settings.var_dir / "models")
+        threading.Thread(target=insights.run, args=(stop_jobs,), daemon=True).start()
+        threading.Thread(target=recalibration.run, args=(assistant.kb, stop_jobs),
+                         daemon=True).start()
+        threading.Thread(target=_announce, args=(rasas, settings, workers), daemon=True).start()
+        server.run()  # returns on Ctrl-C or SIGTERM
+    finally:
+        log.info("stopping HAProxy, the Rasa and app processes and the mail services")
+        for child in reversed(started):
+            child.stop()
+        services.stop()
+        assistant.kb.close()
+
+
+def _checked_settings(host: str | None, port: int | None, rasa_port: int | None,
+                      workers: int) -> Settings:
+    """The settings with the command line's address; every check that can fail in a
+    second fails now, not after minutes of preparation."""
+    from bot.rasa_runtime import rasa_executable
+    from bot.rasa_stores import prepare_stores
+    from bot.server import port_free
+    from core import get_settings
+
+    settings = get_settings()
+    settings = settings.model_copy(update={"host": host or settings.host,
+                                           "port": port or settings.port,
+                                           "rasa_port": rasa_port or settings.rasa_port})
+    check_cluster(settings, workers)
+    for name, number in (("app", settings.port), ("Rasa", settings.rasa_port)):
+        if not port_free(settings.host, number):
+            raise ClusterError(f"port {number} on {settings.host} (for the {name}) is busy")
+    rasa_executable(settings)
+    prepare_stores(settings, tracker_db_path(settings))  # Redis down: one line, exit 2
+    return settings
+
+
+def _model_and_data(settings: Settings, demo_kb: Path):
+    """Rasa trains (or finds its cached model) while the data is migrated and loaded."""
+    from bot.rasa_runtime import ensure_model
+    from bot.server import prepare
+
+    trained: dict[str, Path] = {}
+    training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
+    training.start()
+    assistant = prepare(settings, demo_kb)
+    training.join()
+    if "model" not in trained:
+        raise ClusterError("the Rasa model could not be trained; see the messages above")
+    return assistant, trained["model"]
+
+
+def _wait_for_proxy(url: str, timeout: float) -> None:
+    """Until HAProxy answers with a Rasa server behind it (its checks need ~2 s)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise ClusterError(f"HAProxy does not answer at {url}; see haproxy.log in the var dir")
+
+
+def _announce(rasas: list[RasaServer], settings: Settings, workers: int) -> None:
+    try:
+        for rasa in rasas:
+            rasa.wait_ready(settings.rasa_start_timeout_s)
+        _wait_for_proxy(f"http://127.0.0.1:{settings.rasa_port}/", timeout=30)
+    except SupportBotError as exc:
+        log.error("%s", exc)
+        return
+    host, port = settings.host, settings.port
+    print(f"\n  Shop with the chat:     http://{host}:{port}/\n"
+          f"  Operator console:       http://{host}:{port}/console\n"
+          f"  Rasa (via HAProxy):     http://{host}:{settings.rasa_port}\n"
+          f"  Processes:              {workers} Rasa + {workers} app behind HAProxy "
+          f"(logs: {settings.var_dir.resolve()})\n"
+          "  Ctrl-C stops everything.\n", flush=True)
+
+
+def worker_main(port: int) -> None:
+    """One app process behind HAProxy: pages, API and the action endpoint; no singletons."""
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.assistant import Assistant
+    from bot.chat_delivery import RasaChatDelivery
+    from bot.health import ChatHealth
+    from bot.services import EscalationServices
+    from core import get_settings
+    from knowledge.service import KnowledgeBase
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    settings = get_settings()
+    kb = KnowledgeBase(settings)
+    kb.warm_up()
+    assistant = Assistant(settings, kb)
+    assistant.warm_up()
+    health = ChatHealth(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+    app = create_app(assistant, health=health)
+    # The console answers through the same path as email; the threads run in process 0.
+    app.state.escalation = EscalationServices(assistant, RasaChatDelivery(
+        f"http://127.0.0.1:{settings.rasa_port}", os.environ.get(TOKEN_ENV, "")))
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        kb.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "worker" or not sys.argv[2].isdigit():
+        sys.exit("usage: python -m bot.cluster worker PORT")
+    worker_main(int(sys.argv[2]))
