@@ -273,7 +273,10 @@ class Assistant:
         question = clean(question)[:MAX_QUESTION]
         if not question:
             return Reply("invalid", language, (say(language, "empty"),))
-        return self._escalate(turn, language, question, (), "customer_request")
+        # About a product, the answer is learned for that product only (as for any ticket).
+        product, _ = self._product(replace(turn, text=question), language)
+        return self._escalate(turn, language, question, (), "customer_request",
+                              product=answer_product(product, turn.page))
 
     def open_ticket(self, turn: Turn, question: str, *, reason: str, email: str, consent: bool,
                     transcript: tuple[tuple[str, str], ...], considered: tuple[dict, ...] = ()

@@ -266,7 +266,9 @@ def _sizes(ask: _Ask) -> tuple[str | None, str]:
             return f"{noun.the(True)}{where} al momento {noun.verb('è', 'sono')} {noun.agree('esaurito')}.", "sizes"
         text = f"{noun.the(True)}{where} {noun.verb('è disponibile', 'sono disponibili')} {plural} {wording.listing(available, 'it')}"
         if out:
-            text += f" (al momento esaurit{'a' if word == 'taglia' else 'o'}: {wording.listing(out, 'it')})"
+            ending = ("a" if word == "taglia" else "o") if len(out) == 1 else (
+                "e" if word == "taglia" else "i")  # "esaurita: S", "esaurite: S e L"
+            text += f" (al momento esaurit{ending}: {wording.listing(out, 'it')})"
         return text + ".", "sizes"
     if not available:
         return f"{noun.the(True)}{where} {noun.verb('is', 'are')} out of stock at the moment.", "sizes"

@@ -22,6 +22,7 @@ makeup trousse bottiglia bottle borraccia water acqua passaporto passport carica
 charger powerbank cuffie headphones earphones airpods agenda diary
 """.split())
 
+_SCREEN_ROUNDING = 0.35  # inches a screen may exceed a known size and still be that size
 _LABELS = {"it": {"length": "lunghezza", "width": "larghezza", "height": "altezza"},
            "en": {"length": "length", "width": "width", "height": "height"}}
 
@@ -73,7 +74,12 @@ def _thing(ask: _Ask, inner: list[float]) -> tuple[str, tuple[float, float, floa
         fitting = [n for n, (a, b) in vocab.LAPTOPS.items()
                    if _fits_in(inner, (a, b, vocab.LAPTOP_THICKNESS))]
         inches = float(max(fitting)) if fitting else float(min(vocab.LAPTOPS))
-    key = min(vocab.LAPTOPS, key=lambda n: (abs(n - inches), n))
+    # The size known at or above the screen asked (13.3 and 17.3 are the 13 and 17 inch
+    # laptops), never a smaller one: a 16.5-inch laptop said to fit as a 16-inch one may not.
+    # Bigger than any known: the inside measurements answer (the customer judges).
+    key = min((n for n in vocab.LAPTOPS if n >= inches - _SCREEN_ROUNDING), default=None)
+    if key is None:
+        return None
     a, b = vocab.LAPTOPS[key]
     size = wording.measures([a, b], ask.language)
     shown = wording.number(inches, ask.language)

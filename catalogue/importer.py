@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from catalogue.repository import catalogue_version, price_to_cents, stored_produ
 from catalogue.values import MAX_PRICE
 from core import utcnow
 
+_IMPORT_LOCK = 0x0CA7_A106  # PostgreSQL advisory lock key of "importing the catalogue"
 _CHUNK = 500  # ids per IN (...) list: below every backend's bound-parameter limit
 _BATCH = 5_000  # products per INSERT batch: bounded memory for row dictionaries
 _TEXT_CAPS = {"slug": limits.SLUG, "title": limits.TITLE, "description": limits.DESCRIPTION,
@@ -63,6 +65,10 @@ def import_products(products: Sequence[Product], *, session: Session, source: st
     problems = check_products(products)
     if problems:
         raise ImportRejected(problems)
+    if not dry_run and session.get_bind().dialect.name == "postgresql":
+        # Imports one at a time: the diff reads what the previous import wrote, and import
+        # ids grow in commit order, so the version every process watches never goes back.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
     languages = tuple(sorted({p.language for p in products}))
     stored = {(p.language, p.slug): (row_id, p) for row_id, p in
               stored_products(session=session, languages=languages).items()}

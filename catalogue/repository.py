@@ -63,12 +63,6 @@ def stored_products(*, session: Session, language: str | None = None,
     return _read(session, tuple(where))
 
 
-def last_imports(*, session: Session, limit: int = 10) -> list[CatalogueImport]:
-    """The latest imports, newest first (for the CLI; detached rows of plain values)."""
-    rows = session.scalars(select(CatalogueImport).order_by(CatalogueImport.id.desc()).limit(limit))
-    return list(rows)
-
-
 def _read(session: Session, where: tuple) -> dict[int, Product]:
     with paused_gc():
         return _records(session, where)

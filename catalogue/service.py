@@ -69,14 +69,17 @@ class ProductDesk:
         if state is not None and state[0] == version:
             return state[1]
         with self._lock:
-            state = self._state
-            if state is None or state[0] != version:
-                with session_scope(self.url) as session:
-                    # The version first: an import committed between the two reads leaves
-                    # newer products under an older version (rebuilt once more at the next
-                    # question), never older products under the newer version.
-                    version = catalogue_version(session=session)
-                    products = load_products(session=session)
+            with session_scope(self.url) as session:
+                # Read again under the lock: the version read above may predate an index
+                # another question built meanwhile (a second build). The version before the
+                # products: an import committed between the two reads leaves newer products
+                # under an older version (rebuilt once more at the next question), never
+                # older products under the newer version.
+                version = catalogue_version(session=session)
+                state = self._state
+                stale = state is None or state[0] != version
+                products = load_products(session=session) if stale else ()
+            if stale:
                 state = self._state = (version, self._build(products))
                 log.info("catalogue version %s: index of %d product records", version,
                          len(products))

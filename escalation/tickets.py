@@ -100,7 +100,10 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, not
         raise EscalationError("a ticket needs a conversation id of at most 128 characters")
     email = valid_email(request.customer_email) if request.customer_email else ""
     open_now = open_tickets_of(request.conversation_id, session=session)
-    same = next((t for t in open_now if _key(t.question) == _key(question)), None)
+    # The same words about another product ("in black?" on two pages) are another question.
+    product = plain(request.product_slug, 200)
+    same = next((t for t in open_now if _key(t.question) == _key(question)
+                 and (t.product_slug or "") == product), None)
     if same is not None:
         return TicketInfo(same.id, same.status, same.due_at, True, _has_contact(same))
     if len(open_now) >= MAX_OPEN_PER_CONVERSATION:
@@ -116,7 +119,7 @@ def open_ticket(request: TicketRequest, *, session: Session, sla: SlaConfig, not
         category=plain(request.category, 20) or "general",
         priority=plain(request.priority, 16) or "normal", reason=plain(request.reason, 32),
         considered=_considered(request.considered), opened_at=now,
-        product_slug=plain(request.product_slug, 200),
+        product_slug=product,
         product_attribute=plain(request.product_attribute, 20),
         due_at=now,  # plan_timers sets the deadline from the policy
     )

@@ -176,6 +176,22 @@ def test_a_hand_off_after_a_product_question_carries_the_product(assistant):
         LAPTOP, "borsa-aurora", "fits")
 
 
+def test_a_product_question_typed_after_asking_for_a_person_carries_the_product(assistant):
+    # Learned into the knowledge base, its answer would answer the same words on any bag.
+    asked = assistant.hand_off(turn("voglio parlare con un operatore", page="product:borsa-nina",
+                                    conversation="c9"))
+    assert asked.kind == "ask_question"
+    reply = assistant.hand_off_question(turn(LAPTOP, page="product:borsa-nina",
+                                             conversation="c9"), LAPTOP)
+    assert reply.kind == "escalate"
+    [ticket] = tickets(assistant, "c9")
+    assert (ticket.question, ticket.product_slug, ticket.product_attribute) == (
+        LAPTOP, "borsa-nina", "fits")
+    general = assistant.hand_off_question(turn("posso pagare a rate?", page="product:borsa-nina",
+                                               conversation="c9"), "posso pagare a rate?")
+    assert general.kind == "escalate" and tickets(assistant, "c9")[1].product_slug == ""
+
+
 def test_a_product_question_filed_as_small_talk_is_taken_as_a_question(assistant):
     action = ActionSmallTalk(assistant)
     assert action.is_shop_question(turn("avete la borsa aurora in nero?", conversation="s1"))

@@ -191,7 +191,8 @@ def test_the_demo_traffic_fills_the_section(marketing):
     by_slug = {p.slug: p for p in report.products}
     assert by_slug["borsa-aurora"].counts.answered == by_slug["borsa-aurora"].counts.asked > 0
     assert by_slug["borsa-secchiello"].missing_text.endswith("× cura")
-    assert by_slug["cappotto-aurora-cammello"].counts.escalated > 0
+    # how the coat fits is size advice: the product path leaves it to the FAQ, unlogged here
+    assert by_slug["cappotto-aurora-cammello"].counts.escalated == 0
     assert by_slug["cappotto-aurora-cammello"].counts.answered > 0
     page = section(marketing.client.get("/dashboard/purchase").text)
     assert len(rows(page)) >= 5 and "× cura" in page

@@ -124,3 +124,24 @@ def test_simulated_history_reopens_days_already_rolled_up(database_url, tmp_path
     with session_scope(database_url) as session:
         assert rollup.rolled_days(session, period)  # summed again, not left out
         assert key_figures(period, Filters(), session=session).questions == counts["questions"] + 1
+
+
+def test_the_demo_logs_product_questions_as_the_product_path_reads_them(database_url):
+    """The dashboard's demo must show what the real path would log: a question the path
+    leaves to the FAQ ("veste regolare?": size advice) is no product question there."""
+    from pathlib import Path
+
+    from bot.demo_traffic import PRODUCT_QUESTIONS, TREND, UNKNOWN
+    from bot.server import import_demo_catalogue
+    from catalogue.service import ProductDesk
+
+    import_demo_catalogue(database_url, Path(__file__).parents[2] / "data" / "demo_catalogue.csv")
+    desk = ProductDesk(database_url)
+    english = set(UNKNOWN["en"]) | set(TREND["en"])
+    for question, about in PRODUCT_QUESTIONS.items():
+        language = "en" if question in english else "it"
+        answer = desk.consult(question, language, f"product:{about.slug}", date(2026, 11, 30))
+        assert answer is not None, question
+        assert (answer.slug, answer.attribute, answer.answered_by == "catalogue",
+                answer.question.named) == (about.slug, about.attribute, about.answered,
+                                           about.named), question

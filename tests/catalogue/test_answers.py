@@ -143,6 +143,24 @@ def test_sizes_colours_and_grammar(index):
                                           "Dante: passo la domanda a un collega.")
 
 
+def test_sizes_out_of_stock_agree_in_number():
+    out = Availability.OUT_OF_STOCK
+    shirt = Product(slug="camicia", language="it", title="Camicia in lino", variants=tuple(
+        Variant(sku=size, size=size, price=Decimal("79"), availability=out if size != "M" else
+                Availability.IN_STOCK) for size in ("S", "M", "L")))
+    shoe = Product(slug="mocassini", language="it", title="Mocassini in pelle",
+                   category="Scarpe > Mocassini", variants=tuple(
+                       Variant(sku=size, size=size, price=Decimal("149"), availability=out
+                               if size != "40" else Availability.IN_STOCK)
+                       for size in ("39", "40", "41")))
+    index = CatalogueIndex([shirt, shoe])
+    sizes = reply(ProductQuestion("camicia", A.SIZES), index, "it", TODAY)
+    assert sizes.text == ("La Camicia in lino è disponibile nelle taglie M "
+                          "(al momento esaurite: S e L).")
+    numbers = reply(ProductQuestion("mocassini", A.SIZES), index, "it", TODAY)
+    assert numbers.text.endswith("(al momento esauriti: 39 e 41).")
+
+
 def test_english_question_on_an_italian_only_product_uses_the_italian_data():
     only_it = Product(slug="stola", language="it", title="Stola in lana", care="Lavare a secco.",
                       variants=(Variant(sku="1", colour="nero", price=Decimal("59")),))
@@ -206,6 +224,28 @@ def test_a_laptop_size_not_given_gets_the_biggest_that_fits(index):
                            "17 pollici (circa 40 × 27 cm) ci sta.")
     small = say(index, "will my ipad fit?", "product:pochette-serena", "en")
     assert small.reason == "does_not_fit" and small.text.startswith("No:")
+
+
+def test_a_laptop_bigger_than_the_sizes_known_is_never_said_to_fit():
+    # The laptop's footprint comes from the nearest screen size known: never a smaller one
+    # (a 16.5-inch laptop is not a 16-inch one; an 18-inch one has no size here at all).
+    bag = Product(slug="borsa", language="it", title="Borsa Vera", inner=Dimensions(40, 27, 5),
+                  variants=(Variant(sku="1", price=Decimal("99")),))
+    snug = Product(slug="cartella", language="it", title="Cartella Ada",
+                   inner=Dimensions(36, 26, 5), variants=(Variant(sku="2", price=Decimal("99")),))
+    index = CatalogueIndex([bag, snug])
+
+    def asked(slug: str, inches: float):
+        return reply(ProductQuestion(slug, A.FITS, thing="laptop", inches=inches), index, "it",
+                     TODAY)
+
+    assert asked("borsa", 17.0).reason == "fits"
+    assert asked("borsa", 17.3).reason == "fits"  # a 17.3-inch screen: the 17-inch size
+    assert asked("borsa", 18.0).reason != "fits" and "18 pollici" not in (
+        asked("borsa", 18.0).text or "")
+    assert asked("cartella", 16.0).reason == "fits"
+    assert asked("cartella", 16.5).reason == "does_not_fit"
+    assert asked("cartella", 15.6).reason == "fits"
 
 
 def test_restock_of_one_size_names_that_size(index):

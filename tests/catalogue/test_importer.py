@@ -133,3 +133,26 @@ def test_products_breaking_a_rule_are_rejected_and_nothing_is_written(database_u
 def test_the_same_sku_in_two_languages_is_allowed(database_url):
     run(database_url, [item("a", "it", "S"), item("a", "en", "S")])
     assert len(stored(database_url)) == 2
+
+
+def test_imports_on_postgresql_take_turns(database_url):
+    """Two imports at once (an Italian and an English feed) would otherwise commit in any
+    order, and the one with the lower id committing last would never move the version the
+    running processes watch: an import holds a lock until it commits."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time already")
+    from sqlalchemy import create_engine, text
+
+    other = create_engine(database_url)
+    try:
+        with session_scope(database_url) as session:
+            import_products([item("a")], session=session)  # not committed yet
+            with other.connect() as conn:
+                assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                    {"k": importer._IMPORT_LOCK}).scalar() is False
+        with other.connect() as conn:  # committed: the next import may go
+            assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                {"k": importer._IMPORT_LOCK}).scalar() is True
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": importer._IMPORT_LOCK})
+    finally:
+        other.dispose()

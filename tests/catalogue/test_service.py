@@ -117,6 +117,28 @@ def test_concurrent_questions_after_an_import_build_one_index(desk, database_url
     assert len({id(index) for index in indexes}) == 1
 
 
+def test_a_question_that_read_the_version_before_an_import_does_not_rebuild(
+        desk, database_url, monkeypatch):
+    # A question reads version 1, an import commits, another question builds version 2;
+    # then the first takes the lock: the index it finds is already the newest.
+    import catalogue.service as service
+
+    desk.warm_up()
+    with session_scope(database_url) as session:
+        stale = service.catalogue_version(session=session)
+    load(database_url, catalogue(aurora_black=Availability.OUT_OF_STOCK))
+    newest = desk.current_index()
+    assert desk.builds == 2
+    real, reads = service.catalogue_version, []
+
+    def read_before_the_import(*, session):
+        reads.append(1)
+        return stale if len(reads) == 1 else real(session=session)
+
+    monkeypatch.setattr(service, "catalogue_version", read_before_the_import)
+    assert desk.current_index() is newest and desk.builds == 2
+
+
 def test_a_removed_product_is_no_longer_answered_for(desk, database_url):
     load(database_url, catalogue(without="borsa-nina"))
     answer = desk.consult(LAPTOP, "it", "product:borsa-nina", TODAY)

@@ -91,6 +91,26 @@ def test_the_same_question_again_is_the_same_ticket(database_url):
     assert len(NOTIFIED) == 1
 
 
+def test_the_same_words_about_another_product_are_a_ticket_of_their_own(database_url):
+    # "when is it back in black?" on the bag's page, then on the coat's: two questions; joined,
+    # the coat's would be answered (and learned) for the bag only.
+    with session_scope(database_url) as session:
+        bag = open_ticket(request(question="When is it back in black?", product_slug="bag",
+                                  product_attribute="restock"), session=session, sla=SLA,
+                          notify=notify)
+    with session_scope(database_url) as session:
+        coat = open_ticket(request(question="When is it back in black?", product_slug="coat",
+                                   product_attribute="restock"), session=session, sla=SLA,
+                           notify=notify)
+        again = open_ticket(request(question=" when is it BACK in black?", product_slug="coat",
+                                    product_attribute="restock"), session=session, sla=SLA,
+                            notify=notify)
+    assert coat.id != bag.id and not coat.joined_existing
+    assert again.id == coat.id and again.joined_existing
+    with session_scope(database_url) as session:
+        assert session.get(Ticket, coat.id).product_slug == "coat"
+
+
 def test_a_later_question_takes_the_contact_given_earlier_in_the_conversation(database_url):
     with session_scope(database_url) as session:
         open_ticket(request(), session=session, sla=SLA, notify=notify)
