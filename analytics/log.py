@@ -170,6 +170,8 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
                   and e.decision in ("answer", "clarify")]
         helpful = v.data.get("helpful") if isinstance(v.data, dict) else None
         if v.kind == EventKind.CHOICE.value:
+            if not before or v.entry_id not in _offered(before[-1]):
+                continue  # a pick of an entry the clarify did not offer is forged
             verdict = "picked"
         elif isinstance(helpful, bool):
             verdict = "helpful" if helpful else "unhelpful"
@@ -280,15 +282,17 @@ def _signal_of(event: InteractionEvent, timeline: list[InteractionEvent]) -> Cus
     after = [e for e in timeline if e.id > event.id]
     helpful = event.data.get("helpful") if isinstance(event.data, dict) else None
     if event.kind == EventKind.CHOICE.value:
-        if event.decision != "answer" or question.decision != "clarify":
+        if (event.decision != "answer" or question.decision != "clarify"
+                or event.entry_id not in _offered(question)):
             return None
         confirms = not _spoiled(event, question, after)
     elif helpful is False:
         confirms = False
     elif helpful is True:
         direct = question.decision == "answer" and question.entry_id == event.entry_id
-        picked = any(e.kind == EventKind.CHOICE.value and e.entry_id == event.entry_id
-                     and e.id > question.id for e in before)
+        picked = event.entry_id in _offered(question) and any(
+            e.kind == EventKind.CHOICE.value and e.entry_id == event.entry_id
+            and e.id > question.id for e in before)
         if not (direct or picked) or _spoiled(event, question, after):
             return None
         confirms = True
@@ -296,6 +300,13 @@ def _signal_of(event: InteractionEvent, timeline: list[InteractionEvent]) -> Cus
         return None
     return CustomerSignal(event.id, event.conversation_id, event.entry_id, question.text,
                           question.language, confirms, as_utc(event.occurred_at))
+
+
+def _offered(question: InteractionEvent) -> set[int]:
+    """The entries a clarify offered as buttons: a pick's payload is the client's, so a pick
+    of any other entry is forged and teaches nothing."""
+    offered = question.data.get("candidates") if isinstance(question.data, dict) else None
+    return {i for i in offered if isinstance(i, int)} if isinstance(offered, list) else set()
 
 
 def _spoiled(event: InteractionEvent, question: InteractionEvent, after) -> bool:

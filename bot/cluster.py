@@ -161,6 +161,8 @@ class Supervised:
         self.process: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # A restart and stop() never interleave: a child started as stop() runs is stopped.
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self._spawn()
@@ -168,10 +170,14 @@ class Supervised:
         self._thread.start()
 
     def _spawn(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd,
-                                            stdout=out, stderr=subprocess.STDOUT, umask=0o077)
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as out:
+                self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd,
+                                                stdout=out, stderr=subprocess.STDOUT,
+                                                umask=0o077)
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -183,14 +189,16 @@ class Supervised:
             self._spawn()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        with self._lock:
+            self._stopping.set()
+            process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+                process.kill()
+                process.wait(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
 

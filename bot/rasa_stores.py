@@ -8,6 +8,7 @@ and the values travel in the Rasa process's environment (readable by its owner o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -89,7 +90,8 @@ def store_lines(settings: Settings, tracker_db: Path | None) -> list[str]:
                   f"  db: {redis.db}", f"  key_prefix: {LOCK_KEY_PREFIX}",
                   f"  socket_timeout: {REDIS_TIMEOUT_S}"]
         if redis.username:
-            lines.append(f"  username: {redis.username}")
+            # Decoded from the URL: quoted, so "#", ":" or a line break stay in the name.
+            lines.append(f"  username: {json.dumps(redis.username)}")
         if redis.password:
             lines.append(f"  password: ${{{REDIS_PASSWORD_ENV}}}")
         if redis.ssl:

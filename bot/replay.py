@@ -45,6 +45,7 @@ from knowledge.embedders import Embedder
 from knowledge.errors import CalibrationImpossible, ImportRejected
 from knowledge.eval_curves import OOS
 from knowledge.evaluation import Labelled, build_kb, read_lines
+from knowledge.learning import resolve_conflict
 from knowledge.models import Entry
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
@@ -253,7 +254,21 @@ class _Loop:
         self.label_of[entry] = label
         if question.label != OOS:
             self.known.add(question.label)
-        return "created", spent
+        return self.review_conflict(entry, label), spent
+
+    def review_conflict(self, entry_id: int, label: str) -> str:
+        """A learned answer that contradicts a published entry waits on the console's review
+        page (knowledge.learning); the replay's operator decides it at once, as a shop's
+        operator would there: the same topic's entry takes the question, another topic's
+        stays apart and the new entry is published."""
+        with session_scope(self.kb.url) as session:
+            other = session.get(Entry, entry_id).conflict_with
+            if other is None:
+                return "created"
+            same = self.label_of.get(other) == label and not _one_off(label)
+            resolve_conflict(entry_id, "merge" if same else "publish", OPERATOR, session=session)
+        self.kb.sync(force=True)
+        return "merged" if same else "created"
 
 
 def _one_off(label: str | None) -> bool:

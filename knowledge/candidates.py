@@ -11,8 +11,9 @@ all day), so it only makes Q a *candidate* (`observe`):
   `CONFIRMATIONS` distinct conversations confirmed it within `WINDOW` (`publish_ready`),
   or at once when an operator approves it in the console (`approve`);
 - each conversation is one vote per candidate (a unique row), and it confirms at most
-  `MAX_CONFIRMATIONS_PER_CONVERSATION` candidates per `WINDOW`: a flood from one chat
-  counts once and cannot spray candidates everywhere;
+  `MAX_CONFIRMATIONS_PER_CONVERSATION` candidates per `WINDOW` (and creates at most as
+  many by thumbs-down): a flood from one chat counts once and cannot spray candidates
+  everywhere;
 - a thumbs-down from any conversation on the same (entry, question) blocks automatic
   publication until an operator approves or rejects it;
 - a rejected candidate is never proposed again (its row stays, with its verdict);
@@ -80,16 +81,18 @@ def observe(observations: list[Observation], *, session: Session) -> set[int]:
     """Record the signals (in order); returns the ids of the candidates touched."""
     touched: set[int] = set()
     for seen in observations:
-        candidate = _candidate_for(seen, session=session)
+        kind = CONFIRM if seen.confirms else DENY
+        # Checked before a candidate is made: a capped chat creates none (vote-less or
+        # blocked ones would crowd the review list), though its thumbs-down still blocks.
+        capped = _votes_by(seen.conversation_id, kind, seen.seen_at, session=session) >= \
+            MAX_CONFIRMATIONS_PER_CONVERSATION
+        if capped and kind == CONFIRM:
+            continue
+        candidate = _candidate_for(seen, create=not capped, session=session)
         if candidate is None or candidate.status != CandidateStatus.PENDING.value:
             continue
-        kind = CONFIRM if seen.confirms else DENY
         if _has_vote(candidate.id, seen.conversation_id, kind, session=session):
             continue  # the same chat again: counted once
-        if kind == CONFIRM and _confirmations_by(seen.conversation_id, seen.seen_at,
-                                                 session=session) >= \
-                MAX_CONFIRMATIONS_PER_CONVERSATION:
-            continue
         session.add(CandidateVote(candidate_id=candidate.id,
                                   conversation_id=seen.conversation_id[:128], kind=kind,
                                   seen_at=seen.seen_at))
@@ -100,7 +103,8 @@ def observe(observations: list[Observation], *, session: Session) -> set[int]:
     return touched
 
 
-def _candidate_for(seen: Observation, *, session: Session) -> CandidateVariant | None:
+def _candidate_for(seen: Observation, *, create: bool = True, session: Session
+                   ) -> CandidateVariant | None:
     """The candidate the signal is about, created when new; None when there is nothing to
     learn (already a variant, unusable text, entry not published or in another language)."""
     question = clean_question(seen.question, seen.language)
@@ -115,7 +119,7 @@ def _candidate_for(seen: Observation, *, session: Session) -> CandidateVariant |
             candidate.status = CandidateStatus.DROPPED.value
         return None
     if candidate is None:
-        if any(q.fingerprint == mark for q in entry.questions):
+        if not create or any(q.fingerprint == mark for q in entry.questions):
             return None  # already one of its questions: nothing to learn
         candidate = CandidateVariant(entry_id=entry.id, question=question, fingerprint=mark,
                                      language=seen.language, first_seen=seen.seen_at,
@@ -132,9 +136,9 @@ def _has_vote(candidate_id: int, conversation_id: str, kind: str, *, session: Se
         CandidateVote.kind == kind).limit(1)) is not None
 
 
-def _confirmations_by(conversation_id: str, at: datetime, *, session: Session) -> int:
+def _votes_by(conversation_id: str, kind: str, at: datetime, *, session: Session) -> int:
     return session.scalar(select(func.count(CandidateVote.id)).where(
-        CandidateVote.conversation_id == conversation_id[:128], CandidateVote.kind == CONFIRM,
+        CandidateVote.conversation_id == conversation_id[:128], CandidateVote.kind == kind,
         CandidateVote.seen_at >= at - WINDOW)) or 0
 
 

@@ -10,10 +10,13 @@ match is discarded and rebuilt, never trusted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -149,12 +152,15 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         meta = IndexMeta(model, self.dimension, kb_version, len(self), self.kind)
         # Write both files aside, then rename: a crash leaves the old pair or the new pair.
-        tmp_index = directory / (INDEX_FILE + ".tmp")
-        tmp_meta = directory / (SIDECAR_FILE + ".tmp")
+        # Several processes (`supportbot run --workers N`) share the folder: each writes its
+        # own temporary files, and the pair is swapped under a lock readers take too.
+        tmp_index = directory / f"{INDEX_FILE}.{os.getpid()}.tmp"
+        tmp_meta = directory / f"{SIDECAR_FILE}.{os.getpid()}.tmp"
         faiss.write_index(self._index, str(tmp_index))
         tmp_meta.write_text(json.dumps(asdict(meta)))
-        os.replace(tmp_index, directory / INDEX_FILE)
-        os.replace(tmp_meta, directory / SIDECAR_FILE)
+        with _folder_lock(directory, fcntl.LOCK_EX):
+            os.replace(tmp_index, directory / INDEX_FILE)
+            os.replace(tmp_meta, directory / SIDECAR_FILE)
         return meta
 
     @classmethod
@@ -166,12 +172,13 @@ class VectorIndex:
         if not index_path.exists() or not meta_path.exists():
             return None
         try:
-            meta = IndexMeta(**json.loads(meta_path.read_text()))
+            with _folder_lock(directory, fcntl.LOCK_SH):  # never half of two saves
+                meta = IndexMeta(**json.loads(meta_path.read_text()))
+                raw = faiss.read_index(str(index_path))
             if (meta.model, meta.dimension, meta.format) != (model, dimension, FORMAT):
                 log.warning("index at %s was built for %s/%d: rebuilding", directory, meta.model,
                             meta.dimension)
                 return None
-            raw = faiss.read_index(str(index_path))
             if raw.d != dimension or raw.ntotal != meta.count:
                 log.warning("index at %s does not match its sidecar: rebuilding", directory)
                 return None
@@ -183,6 +190,16 @@ class VectorIndex:
         if _is_ivf(raw):
             faiss.extract_index_ivf(raw).nprobe = index.nprobe
         return index, meta
+
+
+@contextmanager
+def _folder_lock(directory: Path, mode: int) -> Iterator[None]:
+    with open(directory / ".lock", "a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _is_ivf(index: faiss.Index) -> bool:

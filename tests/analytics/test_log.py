@@ -50,8 +50,13 @@ def test_answer_verdicts_pair_each_thumb_and_pick_with_its_question(database_url
         log(EventKind.FEEDBACK, "a", entry_id=1, data={"helpful": False})
         log(EventKind.MESSAGE, "a", text="and returns?", decision="answer", entry_id=2)
         log(EventKind.FEEDBACK, "a", entry_id=2, data={"helpful": True})
-        log(EventKind.MESSAGE, "b", text="size or colour", decision="clarify", entry_id=3)
+        log(EventKind.MESSAGE, "b", text="size or colour", decision="clarify", entry_id=3,
+            data={"candidates": [3, 4]})
         log(EventKind.CHOICE, "b", entry_id=4, decision="answer")
+        # A pick of an entry the clarify never offered: the payload is the client's, forged.
+        log(EventKind.MESSAGE, "e", text="opening hours", decision="clarify", entry_id=7,
+            data={"candidates": [7, 8]})
+        log(EventKind.CHOICE, "e", entry_id=99, decision="answer")
         log(EventKind.MESSAGE, "b", text="weather tomorrow", decision="escalate")
         log(EventKind.FEEDBACK, "c", entry_id=5, data={"helpful": False})  # no question before it
         log(EventKind.MESSAGE, "d", text="gift cards", decision="answer", entry_id=6)
@@ -64,7 +69,7 @@ def test_answer_verdicts_pair_each_thumb_and_pick_with_its_question(database_url
         ("and returns?", 2, "helpful"),
         ("how much is shipping", 1, "unhelpful"),
     ]
-    assert questions == [("gift cards", ""), ("weather tomorrow", ""), ("size or colour", "")]
+    assert questions == [("gift cards", ""), ("weather tomorrow", ""), ("opening hours", "")]
 
 
 def test_a_flood_of_clicks_from_one_conversation_counts_once_per_question(database_url):
@@ -76,7 +81,8 @@ def test_a_flood_of_clicks_from_one_conversation_counts_once_per_question(databa
         def log(kind, conversation, **fields):
             record(Interaction(kind, conversation, **fields), session=session)
 
-        log(EventKind.MESSAGE, "flood", text="size or colour", decision="clarify", entry_id=3)
+        log(EventKind.MESSAGE, "flood", text="size or colour", decision="clarify", entry_id=3,
+            data={"candidates": [3, 4, 5]})
         for entry in [4] * 19 + [5]:
             log(EventKind.CHOICE, "flood", entry_id=entry, decision="answer")
         for i in range(10):

@@ -72,6 +72,41 @@ def test_haproxy_accepts_the_config(tmp_path):
 # -- the scale test -----------------------------------------------------------------------
 
 
+def test_a_restart_racing_stop_leaves_no_process_running(tmp_path, monkeypatch):
+    # The watcher restarts a child that exited; if stop() comes while that restart is
+    # under way, the new child must be stopped too, not left running after stop().
+    from bot import cluster
+
+    real_popen, calls, stopper = subprocess.Popen, [], []
+    supervised = cluster.Supervised("child", [sys.executable, "-c", "import time; "
+                                              "time.sleep(60)"], env=dict(os.environ),
+                                    log_path=tmp_path / "child.log")
+
+    def popen(command, **kwargs):
+        calls.append(command)
+        if len(calls) == 1:  # exits at once: the watcher restarts it
+            return real_popen([sys.executable, "-c", "pass"], **kwargs)
+        stopped = threading.Event()
+        stopper.append(threading.Thread(target=lambda: (supervised.stop(), stopped.set())))
+        stopper[0].start()
+        stopped.wait(1.0)  # stop() is under way (or done) when the new child starts
+        return real_popen(command, **kwargs)
+
+    monkeypatch.setattr(cluster.subprocess, "Popen", popen)
+    supervised.start()
+    deadline = time.monotonic() + 20
+    while not stopper and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stopper[0].join(timeout=30)
+    child = supervised.process
+    try:
+        assert len(calls) == 2 and child.poll() is not None
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def _skip_without_components() -> None:
     if not PG_URL:
         pytest.skip("scale test: SUPPORTBOT_TEST_DATABASE_URL (PostgreSQL) is not set")

@@ -78,6 +78,15 @@ def test_tests_without_a_tracker_keep_rasa_in_memory_even_on_postgres(tmp_path):
     assert "tracker_store" not in config and "lock_store" not in config
 
 
+@pytest.mark.parametrize("encoded, username", [("ops%20%23lock", "ops #lock"),
+                                               ("a%0Atracker_store%3A%20x", "a\ntracker_store: x")])
+def test_a_redis_username_is_written_as_one_yaml_string(tmp_path, encoded, username):
+    # Percent-escapes are decoded: a "#" must not start a comment, a newline must not add a key.
+    settings = Settings(var_dir=tmp_path, redis_url=f"redis://{encoded}:pw@cache.internal/0")
+    config, _ = endpoints(tmp_path, settings)
+    assert config["lock_store"]["username"] == username and "tracker_store" not in config
+
+
 def test_rediss_and_a_default_db(tmp_path):
     settings = Settings(var_dir=tmp_path, redis_url="rediss://cache.internal")
     config, _ = endpoints(tmp_path, settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from analytics.log import (
     FLAG_AFTER,
@@ -20,6 +21,7 @@ from bot.signal_learning import SETTLE, collect
 from core import session_scope, utcnow
 from knowledge import candidates as cand
 from knowledge import repository as repo
+from knowledge.models import Entry
 from knowledge.scoring import DecisionKind
 
 Q = "what do i pay to get my parcel"
@@ -38,9 +40,11 @@ class Log:
                                          occurred_at=self.clock, language="en",
                                          **{"data": {}, **fields}))
 
-    def clarified_pick(self, conversation: str, entry_id: int, question: str = Q):
+    def clarified_pick(self, conversation: str, entry_id: int, question: str = Q,
+                       offered: tuple[int, ...] | None = None):
+        # The assistant logs the entries a clarify offered as buttons (data["candidates"]).
         self(conversation, EventKind.MESSAGE, text=question, decision="clarify",
-             entry_id=entry_id)
+             entry_id=entry_id, data={"candidates": list(offered or (entry_id,))})
         self(conversation, EventKind.CHOICE, entry_id=entry_id, decision="answer")
 
     def thumbs(self, conversation: str, entry_id: int, helpful: bool):
@@ -73,7 +77,8 @@ def _questions(url, entry_id):
 
 
 def test_twenty_picks_from_one_conversation_publish_nothing(kb, log, ship):
-    log("flood", EventKind.MESSAGE, text=Q, decision="clarify", entry_id=ship)
+    log("flood", EventKind.MESSAGE, text=Q, decision="clarify", entry_id=ship,
+        data={"candidates": [ship]})
     for _ in range(20):
         log("flood", EventKind.CHOICE, entry_id=ship, decision="answer")
     result = collect(kb, now=_later())
@@ -115,6 +120,20 @@ def test_a_pick_followed_by_a_handoff_or_a_rephrase_confirms_nothing(kb, log, sh
         signals, _ = customer_signals(session=session, after_id=0, until=_later())
     assert [(s.conversation_id, s.confirms) for s in signals] == [
         ("h", False), ("r", False), ("ok", True)]
+
+
+def test_a_pick_of_an_entry_the_clarify_did_not_offer_confirms_nothing(kb, log, ship):
+    # The button's payload is the client's: a forged pick (or a thumbs-up after it) must
+    # not bind the question to an entry the knowledge base never proposed for it.
+    with session_scope(kb.url) as session:  # en-return: not among the buttons
+        other = session.scalar(select(Entry.id).where(Entry.key == "en-return"))
+    for conversation in ("a", "b", "c"):
+        log.clarified_pick(conversation, other, offered=(ship,))
+        log.thumbs(conversation, other, True)
+    with session_scope(kb.url) as session:
+        signals, _ = customer_signals(session=session, after_id=0, until=_later())
+    assert signals == []
+    assert collect(kb, now=_later()).published == 0 and _pending(kb.url) == []
 
 
 def test_signals_wait_until_the_conversation_settles(kb, log, ship):

@@ -108,6 +108,28 @@ def test_one_conversation_confirms_at_most_three_candidates(kb, ship):
     assert len(touched) == cand.MAX_CONFIRMATIONS_PER_CONVERSATION
 
 
+def test_a_capped_conversation_leaves_no_empty_candidates_in_the_review_list(kb, ship):
+    # Past its cap a chat's questions get no vote; they must not become (vote-less)
+    # candidates either, or one chat fills the operator's review list.
+    questions = [f"parcel price question number {n}" for n in range(10)]
+    _observe(kb.url, *[_seen("spray", ship, q) for q in questions])
+    assert len(_pending(kb.url)) == cand.MAX_CONFIRMATIONS_PER_CONVERSATION
+    with session_scope(kb.url) as session:
+        assert session.query(CandidateVariant).count() == cand.MAX_CONFIRMATIONS_PER_CONVERSATION
+
+
+def test_thumbs_down_from_one_conversation_cannot_flood_the_review_list(kb, ship):
+    # Blocked candidates sort first in the review list: one chat's thumbs-down on ten new
+    # questions makes at most the cap of them, yet still blocks a candidate others made.
+    _observe(kb.url, _seen("a", ship), _seen("b", ship))
+    downs = [f"parcel price question number {n}" for n in range(10)]
+    _observe(kb.url, *[_seen("spray", ship, q, confirms=False) for q in downs],
+             _seen("spray", ship, confirms=False))
+    views = {v.question: v for v in _pending(kb.url)}
+    assert len(views) == cand.MAX_CONFIRMATIONS_PER_CONVERSATION + 1
+    assert views[Q].blocked and views[Q].denials == 1
+
+
 def test_text_is_scrubbed_and_checked_like_learned_questions(kb, ship, add_entry):
     _observe(kb.url, _seen("a", ship, "shipping to mario.rossi@gmail.com costs what?"),
              _seen("b", ship, "x" * 1200),  # longer than a variant may be

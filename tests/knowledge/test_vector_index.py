@@ -159,3 +159,28 @@ def test_build_large_is_ivf_and_export_round_trips():
     order = np.argsort(got_ids)
     assert got_ids[order].tolist() == ids.tolist()
     np.testing.assert_allclose(got_vectors[order], vectors, atol=1e-6)
+
+
+def test_two_processes_saving_into_one_folder_never_share_temporary_files(tmp_path):
+    """`supportbot run --workers N`: every app process saves the index into the same folder;
+    fixed temporary names made one process rename the other's file (or find it gone)."""
+    import os
+    import subprocess
+    import sys
+
+    index = VectorIndex(4)
+    index.add(np.arange(4), np.eye(4, dtype=np.float32))
+    index.save(tmp_path, model="m", kb_version=1)
+    script = ("import sys, numpy as np; from pathlib import Path;"
+              "from knowledge.vector_index import VectorIndex;"
+              "i = VectorIndex(4); i.add(np.arange(4), np.eye(4, dtype=np.float32));"
+              "[i.save(Path(sys.argv[1]), model='m', kb_version=2) for _ in range(30)]")
+    others = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
+                               cwd=os.getcwd(), stderr=subprocess.PIPE) for _ in range(3)]
+    for _ in range(30):
+        index.save(tmp_path, model="m", kb_version=1)
+    for other in others:
+        assert other.wait(timeout=60) == 0, other.stderr.read().decode()
+    loaded = VectorIndex.load(tmp_path, model="m", dimension=4)
+    assert loaded is not None and loaded[1].count == 4
+    assert not list(tmp_path.glob("*.tmp"))
