@@ -129,6 +129,18 @@ def write_endpoints(settings: Settings, action_url: str, path: Path, *, tracker_
     return path
 
 
+def end_process(process: subprocess.Popen | None) -> None:
+    """Terminate a child still running, and kill it if it does not end within 15 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class RasaServer:
     """One Rasa server with the REST and socket.io channels and the HTTP API, started by
     `boundary.launch` so that no secret is on its command line; `start(supervise=True)`
@@ -255,13 +267,7 @@ class RasaServer:
         with self._lock:  # no restart can begin once this holds
             self._stopping.set()
             process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        end_process(process)
         if self._watcher is not None:  # it wakes up when the process ends, and sees stopping
             self._watcher.join(timeout=5)
             self._watcher = None
