@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.rasa_runtime import RasaServer, tracker_db_path
+from bot.rasa_runtime import RasaServer, end_process, tracker_db_path
 from bot.rasa_stores import is_postgres
 from core import Settings, SupportBotError
 
@@ -192,13 +192,7 @@ class Supervised:
         with self._lock:
             self._stopping.set()
             process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        end_process(process)
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -344,26 +338,36 @@ def _model_and_data(settings: Settings, demo_kb: Path):
     return assistant, trained["model"]
 
 
-def _wait_for_proxy(url: str, timeout: float) -> None:
-    """Until HAProxy answers with a Rasa server behind it (its checks need ~2 s)."""
+def _wait_for_proxy(url: str, workers: int, timeout: float) -> None:
+    """Until HAProxy has answered from every Rasa server: a server that was not ready when
+    HAProxy first checked it needs two good checks (~2 s) to be back in rotation, and the
+    product is announced only once all are."""
     import httpx
 
+    expected = {f"rasa{i}" for i in range(workers)}
+    seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                seen.add(response.headers.get(SERVED_BY, ""))
+                if expected <= seen:
+                    return
+                time.sleep(0.2)  # round robin: the next request goes to the next server
+                continue
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise ClusterError(f"HAProxy does not answer at {url}; see haproxy.log in the var dir")
+    raise ClusterError(f"HAProxy does not answer from {sorted(expected - seen)} at {url}; see "
+                       "haproxy.log in the var dir")
 
 
 def _announce(rasas: list[RasaServer], settings: Settings, workers: int) -> None:
     try:
         for rasa in rasas:
             rasa.wait_ready(settings.rasa_start_timeout_s)
-        _wait_for_proxy(f"http://127.0.0.1:{settings.rasa_port}/", timeout=30)
+        _wait_for_proxy(f"http://127.0.0.1:{settings.rasa_port}/", workers, timeout=30)
     except SupportBotError as exc:
         log.error("%s", exc)
         return
