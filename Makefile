@@ -24,6 +24,7 @@ run: setup
 
 test: setup chromium
 	-@$(MAKE) --no-print-directory haproxy  # the scale test skips, saying why, without it
+	$(BIN)/ruff check .  # lint first: a finding fails the target before the suite runs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -13,8 +13,8 @@ from analytics.metrics import (
     top_questions,
     unhelpful_entries,
 )
-from analytics.period import AnalyticsError, Filters, Period
 from analytics.models import AppendOnlyViolation, EventKind, InteractionEvent
+from analytics.period import AnalyticsError, Filters, Period
 
 __all__ = [
     "AnalyticsError",

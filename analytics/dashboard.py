@@ -2,7 +2,7 @@
 analytics.insights) and the log. Every query is an aggregate over an indexed local day or
 one page of rows: no page loads a table, whatever its size.
 
-Days are the shop's local days (`REPORT_TIMEZONE`); weeks are ISO weeks of those days.
+Days are the shop's local days (the `time_zone` setting); weeks are ISO weeks of those days.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from analytics import rollup, topic_names
-from analytics.metrics import QuestionCount, Summary, normalise, summary_of
+from analytics.metrics import QuestionCount, Summary, summary_of
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.period import REPORT_ZONE, AnalyticsError, Filters, Period
+from analytics.period import AnalyticsError, ErrorCode, Filters, Period, iso_week
 from analytics.purchase_stage import LABELS as STAGES
-from analytics.topics import emerging, iso_week
+from analytics.topics import emerging
+from core.text import normalise
 
 Q = QuestionInsight
 PAGE_SIZE = 50
@@ -151,7 +152,8 @@ def _where(period: Period, filters: Filters, stage: str | None = None) -> list:
 
 def check_stage(stage: str) -> str:
     if stage not in STAGES:
-        raise AnalyticsError(f"unknown purchase stage {stage!r}; use one of {', '.join(STAGES)}")
+        raise AnalyticsError(f"unknown purchase stage {stage!r}; use one of {', '.join(STAGES)}",
+                             ErrorCode.UNKNOWN_STAGE)
     return stage
 
 

@@ -119,8 +119,9 @@ def neutralise(value: object) -> object:
 
 def write_csv(rows: Iterable[ConversationRow], out: TextIO) -> int:
     count = 0
-    for text, count in _csv_chunks(rows, every=PAGE):
+    for text, written in _csv_chunks(rows, every=PAGE):
         out.write(text)
+        count = written
     return count
 
 

@@ -44,13 +44,14 @@ from sqlalchemy.orm import Session
 
 from analytics.embedding import Embedder
 from analytics.freshness import Backlog, backlog, record_round
-from analytics.metrics import normalise, question_outcomes
+from analytics.metrics import question_outcomes
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.period import REPORT_ZONE
-from analytics.purchase_stage import PurchaseStageClassifier, clean
+from analytics.period import report_zone
+from analytics.purchase_stage import PurchaseStageClassifier, clean_for_model
 from analytics.rollup import MAX_DAYS_PER_ROUND, SETTLE, roll_up
 from analytics.topics import cluster
 from core import as_utc, utcnow
+from core.text import normalise
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +202,14 @@ def relabel_batch(session: Session, embedder: Embedder, *, batch: int = BATCH
         InteractionEvent.id.in_([first for _, first in keys]))).all())
     labeller = _Labeller(embedder, None, pending)
     by_text = labeller.vectors([texts.get(first, "") for _, first in keys])
-    topics = labeller.topic_of(np.vstack([by_text[clean(texts.get(first, ""))]
+    topics = labeller.topic_of(np.vstack([by_text[clean_for_model(texts.get(first, ""))]
                                           for _, first in keys]))
     grouped: dict[int, list[int]] = {}
-    for (key, _), topic in zip(keys, topics):
+    for (key, _), topic in zip(keys, topics, strict=True):
         grouped.setdefault(topic, []).append(key)
     for topic, group in grouped.items():
-        session.execute(update(QuestionInsight).where(QuestionInsight.text_key.in_(group), elsewhere)
+        session.execute(update(QuestionInsight).where(QuestionInsight.text_key.in_(group),
+                                                      elsewhere)
                         .values(topic_id=topic).execution_options(synchronize_session=False))
     return len(keys), False
 
@@ -232,8 +234,8 @@ class _Labeller:
 
     def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """One vector per distinct cleaned text."""
-        distinct = sorted({clean(t) for t in texts})
-        return dict(zip(distinct, self.embedder.embed_many(distinct)))
+        distinct = sorted({clean_for_model(t) for t in texts})
+        return dict(zip(distinct, self.embedder.embed_many(distinct), strict=True))
 
     def topic_of(self, vectors: np.ndarray) -> list[int | None]:
         if self.centroids is None or not len(vectors):
@@ -265,18 +267,18 @@ def _label_new(session: Session, labeller: _Labeller, batch: int, *, settled: da
     if not ready:
         return 0
     by_text = labeller.vectors([e.text for e in ready])
-    matrix = np.vstack([by_text[clean(e.text)] for e in ready])
+    matrix = np.vstack([by_text[clean_for_model(e.text)] for e in ready])
     probabilities = labeller.classifier.probabilities_of(matrix)
     topics = labeller.topic_of(matrix)
     outcomes = question_outcomes([e.id for e in ready], session=session)
     rows = []
-    for event, probs, topic in zip(ready, probabilities, topics):
+    for event, probs, topic in zip(ready, probabilities, topics, strict=True):
         best = int(probs.argmax())
-        stage = labeller.classifier.labels[best] if clean(event.text) else "other"
+        stage = labeller.classifier.labels[best] if clean_for_model(event.text) else "other"
         kind, subject = page_subject(event.page)
         answered, escalated, disliked = outcomes[event.id]
         rows.append(dict(event_id=event.id, occurred_at=event.occurred_at,
-                         day=as_utc(event.occurred_at).astimezone(REPORT_ZONE).date(),
+                         day=as_utc(event.occurred_at).astimezone(report_zone()).date(),
                          language=event.language, channel=event.channel,
                          decision=event.decision, entry_id=event.entry_id,
                          answered=answered, escalated=escalated, disliked=disliked,
@@ -309,7 +311,7 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
                     key=lambda item: -item[1])[:MAX_CLUSTER_TEXTS]
     if len(ranked) < 2:
         return []
-    texts = [clean(text) for text, _, _ in ranked]
+    texts = [clean_for_model(text) for text, _, _ in ranked]
     weights = np.array([count for _, count, _ in ranked])
     italian = np.array([language == NAME_LANGUAGE for _, _, language in ranked])
     vectors = embedder.embed_many(texts)
@@ -344,13 +346,13 @@ def describe(members: np.ndarray, similarity: np.ndarray, weights: np.ndarray,
     its nearest topic, so a topic also holds strays far from its centre ("Posso portare il
     cane in negozio?" under gift cards, when no topic fits it, asked so often that it would
     top the examples): only the closer half of the members is shown (on the demo's
-    traffic such strays sit below the median closeness of their topic). The name is the most central of them in the
-    dashboard's language (any language when none is), a question marketing can read where
-    keywords mix languages; the examples are the most asked of them."""
+    traffic such strays sit below the median closeness of their topic). The name is the most central
+    of them in the dashboard's language (any language when none is), a question marketing can read
+    where keywords mix languages; the examples are the most asked of them."""
     if not len(members):
         return None, []
     core = members[similarity >= np.median(similarity)]
-    closeness = dict(zip(members.tolist(), similarity.tolist()))
+    closeness = dict(zip(members.tolist(), similarity.tolist(), strict=True))
     named = [i for i in core if italian[i]] or list(core)
     name = max(named, key=lambda i: (closeness[int(i)], -int(i)))
     examples = core[np.argsort(-weights[core], kind="stable")][:n_examples]

@@ -49,17 +49,9 @@ from analytics.dashboard import partial_weeks, weeks_of
 from analytics.models import EventKind
 from analytics.models import InteractionEvent as E
 from analytics.period import Filters, Period
+from analytics.sources import ENTRIES, LEARNED, OPERATOR, TICKET_EVENTS, TICKETS
 
 __all__ = ["LearningCurve", "LearningWeek", "learning_curve", "text_rows"]
-
-# analytics imports only core (see DESIGN): other packages' tables are declared by name.
-_TZ, _INT, _STR, col = sa.DateTime(timezone=True), sa.Integer, sa.String, sa.column
-_ENTRIES = sa.table("kb_entries", col("id", _INT), col("source", _STR), col("created_at", _TZ),
-                    col("ticket_id", _INT))
-_TICKETS = sa.table("tickets", col("id", _INT), col("question", sa.Text),
-                    col("learned_entry_id", _INT))
-_TICKET_EVENTS = sa.table("ticket_events", col("ticket_id", _INT), col("kind", _STR),
-                          col("at", _TZ))
 
 
 @dataclass(frozen=True)
@@ -149,13 +141,13 @@ def _bucket(weeks: list[tuple[str, Period]], moment, first: int = 0, last: int |
 def _taught():
     """Wordings operators taught to an entry that existed before (a ticket learned as a
     variant): (entry, lower-cased wording, when), the first time if taught twice."""
-    t, te = _TICKETS.c, _TICKET_EVENTS.c
-    own = _ENTRIES.alias("own")  # the entry the ticket itself created is no variant
+    t, te = TICKETS.c, TICKET_EVENTS.c
+    own = ENTRIES.alias("own")  # the entry the ticket itself created is no variant
     return (select(t.learned_entry_id.label("entry_id"),
                    func.lower(func.trim(t.question)).label("wording"),
                    func.min(te.at).label("learned_at"))
-            .select_from(_TICKETS.join(_TICKET_EVENTS, te.ticket_id == t.id))
-            .where(te.kind == "learned", t.learned_entry_id.is_not(None),
+            .select_from(TICKETS.join(TICKET_EVENTS, te.ticket_id == t.id))
+            .where(te.kind == LEARNED, t.learned_entry_id.is_not(None),
                    ~exists().where(own.c.id == t.learned_entry_id, own.c.ticket_id == t.id))
             .group_by(t.learned_entry_id, func.lower(func.trim(t.question)))
             .subquery("taught"))
@@ -169,9 +161,9 @@ def learning_curve(period: Period, filters: Filters | None = None, *, session: S
     weeks = _weeks(period)
     where = period.covers(E.occurred_at) + filters.conditions(E.language, E.channel)
     bucket = _bucket(weeks, E.occurred_at).label("week")
-    en = _ENTRIES.c
+    en = ENTRIES.c
     answer = E.decision == "answer"
-    by_entry = exists().where(en.id == E.entry_id, en.source == "operator",
+    by_entry = exists().where(en.id == E.entry_id, en.source == OPERATOR,
                               en.created_at <= E.occurred_at)
     taught = _taught()
     by_wording = and_(taught.c.learned_at.is_not(None), taught.c.learned_at <= E.occurred_at)
@@ -190,7 +182,7 @@ def learning_curve(period: Period, filters: Filters | None = None, *, session: S
         .group_by(_WEEK))}
     partial = partial_weeks(period, today)
     rows, total = [], 0
-    for i, (week, part) in enumerate(weeks):
+    for i, (week, _part) in enumerate(weeks):
         questions, answered, learned = asked.get(i, (0, 0, 0))
         total += learned
         monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
@@ -201,9 +193,9 @@ def learning_curve(period: Period, filters: Filters | None = None, *, session: S
 
 def _known(period: Period, session: Session) -> tuple[int, int]:
     """Learned entries and taught wordings that existed by the end of the period."""
-    en = _ENTRIES.c
-    entries = session.scalar(select(func.count()).select_from(_ENTRIES).where(
-        en.source == "operator", en.created_at < period.end_utc)) or 0
+    en = ENTRIES.c
+    entries = session.scalar(select(func.count()).select_from(ENTRIES).where(
+        en.source == OPERATOR, en.created_at < period.end_utc)) or 0
     taught = _taught()
     wordings = session.scalar(select(func.count()).select_from(taught)
                               .where(taught.c.learned_at < period.end_utc)) or 0

@@ -75,7 +75,8 @@ def recent_questions(*, session: Session, limit: int = 2000) -> list[tuple[str, 
     """The latest questions customers asked the knowledge base, with their language (newest
     first): the sample from which the share of questions it cannot answer is estimated."""
     query = (select(InteractionEvent.text, InteractionEvent.language, InteractionEvent.data)
-             .where(InteractionEvent.kind == EventKind.MESSAGE.value, InteractionEvent.decision != "")
+             .where(InteractionEvent.kind == EventKind.MESSAGE.value,
+                    InteractionEvent.decision != "")
              .order_by(InteractionEvent.id.desc()).limit(limit))
     # Questions the product catalogue took (logged with a product and no KB candidates) never
     # reached the knowledge base: they would make it look less able than it is.
@@ -215,7 +216,7 @@ def _timelines(conversations: set[str], *, session: Session) -> dict[str, list[I
 def _rephrases(timeline) -> list[tuple[InteractionEvent, InteractionEvent]]:
     """(an answered question, the rephrase that followed it) pairs of one conversation."""
     pairs = []
-    for first, after in zip(timeline, timeline[1:]):
+    for first, after in zip(timeline, timeline[1:], strict=False):
         if (first.kind == after.kind == EventKind.MESSAGE.value and first.decision == "answer"
                 and first.entry_id is not None and first.text and after.text
                 and as_utc(after.occurred_at) - as_utc(first.occurred_at) <= REPHRASE_WITHIN

@@ -11,35 +11,24 @@ question. Event ids order the log (it is append-only), so clock ties cannot reor
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy import and_, case, distinct, exists, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from analytics.models import EventKind
 from analytics.models import InteractionEvent as E
 from analytics.period import CHANNELS, AnalyticsError, Filters, Period
+from analytics.sources import ENTRIES, PUBLISHED, TICKETS, learned_entries
 from core import as_utc, utcnow
+from core.text import normalise
 
 __all__ = ["CHANNELS", "AnalyticsError", "EntryVotes", "Filters", "Period", "QuestionCount",
            "Counts", "RatingComment", "StaleEntry", "Summary", "event_counts", "knowledge_gaps",
-           "learned_entries",
-           "normalise", "question_outcomes", "rating_comments", "ratings_by_score",
+           "question_outcomes", "rating_comments", "ratings_by_score",
            "stale_entries", "summary", "summary_of", "top_questions", "unhelpful_entries"]
-
-# analytics imports only core (see DESIGN): the columns it reads from other packages'
-# tables are declared here, by name, instead of importing their models.
-_TZ, _INT, _STR, col = sa.DateTime(timezone=True), sa.Integer, sa.String, sa.column
-_TICKETS = sa.table("tickets", col("id", _INT), col("conversation_id", _STR),
-                    col("language", _STR), col("opened_at", _TZ), col("due_at", _TZ),
-                    col("answered_at", _TZ), col("learned_entry_id", _INT))
-_ENTRIES = sa.table("kb_entries", col("id", _INT), col("key", _STR), col("status", _STR),
-                    col("source", _STR), col("created_at", _TZ), col("review_by", sa.Date))
 
 
 @dataclass(frozen=True)
@@ -156,7 +145,8 @@ def _questions(*conditions):
                .where(later.conversation_id == E.conversation_id,
                       later.kind == EventKind.MESSAGE.value, later.id > E.id)
                .scalar_subquery())
-    return (select(E.id, E.conversation_id, E.decision, E.entry_id, E.text, next_id.label("next_id"))
+    return (select(E.id, E.conversation_id, E.decision, E.entry_id, E.text,
+                   next_id.label("next_id"))
             .where(E.kind == EventKind.MESSAGE.value, *conditions).subquery("q"))
 
 
@@ -168,7 +158,8 @@ def _followed_by(q, condition) -> exists:
 
 
 def _outcomes(q):
-    chosen = _followed_by(q, lambda f: and_(f.kind == EventKind.CHOICE.value, f.decision == "answer"))
+    chosen = _followed_by(q,
+                          lambda f: and_(f.kind == EventKind.CHOICE.value, f.decision == "answer"))
     answered = or_(q.c.decision == "answer", and_(q.c.decision == "clarify", chosen))
     escalated = _followed_by(q, lambda f: f.kind == EventKind.ESCALATION.value)
     disliked = _followed_by(q, lambda f: _helpful(f, False))
@@ -206,17 +197,12 @@ def _percentiles(session: Session, source, expr, conditions: list, ps: tuple[flo
 
 
 def _ticket_conditions(period: Period, filters: Filters) -> list:
-    t = _TICKETS.c
+    t = TICKETS.c
     conditions = period.covers(t.opened_at) + filters.conditions(t.language)
     if filters.channel:  # tickets carry no channel: the conversation's events do
         conditions.append(t.conversation_id.in_(
             select(E.conversation_id).where(E.channel == filters.channel)))
     return conditions
-
-
-def learned_entries():
-    """Ids of entries learned from operators' answers (a subquery)."""
-    return select(_ENTRIES.c.id).where(_ENTRIES.c.source == "operator")
 
 
 @dataclass(frozen=True)
@@ -237,7 +223,7 @@ class Counts:
     rating_sum: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(a + b for a, b in zip(astuple(self), astuple(other))))
+        return Counts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def summary(period: Period, filters: Filters, *, session: Session,
@@ -275,16 +261,16 @@ def summary_of(counts: Counts, period: Period, filters: Filters, *, session: Ses
                now: datetime | None = None) -> Summary:
     """`Summary` from counts already made; the ticket figures are read here."""
     now = now or utcnow()
-    t = _TICKETS.c
+    t = TICKETS.c
     where = _ticket_conditions(period, filters)
     tickets = session.execute(select(
         func.count(), _sum(or_(t.answered_at.is_not(None), t.due_at <= now)),
         _sum(and_(t.answered_at.is_not(None), t.answered_at <= t.due_at))).where(*where)).one()
-    response = _percentiles(session, _TICKETS, _minutes(session, t.answered_at, t.opened_at),
+    response = _percentiles(session, TICKETS, _minutes(session, t.answered_at, t.opened_at),
                             [*where, t.answered_at.is_not(None)], (0.5, 0.9))
-    learned_from = _TICKETS.join(_ENTRIES, _ENTRIES.c.id == t.learned_entry_id)
+    learned_from = TICKETS.join(ENTRIES, ENTRIES.c.id == t.learned_entry_id)
     (learning,) = _percentiles(session, learned_from,
-                               _minutes(session, _ENTRIES.c.created_at, t.opened_at), where, (0.5,))
+                               _minutes(session, ENTRIES.c.created_at, t.opened_at), where, (0.5,))
     c = counts
     return Summary(
         conversations=c.conversations, questions=c.questions, answered=c.answered,
@@ -321,16 +307,6 @@ def rating_comments(period: Period, filters: Filters, *, session: Session, offse
         .order_by(E.occurred_at.desc(), E.id.desc()).offset(offset).limit(limit))
     return [RatingComment(text, int(score), language, as_utc(at))
             for text, score, language, at in rows]
-
-
-_PUNCT = re.compile(r"[^\w\s]")
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """The same folding knowledge uses for duplicates (kept here: analytics imports only core)."""
-    folded = unicodedata.normalize("NFC", text).casefold()
-    return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
 
 
 def _grouped(rows, limit: int) -> list[QuestionCount]:
@@ -371,8 +347,8 @@ def unhelpful_entries(period: Period, filters: Filters, *, session: Session,
                     *_in(period, filters))
              .group_by(E.entry_id).subquery())
     rows = session.execute(
-        select(votes.c.entry_id, _ENTRIES.c.key, votes.c.down, votes.c.up)
-        .outerjoin(_ENTRIES, _ENTRIES.c.id == votes.c.entry_id).where(votes.c.down > 0)
+        select(votes.c.entry_id, ENTRIES.c.key, votes.c.down, votes.c.up)
+        .outerjoin(ENTRIES, ENTRIES.c.id == votes.c.entry_id).where(votes.c.down > 0)
         .order_by(votes.c.down.desc(), votes.c.up, votes.c.entry_id).limit(limit))
     return [EntryVotes(entry_id, key or "", int(d), int(u)) for entry_id, key, d, u in rows]
 
@@ -391,7 +367,7 @@ def stale_entries(*, session: Session, today: date, unused_days: int = 90) -> li
                     _sum(_helpful(E, False)).label("down"))
              .where(E.kind == EventKind.FEEDBACK.value, E.entry_id.is_not(None))
              .group_by(E.entry_id).subquery())
-    en = _ENTRIES.c
+    en = ENTRIES.c
     unused = and_(used.c.uses.is_(None), en.created_at < cutoff)
     disliked = func.coalesce(votes.c.down, 0) > func.coalesce(votes.c.up, 0)
     overdue = en.review_by < today
@@ -399,7 +375,7 @@ def stale_entries(*, session: Session, today: date, unused_days: int = 90) -> li
         select(en.id, en.key, en.review_by, unused, disliked, overdue,
                func.coalesce(votes.c.up, 0), func.coalesce(votes.c.down, 0))
         .outerjoin(used, used.c.entry_id == en.id).outerjoin(votes, votes.c.entry_id == en.id)
-        .where(en.status == "published", or_(unused, disliked, overdue)).order_by(en.id))
+        .where(en.status == PUBLISHED, or_(unused, disliked, overdue)).order_by(en.id))
     result = []
     for entry_id, key, review_by, is_unused, is_disliked, is_overdue, up, down in rows:
         flags = (("unused", is_unused), ("disliked", is_disliked), ("review overdue", is_overdue))

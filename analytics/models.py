@@ -47,7 +47,8 @@ class InteractionEvent(Base):
                       Index("ix_interaction_events_kind_time", "kind", "occurred_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                  index=True)
     kind: Mapped[str] = mapped_column(String(32))
     conversation_id: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(32), default="")
@@ -98,7 +99,7 @@ class QuestionInsight(Base):
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    day: Mapped[date] = mapped_column(Date)  # local day (REPORT_TIMEZONE)
+    day: Mapped[date] = mapped_column(Date)  # local day (the time_zone setting)
     language: Mapped[str] = mapped_column(String(8), default="")
     channel: Mapped[str] = mapped_column(String(32), default="")
     decision: Mapped[str] = mapped_column(String(16), default="")
@@ -111,7 +112,8 @@ class QuestionInsight(Base):
     stage: Mapped[str] = mapped_column(String(16))  # pre_purchase, post_purchase, other
     stage_confidence: Mapped[float] = mapped_column(Float)
     topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    subject_kind: Mapped[str] = mapped_column(String(16), default="")  # product, category, cart, ...
+    # product, category, cart, ...
+    subject_kind: Mapped[str] = mapped_column(String(16), default="")
     subject: Mapped[str] = mapped_column(String(200), default="")  # the product or category slug
 
 

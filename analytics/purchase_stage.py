@@ -46,8 +46,9 @@ class PurchaseStageError(ValueError):
     """Bad training data or a saved model that does not fit the embedder."""
 
 
-def clean(text: object) -> str:
-    """Normalise what customers paste: control characters, odd Unicode forms, huge texts."""
+def clean_for_model(text: object) -> str:
+    """A question as the models see it (the stage classifier, the topic embedder): what
+    customers paste without control characters, odd Unicode forms or excess length."""
     if not isinstance(text, str):
         raise TypeError(f"expected a question as str, got {type(text).__name__}")
     text = unicodedata.normalize("NFKC", text[: _MAX_CHARS * 2])
@@ -56,7 +57,7 @@ def clean(text: object) -> str:
 
 
 def features(texts: Sequence[str], embedder: Embedder) -> np.ndarray:
-    return embedder.embed_many([clean(t) for t in texts])
+    return embedder.embed_many([clean_for_model(t) for t in texts])
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -111,8 +112,8 @@ class PurchaseStageClassifier:
         """One prediction per text. A blank text is no question at all: "other", certain."""
         probs = self.probabilities(texts)
         out = []
-        for text, row in zip(texts, probs):
-            if not clean(text):
+        for text, row in zip(texts, probs, strict=True):
+            if not clean_for_model(text):
                 out.append(Prediction("other", 1.0))
                 continue
             best = int(row.argmax())
@@ -161,11 +162,11 @@ def evaluate(classifier: PurchaseStageClassifier, examples: Sequence[Example]) -
 def _scores(gold: Sequence[str], predicted: Sequence[str]) -> dict:
     f1s = []
     for label in LABELS:
-        tp = sum(g == p == label for g, p in zip(gold, predicted))
-        fp = sum(p == label != g for g, p in zip(gold, predicted))
-        fn = sum(g == label != p for g, p in zip(gold, predicted))
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
+        fp = sum(p == label != g for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == label != p for g, p in zip(gold, predicted, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    accuracy = sum(g == p for g, p in zip(gold, predicted)) / max(len(gold), 1)
+    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / max(len(gold), 1)
     return {"n": len(gold), "accuracy": round(accuracy, 4),
             "macro_f1": round(sum(f1s) / len(f1s), 4)}
 

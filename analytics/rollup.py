@@ -20,9 +20,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, delete, func, not_, select
 from sqlalchemy.orm import Session
 
-from analytics.metrics import Counts, event_counts, learned_entries, ratings_by_score
+from analytics.metrics import Counts, event_counts, ratings_by_score
 from analytics.models import DailyFigures, EventKind, InteractionEvent, QuestionInsight, RolledUpDay
-from analytics.period import REPORT_ZONE, Filters, Period
+from analytics.period import Filters, Period, report_zone
+from analytics.sources import learned_entries
 from core import as_utc
 
 Q, F = QuestionInsight, DailyFigures
@@ -86,7 +87,7 @@ def reopen(session: Session, start: datetime, end: datetime) -> int:
 
 
 def _local_day(moment: datetime) -> date:
-    return as_utc(moment).astimezone(REPORT_ZONE).date()
+    return as_utc(moment).astimezone(report_zone()).date()
 
 
 def _unlabelled(session: Session, period: Period, labelled_up_to: int) -> bool:
@@ -102,7 +103,7 @@ def _write_day(session: Session, period: Period, now: datetime) -> None:
     for language, channel, *values in session.execute(
             select(Q.language, Q.channel, *question_columns())
             .where(Q.day == period.start).group_by(Q.language, Q.channel)):
-        rows[(language, channel)].update(zip(names, (int(v) for v in values)))
+        rows[(language, channel)].update(zip(names, (int(v) for v in values), strict=True))
     for language, channel in _pairs(session, period):
         exact = _exact(language, channel)
         counts = event_counts(period, exact, session=session)
@@ -195,7 +196,7 @@ def ratings(period: Period, filters: Filters, *, session: Session) -> dict[int, 
                                         for n in _SCORES))
                                .where(*_only(rolled), *filters.conditions(F.language, F.channel))
                                ).one()
-        out = {score: int(n) for score, n in zip(range(1, 6), sums)}
+        out = {score: int(n) for score, n in zip(range(1, 6), sums, strict=True)}
     for run in open_runs(period, rolled):
         for score, n in ratings_by_score(run, filters, session=session).items():
             out[score] += n
@@ -212,7 +213,7 @@ def decisions_by_day(period: Period, filters: Filters, *, session: Session
                 select(F.day, *(func.sum(getattr(F, n)) for n in _BY_DECISION.values()))
                 .where(*_only(rolled), *filters.conditions(F.language, F.channel))
                 .group_by(F.day)):
-            for decision, value in zip(_BY_DECISION, values):
+            for decision, value in zip(_BY_DECISION, values, strict=True):
                 out[(as_date(day), decision)] += int(value or 0)
     for run in open_runs(period, rolled):
         for day, decision, n in session.execute(

@@ -10,13 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 
 import numpy as np
-
-from analytics.embedding import Embedder
 
 MAX_K = 40  # more topics than a marketing dashboard can show on one screen helps nobody
 _SAMPLE = 2000  # silhouette is quadratic; a sample this size picks the same k in practice
@@ -38,7 +35,7 @@ same she should so some such than thanks thank that the their them then there th
 those to too under until up very want was we were what when where which while who why will
 with would you your yours im ive id dont cant u ur pls thx sorry
 isn hasn haven didn doesn wasn won aren
-""".split())  # noqa: SIM905 (a word list reads better as text)
+""".split())
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,18 +47,10 @@ class Topic:
     centroid: np.ndarray = field(repr=False)
 
 
-def find_topics(texts: Sequence[str], embedder: Embedder, *, k: int | None = None,
-                seed: int = 0, n_keywords: int = 5, n_examples: int = 3) -> list[Topic]:
-    """Topics of `texts`, largest first, ids 0..n-1. k=None picks k by silhouette."""
-    if not texts:
-        return []
-    vectors = embedder.embed_many(list(texts))
-    return cluster(vectors, texts, k=k, seed=seed, n_keywords=n_keywords, n_examples=n_examples)
-
-
 def cluster(vectors: np.ndarray, texts: Sequence[str], *, k: int | None = None, seed: int = 0,
             n_keywords: int = 5, n_examples: int = 3) -> list[Topic]:
-    """`find_topics` on vectors already embedded (benchmarks time this part alone)."""
+    """Topics of `texts` from their unit vectors, largest first, ids 0..n-1; k=None picks k
+    by silhouette. The caller embeds (benchmarks time this part alone)."""
     n = len(texts)
     if n == 0:
         return []
@@ -136,7 +125,7 @@ def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, k: int, n: int = 5
     """Class-based TF-IDF (as in BERTopic): each cluster is one document; a word ranks high
     when frequent in its cluster and rare across clusters."""
     per_cluster = [Counter() for _ in range(k)]
-    for text, label in zip(texts, labels):
+    for text, label in zip(texts, labels, strict=True):
         per_cluster[int(label)].update(tokens(text))
     totals = Counter()
     for counts in per_cluster:
@@ -148,42 +137,6 @@ def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, k: int, n: int = 5
         scored = {w: (c / size) * math.log(1 + average / totals[w]) for w, c in counts.items()}
         out.append(tuple(sorted(scored, key=lambda w: (-scored[w], w))[:n]))
     return out
-
-
-def assign(texts: Sequence[str], topics: Sequence[Topic], embedder: Embedder) -> list[int]:
-    """The id of each text's nearest topic (cosine to the centroid); -1 when there are none."""
-    if not texts:
-        return []
-    if not topics:
-        return [-1] * len(texts)
-    centroids = np.vstack([t.centroid for t in topics])
-    best = (embedder.embed_many(list(texts)) @ centroids.T).argmax(axis=1)
-    return [topics[i].id for i in best]
-
-
-def iso_week(day: date | datetime) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"  # sorts as text in calendar order
-
-
-def weekly_trend(assignments: Iterable[tuple[int, date | datetime]]) -> dict[int, dict[str, int]]:
-    """{topic: {iso_week: count}} over every week from the first to the last question, with
-    zeros filled in: a quiet week is data (it lowers the baseline `emerging` compares with)."""
-    rows = [(topic, when.date() if isinstance(when, datetime) else when)
-            for topic, when in assignments if topic >= 0]
-    if not rows:
-        return {}
-    first = min(d for _, d in rows)
-    last = max(d for _, d in rows)
-    monday = first - timedelta(days=first.weekday())
-    weeks = []
-    while monday <= last:
-        weeks.append(iso_week(monday))
-        monday += timedelta(days=7)
-    trend = {topic: dict.fromkeys(weeks, 0) for topic in sorted({t for t, _ in rows})}
-    for topic, day in rows:
-        trend[topic][iso_week(day)] += 1
-    return trend
 
 
 def emerging(trend: dict[int, dict[str, int]], *, weeks: int = 4, min_growth: float = 2.0,

@@ -24,10 +24,9 @@ from analytics.metrics import (
     top_questions,
     unhelpful_entries,
 )
-from analytics.period import AnalyticsError, Filters, Period
+from analytics.period import AnalyticsError, Filters, Period, iso_week, report_zone
 from core import utcnow
 
-TIMEZONE = "Europe/Rome"  # the support team's local days, as in every other report
 TOP_LIMIT = 10
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
 
@@ -92,16 +91,8 @@ class WeeklyReport:
                 return figure
         raise KeyError(key)
 
-    def has(self, key: str) -> bool:
-        return any(f.key == key for f in self.figures)
-
 
 # -- weeks ------------------------------------------------------------------------------------
-def iso_week(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def parse_iso_week(text: str) -> date:
     """The Monday of an ISO week written "2026-W47" (or "2026W47", "2026-w47")."""
     match = _WEEK.fullmatch(text.strip())
@@ -119,7 +110,7 @@ def parse_iso_week(text: str) -> date:
 def week_period(monday: date) -> Period:
     if monday.isoweekday() != 1:
         raise AnalyticsError(f"a week starts on a Monday; {monday} is not one")
-    return Period(monday, monday + timedelta(days=6), TIMEZONE)
+    return Period(monday, monday + timedelta(days=6))  # the shop's local days, as every report
 
 
 def last_complete_week(today: date) -> date:
@@ -128,14 +119,14 @@ def last_complete_week(today: date) -> date:
 
 
 def due_week(now: datetime, *, weekday: int = 1, hour: int = 8,
-             timezone: str = TIMEZONE) -> date:
+             zone: ZoneInfo | None = None) -> date:
     """The Monday of the newest week whose report is due at `now`: a week's report is due
     from `weekday` (ISO, 1 = Monday) at `hour`:00 local time of the following week. Before
     that moment the week before it is still the newest due one (queued already, normally)."""
-    local = now.astimezone(ZoneInfo(timezone))
+    zone = zone or report_zone()
+    local = now.astimezone(zone)
     ended = last_complete_week(local.date())
-    send_at = datetime.combine(ended + timedelta(days=6 + weekday), time(hour),
-                               tzinfo=ZoneInfo(timezone))
+    send_at = datetime.combine(ended + timedelta(days=6 + weekday), time(hour), tzinfo=zone)
     return ended if local >= send_at else ended - timedelta(days=7)
 
 
@@ -177,7 +168,8 @@ def insight_sections(week: Period, before: Period, *, session: Session
                     key=lambda t: (-t.weekly.get(this, 0), t.id))
     return {
         "topics": tuple(TrendItem(t.label + (" (in crescita)" if t.emerging else ""),
-                                  t.weekly.get(this, 0), t.weekly.get(this, 0) - t.weekly.get(last, 0))
+                                  t.weekly.get(this, 0),
+                                  t.weekly.get(this, 0) - t.weekly.get(last, 0))
                         for t in topics if t.weekly.get(this, 0))[:TOP_LIMIT],
         "products": tuple(TrendItem(dashboard.subject_name(p.subject), p.questions,
                                     p.questions - p.previous)

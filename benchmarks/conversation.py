@@ -59,7 +59,8 @@ async def _level(url: str, concurrency: int, rounds: int, pool: list[str], tag: 
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         started = time.perf_counter()
         await asyncio.gather(*(
-            _conversation(client, url, f"{tag}-{i}", pool[i * rounds:(i + 1) * rounds], kb_ms, bare_ms)
+            _conversation(client, url, f"{tag}-{i}", pool[i * rounds:(i + 1) * rounds], kb_ms,
+                          bare_ms)
             for i in range(concurrency)))
         elapsed = time.perf_counter() - started
 
@@ -100,7 +101,8 @@ def _wait_for_bot(url: str, process: subprocess.Popen, timeout: float = 900) -> 
     raise RuntimeError("the bot did not answer in time")
 
 
-def run(embedder: str | None = None, levels: tuple[tuple[int, int], ...] = ((1, 40), (10, 8), (50, 4))
+def run(embedder: str | None = None,
+        levels: tuple[tuple[int, int], ...] = ((1, 40), (10, 8), (50, 4))
         ) -> dict:
     """levels: (concurrent conversations, KB questions per conversation). Each level uses
     fresh conversations and questions not asked before in the run (no embedding-cache hits)."""

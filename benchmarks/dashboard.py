@@ -22,18 +22,19 @@ import random
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 
 from analytics.insights import text_key
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.period import REPORT_ZONE
+from analytics.period import report_zone
 from analytics.rollup import roll_up
 from benchmarks.analytics_models import CITIES, PRODUCTS, SIZES, TEMPLATES
-from core import Settings, dispose_all, session_scope
+from core import Settings, dispose_all, ensure_secret_key, session_scope
 from escalation.models import Ticket
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,7 +49,7 @@ CHUNK = 20_000
 def generate(url: str, events: int, *, seed: int = 0, today: date | None = None) -> dict:
     """Write `events` interaction events (and their tickets and labels) ending `today`."""
     rng = random.Random(seed)
-    today = today or datetime.now(REPORT_ZONE).date()
+    today = today or datetime.now(report_zone()).date()
     start = datetime.combine(today - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
     topics = list(TEMPLATES)
     engine = create_engine(url)
@@ -57,115 +58,143 @@ def generate(url: str, events: int, *, seed: int = 0, today: date | None = None)
                               examples=[], size=0, centroid=b"\0" * 4, ready=True) for t in topics]
         session.add_all(rows)
         session.flush()
-        topic_ids = {name: row.id for name, row in zip(topics, rows)}
+        topic_ids = {name: row.id for name, row in zip(topics, rows, strict=True)}
     texts = {name: [t.format(p=rng.choice(PRODUCTS), c=rng.choice(CITIES), s=rng.choice(SIZES))
                     for t in its + ens for _ in range(12)]
              for name, (its, ens) in TEMPLATES.items()}
     keys = {question: text_key(question) for questions in texts.values() for question in questions}
-    event_rows, label_rows, ticket_rows = [], [], []
-    counts = {"events": 0, "conversations": 0, "questions": 0, "tickets": 0}
-    next_id = 1
+    traffic = _Traffic(engine, rng, topics, topic_ids, texts, keys)
+    while traffic.counts["events"] < events:
+        traffic.conversation(start)
+    traffic.flush(final=True)
+    with engine.begin() as conn:
+        if url.startswith("postgresql"):  # explicit ids were written: move the sequences on
+            for table in ("interaction_events", "tickets"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return traffic.counts
 
-    def flush(final: bool = False) -> None:
-        if len(event_rows) >= CHUNK or (final and event_rows):
-            with engine.begin() as conn:
-                conn.execute(insert(InteractionEvent.__table__), event_rows)
-                if label_rows:
-                    conn.execute(insert(QuestionInsight.__table__), label_rows)
-                if ticket_rows:
-                    conn.execute(insert(Ticket.__table__), ticket_rows)
-            event_rows.clear(), label_rows.clear(), ticket_rows.clear()
 
-    while counts["events"] < events:
+@dataclass
+class _Traffic:
+    """The synthetic year, one conversation at a time, written in chunks of CHUNK events.
+    Every draw from `rng` happens in a fixed order, so one seed gives the same rows."""
+
+    engine: Engine
+    rng: random.Random
+    topics: list[str]
+    topic_ids: dict[str, int]
+    texts: dict[str, list[str]]
+    keys: dict[str, str]
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "events": 0, "conversations": 0, "questions": 0, "tickets": 0})
+    event_rows: list[dict] = field(default_factory=list)
+    label_rows: list[dict] = field(default_factory=list)
+    ticket_rows: list[dict] = field(default_factory=list)
+    next_id: int = 1
+
+    def add(self, common: dict, kind: str, when: datetime, **fields) -> int:
+        self.event_rows.append({**common, "id": self.next_id, "kind": kind, "occurred_at": when,
+                                **fields})
+        self.next_id += 1
+        self.counts["events"] += 1
+        return self.next_id - 1
+
+    def flush(self, final: bool = False) -> None:
+        if len(self.event_rows) >= CHUNK or (final and self.event_rows):
+            with self.engine.begin() as conn:
+                conn.execute(insert(InteractionEvent.__table__), self.event_rows)
+                if self.label_rows:
+                    conn.execute(insert(QuestionInsight.__table__), self.label_rows)
+                if self.ticket_rows:
+                    conn.execute(insert(Ticket.__table__), self.ticket_rows)
+            self.event_rows.clear(), self.label_rows.clear(), self.ticket_rows.clear()
+
+    def conversation(self, start: datetime) -> None:
+        rng = self.rng
         # more traffic later in the year, and in the last weeks a surge of size questions
         day = int(365 * rng.random() ** 0.8)
         at = start + timedelta(days=day, hours=rng.uniform(7, 23))
-        conversation = f"bench-{counts['conversations']:07d}"
-        counts["conversations"] += 1
+        conversation = f"bench-{self.counts['conversations']:07d}"
+        self.counts["conversations"] += 1
         language = "it" if rng.random() < 0.72 else "en"
         page = rng.choice(PAGES)
         channel = "socketio" if rng.random() < 0.9 else "rest"
         common = {"conversation_id": conversation, "language": language, "channel": channel,
                   "page": page, "data": {}, "text": "", "decision": "", "entry_id": None,
                   "score": None, "latency_ms": None}
-
-        def add(kind: str, when: datetime, **fields) -> int:
-            nonlocal next_id
-            event_rows.append({**common, "id": next_id, "kind": kind, "occurred_at": when,
-                               **fields})
-            next_id += 1
-            counts["events"] += 1
-            return next_id - 1
-
-        add("conversation_start", at)
+        self.add(common, "conversation_start", at)
         escalated = False
         for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
             at += timedelta(seconds=rng.randrange(5, 90))
-            surge = day > 340 and rng.random() < 0.3
-            topic = "size" if surge else rng.choice(topics)
-            roll = rng.random()
-            decision = "escalate" if roll < 0.15 else "clarify" if roll < 0.23 else "answer"
-            entry = None if decision == "escalate" else rng.randrange(1, 200)
-            question = rng.choice(texts[topic])
-            event_id = add("message", at, text=question, decision=decision, entry_id=entry,
-                           score=round(rng.uniform(.5, 1), 3), latency_ms=round(rng.uniform(3, 9), 1))
-            counts["questions"] += 1
-            kind, _, subject = page.partition(":")
-            stage = ("pre_purchase" if topic in PRE else "post_purchase") if rng.random() < 0.85 \
-                else "other"
-            helpful = rng.random() < 0.85 if decision != "escalate" and rng.random() < 0.25 \
-                else None
-            label_rows.append({"event_id": event_id, "occurred_at": at,
-                               "day": at.astimezone(REPORT_ZONE).date(), "language": language,
-                               "channel": channel, "decision": decision, "entry_id": entry,
-                               "answered": decision != "escalate",
-                               "escalated": decision == "escalate", "disliked": helpful is False,
-                               "text_key": keys[question], "stage": stage,
-                               "stage_confidence": 0.9, "topic_id": topic_ids[topic],
-                               "subject_kind": kind,
-                               "subject": subject if kind in ("product", "category") else ""})
-            if decision == "clarify":
-                add("choice", at + timedelta(seconds=5), decision="answer", entry_id=entry)
-            if helpful is not None:
-                add("feedback", at + timedelta(seconds=20), entry_id=entry,
-                    data={"helpful": helpful})
-            if decision == "escalate":
-                counts["tickets"] += 1
-                answered = at + timedelta(minutes=rng.randrange(15, 600)) \
-                    if rng.random() < 0.95 else None
-                ticket_rows.append({
-                    "id": counts["tickets"], "conversation_id": conversation, "question": question,
-                    "transcript": [], "language": language, "customer_email": "",
-                    "contact_consent": False, "category": "", "priority": "normal",
-                    "reason": "kb_escalate", "sla_policy": "standard", "opened_at": at,
-                    "due_at": at + timedelta(hours=4), "status": "closed" if answered else "open",
-                    "answered_at": answered, "answer": "answer" if answered else "",
-                    "answered_by": "op@bench" if answered else "", "level": 0, "considered": [],
-                    "breached": False, "delivery_channel": "", "delivered_at": None,
-                    "learned_entry_id": None, "closed_at": answered})
-                add("escalation", at, data={"ticket_id": counts["tickets"], "joined": False})
+            if self.question(common, at, day):
                 escalated = True
                 break
         if rng.random() < 0.25:
-            add("rating", at + timedelta(seconds=40),
-                data={"rating": rng.choice((5, 5, 4, 4, 3, 2, 1) if not escalated else (4, 3, 2, 1)),
-                      "comment": rng.choice(("", "", "Grazie!", "Risposta veloce",
-                                             "Non ho trovato quello che cercavo"))})
+            self.add(common, "rating", at + timedelta(seconds=40),
+                     data={"rating": rng.choice((5, 5, 4, 4, 3, 2, 1) if not escalated
+                                                else (4, 3, 2, 1)),
+                           "comment": rng.choice(("", "", "Grazie!", "Risposta veloce",
+                                                  "Non ho trovato quello che cercavo"))})
         if rng.random() < 0.4:
-            add("conversation_end", at + timedelta(seconds=45))
-        flush()
-    flush(final=True)
-    if url.startswith("postgresql"):
-        with engine.begin() as conn:  # explicit ids were written: move the sequences on
-            for table in ("interaction_events", "tickets"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
-            conn.execute(text("ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    engine.dispose()
-    return counts
+            self.add(common, "conversation_end", at + timedelta(seconds=45))
+        self.flush()
+
+    def question(self, common: dict, at: datetime, day: int) -> bool:
+        """One question with its decision, label, clarify choice and thumbs; True when it
+        was escalated (the conversation's last question then)."""
+        rng = self.rng
+        surge = day > 340 and rng.random() < 0.3
+        topic = "size" if surge else rng.choice(self.topics)
+        roll = rng.random()
+        decision = "escalate" if roll < 0.15 else "clarify" if roll < 0.23 else "answer"
+        entry = None if decision == "escalate" else rng.randrange(1, 200)
+        question = rng.choice(self.texts[topic])
+        event_id = self.add(common, "message", at, text=question, decision=decision,
+                            entry_id=entry, score=round(rng.uniform(.5, 1), 3),
+                            latency_ms=round(rng.uniform(3, 9), 1))
+        self.counts["questions"] += 1
+        kind, _, subject = common["page"].partition(":")
+        stage = ("pre_purchase" if topic in PRE else "post_purchase") if rng.random() < 0.85 \
+            else "other"
+        helpful = rng.random() < 0.85 if decision != "escalate" and rng.random() < 0.25 \
+            else None
+        self.label_rows.append({
+            "event_id": event_id, "occurred_at": at, "day": at.astimezone(report_zone()).date(),
+            "language": common["language"], "channel": common["channel"], "decision": decision,
+            "entry_id": entry, "answered": decision != "escalate",
+            "escalated": decision == "escalate", "disliked": helpful is False,
+            "text_key": self.keys[question], "stage": stage, "stage_confidence": 0.9,
+            "topic_id": self.topic_ids[topic], "subject_kind": kind,
+            "subject": subject if kind in ("product", "category") else ""})
+        if decision == "clarify":
+            self.add(common, "choice", at + timedelta(seconds=5), decision="answer",
+                     entry_id=entry)
+        if helpful is not None:
+            self.add(common, "feedback", at + timedelta(seconds=20), entry_id=entry,
+                     data={"helpful": helpful})
+        if decision == "escalate":
+            self.ticket(common, at, question)
+        return decision == "escalate"
+
+    def ticket(self, common: dict, at: datetime, question: str) -> None:
+        self.counts["tickets"] += 1
+        answered = at + timedelta(minutes=self.rng.randrange(15, 600)) \
+            if self.rng.random() < 0.95 else None
+        self.ticket_rows.append({
+            "id": self.counts["tickets"], "conversation_id": common["conversation_id"],
+            "question": question, "transcript": [], "language": common["language"],
+            "customer_email": "", "contact_consent": False, "category": "",
+            "priority": "normal", "reason": "kb_escalate", "sla_policy": "standard",
+            "opened_at": at, "due_at": at + timedelta(hours=4),
+            "status": "closed" if answered else "open", "answered_at": answered,
+            "answer": "answer" if answered else "", "answered_by": "op@bench" if answered else "",
+            "level": 0, "considered": [], "breached": False, "delivery_channel": "",
+            "delivered_at": None, "learned_entry_id": None, "closed_at": answered})
+        self.add(common, "escalation", at, data={"ticket_id": self.counts["tickets"],
+                                                 "joined": False})
 
 
 def measure(url: str, var_dir: Path, runs: int, today: date) -> dict:
@@ -179,6 +208,7 @@ def measure(url: str, var_dir: Path, runs: int, today: date) -> dict:
 
     settings = Settings(var_dir=var_dir, database_url=url, embedder="hashing",
                         index_sync_interval_s=0)
+    ensure_secret_key(settings)  # as the product's start does: the console signs its cookies
     set_account(users_file(settings), "mk@bench.example", "benchmark-pass", "marketing")
     kb = KnowledgeBase(settings, HashingEmbedder())
     app = create_app(Assistant(settings, kb))
@@ -230,7 +260,7 @@ def run_backend(url: str, events: int, runs: int, var_dir: Path) -> dict:
     from migrations import upgrade
 
     upgrade(url)
-    today = datetime.now(REPORT_ZONE).date()
+    today = datetime.now(report_zone()).date()
     began = time.perf_counter()
     counts = generate(url, events, today=today)
     generated_s = round(time.perf_counter() - began, 1)

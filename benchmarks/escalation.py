@@ -37,38 +37,67 @@ SLA_CONFIG = {"timezone": "Europe/Rome", "business_hours": ALWAYS_OPEN, "holiday
                             "warn_before_minutes": 60}]}
 # Questions outside the demo shop's FAQ, with an operator's answer each.
 UNKNOWN = [
-    ("it", "Posso entrare in negozio con il mio cane?", "Sì, i cani al guinzaglio sono benvenuti in tutti i nostri negozi."),
-    ("it", "Noleggiate abiti per le cerimonie?", "No, non facciamo noleggio: tutti i capi sono in vendita."),
-    ("it", "Organizzate corsi di pelletteria?", "Sì, un sabato al mese nel laboratorio di Firenze; le iscrizioni sono sul sito."),
-    ("it", "Il negozio di Milano ha un parcheggio per i clienti?", "Non abbiamo un parcheggio nostro, ma c'è un garage convenzionato in via Solferino."),
-    ("it", "Il negozio è accessibile in sedia a rotelle?", "Sì, tutti i negozi hanno l'ingresso senza gradini e un camerino accessibile."),
-    ("it", "Riparate borse di altre marche?", "Ripariamo solo i nostri articoli, ma possiamo consigliarle un artigiano di fiducia."),
-    ("it", "Comprate borse usate in cambio di un buono?", "Al momento non ritiriamo articoli usati."),
-    ("it", "Fate forniture per aziende e regali di Natale aziendali?", "Sì, per ordini da 20 pezzi scriva a b2b@bottega-aurora.example per un preventivo."),
-    ("it", "State cercando commessi per il negozio di Roma?", "Le posizioni aperte sono nella pagina Lavora con noi; si candida da lì."),
-    ("it", "Posso fare un servizio fotografico nel vostro negozio?", "Sì, su appuntamento fuori orario; ci scriva con la data e il tipo di servizio."),
-    ("it", "Fate il tax free per i turisti extra UE?", "Sì, in negozio per acquisti sopra i 70 euro, con il passaporto."),
-    ("it", "Avete prodotti per animali, come collari in pelle?", "Sì, la linea Aurora Pet ha collari e guinzagli in pelle conciata al vegetale."),
-    ("it", "Posso prenotare un appuntamento con un sarto?", "Sì, il servizio di sartoria si prenota in negozio o al telefono."),
+    ("it", "Posso entrare in negozio con il mio cane?",
+     "Sì, i cani al guinzaglio sono benvenuti in tutti i nostri negozi."),
+    ("it", "Noleggiate abiti per le cerimonie?",
+     "No, non facciamo noleggio: tutti i capi sono in vendita."),
+    ("it", "Organizzate corsi di pelletteria?",
+     "Sì, un sabato al mese nel laboratorio di Firenze; le iscrizioni sono sul sito."),
+    ("it", "Il negozio di Milano ha un parcheggio per i clienti?",
+     "Non abbiamo un parcheggio nostro, ma c'è un garage convenzionato in via Solferino."),
+    ("it", "Il negozio è accessibile in sedia a rotelle?",
+     "Sì, tutti i negozi hanno l'ingresso senza gradini e un camerino accessibile."),
+    ("it", "Riparate borse di altre marche?",
+     "Ripariamo solo i nostri articoli, ma possiamo consigliarle un artigiano di fiducia."),
+    ("it", "Comprate borse usate in cambio di un buono?",
+     "Al momento non ritiriamo articoli usati."),
+    ("it", "Fate forniture per aziende e regali di Natale aziendali?",
+     "Sì, per ordini da 20 pezzi scriva a b2b@bottega-aurora.example per un preventivo."),
+    ("it", "State cercando commessi per il negozio di Roma?",
+     "Le posizioni aperte sono nella pagina Lavora con noi; si candida da lì."),
+    ("it", "Posso fare un servizio fotografico nel vostro negozio?",
+     "Sì, su appuntamento fuori orario; ci scriva con la data e il tipo di servizio."),
+    ("it", "Fate il tax free per i turisti extra UE?",
+     "Sì, in negozio per acquisti sopra i 70 euro, con il passaporto."),
+    ("it", "Avete prodotti per animali, come collari in pelle?",
+     "Sì, la linea Aurora Pet ha collari e guinzagli in pelle conciata al vegetale."),
+    ("it", "Posso prenotare un appuntamento con un sarto?",
+     "Sì, il servizio di sartoria si prenota in negozio o al telefono."),
     ("it", "Il negozio di Bologna è aperto la domenica?", "Sì, la domenica dalle 11 alle 19."),
-    ("it", "Vendete anche all'ingrosso ai negozi?", "Sì, i rivenditori possono chiedere il listino a b2b@bottega-aurora.example."),
-    ("en", "Can I bring my dog into the shop?", "Yes, dogs on a lead are welcome in all our shops."),
-    ("en", "Do you rent dresses for weddings?", "No, we don't rent clothes: everything is for sale only."),
-    ("en", "Do you run leather workshops?", "Yes, one Saturday a month in our Florence workshop; sign up on the website."),
-    ("en", "Is there customer parking at the Milan shop?", "We have no car park of our own, but there is a partner garage in Via Solferino."),
-    ("en", "Is the shop wheelchair accessible?", "Yes, every shop has step-free access and an accessible fitting room."),
-    ("en", "Do you repair bags from other brands?", "We only repair our own items, but we can recommend a trusted craftsman."),
-    ("en", "Do you take used bags in exchange for store credit?", "We don't take back used items at the moment."),
-    ("en", "Do you supply corporate Christmas gifts?", "Yes, for orders of 20 pieces or more write to b2b@bottega-aurora.example for a quote."),
-    ("en", "Are you hiring shop assistants in Rome?", "Open positions are on the Careers page; please apply there."),
-    ("en", "Can I do a photo shoot in your shop?", "Yes, by appointment outside opening hours; write to us with the date and the kind of shoot."),
-    ("en", "Do you offer tax-free shopping for non-EU tourists?", "Yes, in the shop for purchases over 70 euros, with your passport."),
-    ("en", "Do you sell leather dog collars?", "Yes, the Aurora Pet line has collars and leads in vegetable-tanned leather."),
-    ("en", "Can I book an appointment with a tailor?", "Yes, the tailoring service can be booked in the shop or by phone."),
+    ("it", "Vendete anche all'ingrosso ai negozi?",
+     "Sì, i rivenditori possono chiedere il listino a b2b@bottega-aurora.example."),
+    ("en", "Can I bring my dog into the shop?",
+     "Yes, dogs on a lead are welcome in all our shops."),
+    ("en", "Do you rent dresses for weddings?",
+     "No, we don't rent clothes: everything is for sale only."),
+    ("en", "Do you run leather workshops?",
+     "Yes, one Saturday a month in our Florence workshop; sign up on the website."),
+    ("en", "Is there customer parking at the Milan shop?",
+     "We have no car park of our own, but there is a partner garage in Via Solferino."),
+    ("en", "Is the shop wheelchair accessible?",
+     "Yes, every shop has step-free access and an accessible fitting room."),
+    ("en", "Do you repair bags from other brands?",
+     "We only repair our own items, but we can recommend a trusted craftsman."),
+    ("en", "Do you take used bags in exchange for store credit?",
+     "We don't take back used items at the moment."),
+    ("en", "Do you supply corporate Christmas gifts?",
+     "Yes, for orders of 20 pieces or more write to b2b@bottega-aurora.example for a quote."),
+    ("en", "Are you hiring shop assistants in Rome?",
+     "Open positions are on the Careers page; please apply there."),
+    ("en", "Can I do a photo shoot in your shop?",
+     "Yes, by appointment outside opening hours; write to us with the date and the kind of shoot."),
+    ("en", "Do you offer tax-free shopping for non-EU tourists?",
+     "Yes, in the shop for purchases over 70 euros, with your passport."),
+    ("en", "Do you sell leather dog collars?",
+     "Yes, the Aurora Pet line has collars and leads in vegetable-tanned leather."),
+    ("en", "Can I book an appointment with a tailor?",
+     "Yes, the tailoring service can be booked in the shop or by phone."),
     ("en", "Is the Bologna shop open on Sundays?", "Yes, on Sundays from 11 am to 7 pm."),
-    ("en", "Do you sell wholesale to other shops?", "Yes, retailers can ask for the price list at b2b@bottega-aurora.example."),
+    ("en", "Do you sell wholesale to other shops?",
+     "Yes, retailers can ask for the price list at b2b@bottega-aurora.example."),
 ]
-CITIES = {"it": ["Milano", "Roma", "Torino", "Napoli", "Verona", "Padova", "Bari", "Genova", "Lecce"],
+CITIES = {"it": ["Milano", "Roma", "Torino", "Napoli", "Verona", "Padova", "Bari", "Genova",
+                 "Lecce"],
           "en": ["Milan", "Rome", "Turin", "Naples", "Verona", "Padua", "Bari", "Genoa", "Lecce"]}
 
 
@@ -93,7 +122,7 @@ class _Loop:
 
     def __init__(self, var: Path) -> None:
         from bot.assistant import Assistant
-        from bot.server import prepare
+        from bot.product import prepare
         from bot.services import EscalationServices
         from bot.stack import free_port
         from core import Settings
@@ -110,7 +139,7 @@ class _Loop:
         self._conversations = 0
 
     def open(self, language: str, question: str) -> int:
-        from bot.assistant import Turn
+        from bot.turns import Turn
         from core import session_scope
         from escalation import open_ticket_of
 
@@ -171,12 +200,13 @@ def bench_answerable(loop: _Loop) -> dict:
     total, in_smtp = [], []
     for ticket_id, language, question, answer in tickets:
         sender, to, raw = _reply(language, originals[ticket_id], answer)
-        with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port, timeout=60) as smtp:
+        with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port,
+                          timeout=60) as smtp:
             started = time.perf_counter()
             smtp.sendmail(sender, [to], raw)
             accepted = time.perf_counter()
 
-            def answerable():
+            def answerable(ticket_id=ticket_id, question=question, language=language):
                 entry_id = loop.learned_entry(ticket_id)
                 hit = kb.search(question, language=language).entry
                 return entry_id is not None and hit is not None and hit.entry_id == entry_id
@@ -190,9 +220,10 @@ def bench_answerable(loop: _Loop) -> dict:
 
 def bench_inbound(loop: _Loop, pairs: int = 250) -> dict:
     """`pairs` tickets, each getting a forged reply (quarantined) and the operator's."""
+    from sqlalchemy import func, select
+
     from core import session_scope
     from escalation.models import InboundMessage
-    from sqlalchemy import func, select
 
     questions = [(lang, f"{q[:-1]} {'a' if lang == 'it' else 'in'} {city}?", a)
                  for lang, q, a in UNKNOWN for city in CITIES[lang]][:pairs]
@@ -225,13 +256,14 @@ def bench_inbound(loop: _Loop, pairs: int = 250) -> dict:
 def bench_timers(var: Path, intervals: tuple[float, ...] = (5.0, 0.5), count: int = 200,
                  spread_s: float = 5.0) -> dict:
     """`count` warning timers due evenly over `spread_s`, fired by `run_scheduler`."""
+    from sqlalchemy import select
+
     from core import Settings, session_scope, utcnow
     from escalation import mail_notifier
     from escalation.models import Ticket, TicketTimer
     from escalation.sla import parse_sla_config
     from escalation.timers import run_scheduler
     from migrations import upgrade
-    from sqlalchemy import select
 
     results = {}
     for interval in intervals:
@@ -252,7 +284,7 @@ def bench_timers(var: Path, intervals: tuple[float, ...] = (5.0, 0.5), count: in
             worker="bench", notify=mail_notifier(settings), interval_s=interval, stop=stop))
         thread.start()
 
-        def fired():
+        def fired(url=url):
             with session_scope(url) as session:
                 rows = session.execute(select(TicketTimer.due_at, TicketTimer.fired_at)
                                        .where(TicketTimer.fired_at.is_not(None))).all()

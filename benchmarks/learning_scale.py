@@ -110,7 +110,7 @@ class Bm25sIndex:
         if retriever is None or not tokens:
             return {}
         docs, scores = retriever.retrieve([tokens], k=min(k, len(ids)), show_progress=False)
-        return {int(ids[d]): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
+        return {int(ids[d]): float(s) for d, s in zip(docs[0], scores[0], strict=True) if s > 0}
 
 
 class RebuildingKB(KnowledgeBase):
@@ -380,7 +380,7 @@ def main() -> None:
                   "Wall-clock times on a shared 2-core machine: the load average (1 min) "
                   "before and after each size is recorded; both paths ran under it alike."],
               "sizes": {}}
-    for size, before_learns in zip(sizes, before):
+    for size, before_learns in zip(sizes, before, strict=False):
         record["sizes"][str(size)] = run_size(size, args.learns, before_learns, args.dim,
                                               args.seed)
         record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.knowledge.pii_eval import SENTENCES, evaluate, load_cases  # noqa: E402
+from tests.knowledge.pii_eval import SENTENCES, evaluate, load_cases  # noqa: E402 (after sys.path)
 
 PRESIDIO_KINDS = {"EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "IBAN_CODE": "iban",
                   "CREDIT_CARD": "card", "IT_FISCAL_CODE": "fiscal_code", "PERSON": "person",

@@ -24,7 +24,8 @@ DEMO_KB = ROOT / "data" / "demo_kb.yaml"
 PRODUCT_QUESTIONS = [
     ("la borsa entra un portatile da 15 pollici?", "product:borsa-aurora"),
     ("avete la sciarpa in blu notte?", "product:sciarpa-merino"),
-    ("quando torna disponibile il cappotto aurora color cammello?", "product:cappotto-aurora-cammello"),
+    ("quando torna disponibile il cappotto aurora color cammello?",
+     "product:cappotto-aurora-cammello"),
     ("is the aurora bag big enough for a 15 inch laptop?", "product:borsa-aurora"),
     ("di che materiale è la borsa aurora?", "product:borsa-aurora"),
     ("quanto costa la sciarpa in cashmere?", "product:sciarpa-cashmere"),
@@ -39,8 +40,8 @@ def _faq_questions() -> list[str]:
 
 
 def run(embedder: str = "auto", rounds: int = 200) -> dict:
-    from bot.assistant import Turn
-    from bot.server import prepare
+    from bot.product import prepare
+    from bot.turns import Turn
     from core import Settings, dispose_all
 
     with tempfile.TemporaryDirectory() as tmp:

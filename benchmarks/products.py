@@ -83,7 +83,8 @@ def judge(line: dict, result: ProductReply | None) -> dict[str, bool]:
 
 
 def evaluate(path: Path, index: CatalogueIndex, today: date) -> tuple[dict, list[dict]]:
-    lines = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines() if raw.strip()]
+    lines = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines()
+             if raw.strip()]
     totals = dict.fromkeys(("product_found", "attribute_found", "right", "wrong", "escalated",
                             "faq"), 0)
     timings, mistakes = [], []
@@ -102,7 +103,8 @@ def evaluate(path: Path, index: CatalogueIndex, today: date) -> tuple[dict, list
                              "text": result.text if result else None,
                              "reason": result.reason if result else "faq",
                              "wrong": flags["wrong"]})
-    answerable = sum(1 for line in lines if line.get("answerable") and line.get("kind") == "product")
+    answerable = sum(1 for line in lines if line.get("answerable")
+                     and line.get("kind") == "product")
     with_slug = sum(1 for line in lines if line.get("slug"))
     with_attribute = sum(1 for line in lines if line.get("attribute"))
     report = {

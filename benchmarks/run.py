@@ -35,7 +35,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
@@ -65,7 +66,8 @@ def bench_retrieval(embedders: list[str], quick: bool, datasets: list[str]) -> d
     clinc = DATASETS / "clinc150"
     for embedder in embedders:
         if "clinc150" in datasets:
-            results[f"clinc150 val / {embedder}"] = _eval(clinc / "train.jsonl", clinc / "val.jsonl",
+            results[f"clinc150 val / {embedder}"] = _eval(clinc / "train.jsonl",
+                                                          clinc / "val.jsonl",
                                                           embedder, True)
         if not quick and "clinc150" in datasets:
             results[f"clinc150 val / {embedder} / dense only"] = _eval(
@@ -146,10 +148,12 @@ def bench_scale(n: int = 1_000_000, dim: int = 384, queries: int = 1000) -> dict
 
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((2000, dim)).astype(np.float32)
-    data = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    data = centres[rng.integers(0, len(centres),
+                                n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     picks = rng.integers(0, n, queries)
-    q = data[picks] + 0.3 * rng.standard_normal((queries, dim)).astype(np.float32) / np.sqrt(dim) * 4
+    q = data[picks] + 0.3 * rng.standard_normal((queries,
+                                                 dim)).astype(np.float32) / np.sqrt(dim) * 4
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     t0 = time.perf_counter()
     index = VectorIndex.build(np.arange(n, dtype=np.int64), data, dimension=dim,
@@ -171,14 +175,18 @@ def bench_scale(n: int = 1_000_000, dim: int = 384, queries: int = 1000) -> dict
     remove_ms = (time.perf_counter() - t_rm) * 1000
     return {"vectors": n, "dimension": dim, "kind": index.kind, "build_s": round(build_s, 1),
             "index_memory_mib": round(n * (dim * 4 + 8 + 8) / 2**20),  # vectors, ids, direct map
-            "process_peak_rss_mib": round(rss1 / 1024), "search_p50_ms": round(float(np.median(times)), 3),
-            "search_p95_ms": round(float(np.percentile(times, 95)), 3), "recall_at_1": round(recall, 4),
+            "process_peak_rss_mib": round(rss1 / 1024),
+            "search_p50_ms": round(float(np.median(times)), 3),
+            "search_p95_ms": round(float(np.percentile(times, 95)), 3),
+            "recall_at_1": round(recall, 4),
             "remove_1000_ids_ms": round(remove_ms, 1)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--only", nargs="*", default=["retrieval", "latency", "scale", "nlu", "conversation",
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--only", nargs="*",
+                        default=["retrieval", "latency", "scale", "nlu", "conversation",
                                                       "escalation", "analytics"])
     parser.add_argument("--embedders", nargs="*", default=["minilm", "use-multilingual"])
     parser.add_argument("--datasets", nargs="*", default=["clinc150", "xsid", "banking77"])
@@ -215,8 +223,10 @@ def main() -> None:
         else:
             raise SystemExit(f"unknown benchmark {name!r}")
         record = {"date": date.today().isoformat(), "machine": machine(),
-                  "command": f"python -m benchmarks.run --only {name} --embedders {' '.join(args.embedders)}"
-                             f" --datasets {' '.join(args.datasets)}" + (" --quick" if args.quick else ""),
+                  "command": f"python -m benchmarks.run --only {name} --embedders "
+                             f"{' '.join(args.embedders)}"
+                             f" --datasets {' '.join(args.datasets)}"
+                             + (" --quick" if args.quick else ""),
                   "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                            capture_output=True, text=True).stdout.strip(),
                   "result": result}

@@ -130,7 +130,8 @@ def shrink(path: Path) -> None:
     image.load()
     image.save(path, optimize=True)
     if path.stat().st_size > MAX_BYTES:
-        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+        quantized = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+        quantized.save(path, optimize=True)
 
 
 def take(out: Path, stack) -> list[Path]:
@@ -165,7 +166,8 @@ def check_emoji_font() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots",
                         help="folder for the PNGs (default: docs/screenshots)")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -23,9 +24,23 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.actions import all_actions
+from bot.actions import (
+    ActionAnswerQuestion,
+    ActionDeliverAnswer,
+    ActionDetectLanguage,
+    ActionHandoff,
+    ActionRecordFeedback,
+    ActionSessionStart,
+    ActionSmallTalk,
+    ActionThanks,
+)
 from bot.assistant import Assistant
 from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from bot.contact_form import (
+    ActionAskContactConsent,
+    ActionOpenTicket,
+    ValidateEscalationForm,
+)
 from bot.rasa_project.boundary.limits import json_depth
 from core import Settings
 
@@ -33,6 +48,14 @@ log = logging.getLogger(__name__)
 
 # A Rasa call nests about six levels (tracker > events > parse_data > entities > ...).
 MAX_DEPTH = 32
+
+
+def all_actions(assistant: Assistant) -> list[Action]:
+    """Every custom action the Rasa project names, served by this endpoint."""
+    return [cls(assistant) for cls in (
+        ActionSessionStart, ActionDetectLanguage, ActionAnswerQuestion, ActionThanks,
+        ActionSmallTalk, ActionHandoff, ActionRecordFeedback, ActionOpenTicket,
+        ActionDeliverAnswer, ActionAskContactConsent, ValidateEscalationForm)]
 
 
 class CallRefused(Exception):

@@ -10,32 +10,29 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.assistant import Assistant, Reply, Turn
-from bot.identity import typed_email, verified_email
+from bot.assistant import Assistant
+from bot.identity import verified_email
 from bot.language import SERVED, conversation_language, shop_question, thanks_and_goodbye
-from bot.phrases import say
 from bot.product_path import feedback_product
+from bot.turns import Reply, ReplyKind, Turn
 from core import utcnow
-from escalation import EscalationError, valid_email
 from knowledge import DecisionKind, InvalidQuestion
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 FORM = "escalation_form"
-FORM_SLOTS = ("escalation_question", "contact_consent", "customer_email")
 # The tracker is input like any other (the action endpoint is reachable from outside the
 # process): sizes are capped here, before anything is stored.
 MAX_SENDER = 128  # the conversation id column
 MAX_TEXT = 20_000  # well above the question limit, which the knowledge base enforces
 MAX_TRANSCRIPT_TURNS = 30
 MAX_TURN_CHARS = 2000
-MOVED_ON_WORDS = 4  # typed where the email was asked for, this many words are a question
 
 
 class BadTracker(ValueError):
@@ -50,18 +47,20 @@ def turn_of(tracker: Tracker, identity_secret: str = "") -> Turn:
     language = tracker.get_slot("language")
     return Turn(
         conversation_id=tracker.sender_id,
-        text=_str(message.get("text"), MAX_TEXT),
+        text=bounded_text(message.get("text"), MAX_TEXT),
         language=language if language in SERVED else None,
-        hint=_str(meta.get("language"), 16),
-        channel=_str(tracker.get_latest_input_channel(), 32),
-        page=_str(meta.get("page")),
+        hint=bounded_text(meta.get("language"), 16),
+        channel=bounded_text(tracker.get_latest_input_channel(), 32),
+        page=bounded_text(meta.get("page")),
         # Only an address the shop's backend signed; a bare one is anybody's claim.
         customer_email=verified_email(meta, identity_secret, utcnow()),
         transcript=transcript_of(tracker),
     )
 
 
-def _str(value: Any, limit: int = 300) -> str:
+def bounded_text(value: Any, limit: int = 300) -> str:
+    """A tracker's text as the assistant may take it: a string, cut, without control
+    characters (anything else in a forged tracker is nothing)."""
     return _CONTROL.sub("", value[:limit]) if isinstance(value, str) else ""
 
 
@@ -116,7 +115,7 @@ class ActionSessionStart(AssistantAction):
             turn = self.turn(tracker)
             language = await asyncio.to_thread(
                 self.assistant.start_conversation, turn.conversation_id, channel=turn.channel,
-                page=_str(meta.get("page")), hint=_str(meta.get("language"), 16))
+                page=bounded_text(meta.get("page")), hint=bounded_text(meta.get("language"), 16))
         except Exception:
             log.exception("conversation %.128s: could not log its start", tracker.sender_id)
             language = "it"
@@ -164,7 +163,7 @@ def answered(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -
     events: list[EventType] = [SlotSet("language", reply.language)]
     if reply.entry_id is not None:
         events.append(SlotSet("last_entry_id", str(reply.entry_id)))
-    elif reply.kind == "answer":  # a product answer: a later bare thumbs is not an old entry's
+    elif reply.kind == ReplyKind.ANSWER:  # a product's: a later bare thumbs is not an old entry's
         events.append(SlotSet("last_entry_id", None))
     if reply.question:
         events.append(SlotSet("last_question", reply.question))
@@ -174,7 +173,7 @@ def answered(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -
 def said_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """A thanks that says goodbye ("ok grazie, ciao!", "thanks, bye!") ends the conversation
     as a goodbye does, rating offered (utter_goodbye), whatever intent the NLU guessed."""
-    if not thanks_and_goodbye(_str((tracker.latest_message or {}).get("text"), 500)):
+    if not thanks_and_goodbye(bounded_text((tracker.latest_message or {}).get("text"), 500)):
         return False
     dispatcher.utter_message(response="utter_goodbye")
     return True
@@ -185,7 +184,7 @@ async def asks_about_product(action: AssistantAction, tracker: Tracker) -> bool:
     asks about a product: short product questions ("misure?", "entra un portatile da 15?",
     "disponibile?") are often misread, and the intent model changes with every training
     while the catalogue's understanding does not. Button payloads are never questions."""
-    text = _str((tracker.latest_message or {}).get("text"), 500).strip()
+    text = bounded_text((tracker.latest_message or {}).get("text"), 500).strip()
     if not text or text.startswith("/"):
         return False
     turn = action.turn(tracker)
@@ -270,7 +269,7 @@ class ActionHandoff(AssistantAction):
         reply = await self.call(tracker, self.assistant.hand_off)
         send(dispatcher, reply)
         events: list[EventType] = [SlotSet("language", reply.language)]
-        if reply.kind == "ask_question":  # the form asks what it is about
+        if reply.kind == ReplyKind.ASK_QUESTION:  # the form asks what it is about
             return [*events, SlotSet("escalation_question", None), FollowupAction(FORM)]
         return events + contact_form(tracker, reply)
 
@@ -295,52 +294,6 @@ class ActionRecordFeedback(AssistantAction):
         return []
 
 
-class ActionOpenTicket(AssistantAction):
-    """Runs when the contact form ends. The ticket opened when the bot made its promise;
-    this only adds the contact the customer has just given (or notes that they said no)."""
-
-    def name(self) -> str:
-        return "action_open_ticket"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        just_set = set_this_turn(tracker)
-        consent, email = tracker.get_slot("contact_consent"), tracker.get_slot("customer_email")
-        if consent is True and "customer_email" in just_set and email:
-            if typed_by_customer(tracker, email):
-                reply = await self.call(tracker, lambda t: self.assistant.add_contact(t, email))
-            else:  # a slot the customer never typed: a forged tracker
-                log.warning("conversation %.128s: an email slot the customer did not type",
-                            tracker.sender_id)
-                reply = await self.call(tracker, lambda t: self.assistant.add_contact(t, ""))
-            send(dispatcher, reply)
-        elif consent is False and {"contact_consent", "customer_email"} & just_set:
-            send(dispatcher, await self.call(tracker, self.assistant.contact_declined))
-        # The address lives on the tickets only: Rasa's tracker keeps no copy in its slots.
-        return [SlotSet("escalation_question", None), SlotSet("escalation_reason", None),
-                SlotSet("escalation_considered", None), SlotSet("customer_email", None)]
-
-
-def set_this_turn(tracker: Tracker) -> set[str]:
-    """The slots set since the customer's latest message (by the form, from that message)."""
-    names = set()
-    for event in reversed(tracker.events):
-        if not isinstance(event, dict) or event.get("event") == "user":
-            break
-        if event.get("event") == "slot" and isinstance(event.get("name"), str):
-            names.add(event["name"])
-    return names
-
-
-def typed_by_customer(tracker: Tracker, email: str) -> bool:
-    """The address is the one in the customer's latest message (alone or in a sentence),
-    as the form's validation took it."""
-    typed, problem = typed_email(_str((tracker.latest_message or {}).get("text"), 400))
-    try:
-        return not problem and typed == valid_email(email)
-    except EscalationError:
-        return False
-
-
 class ActionDeliverAnswer(AssistantAction):
     """Run by the app through Rasa's /execute endpoint when an operator's answer arrives
     while the conversation is live: the answer appears in the customer's chat."""
@@ -355,88 +308,3 @@ class ActionDeliverAnswer(AssistantAction):
             return []
         send(dispatcher, reply)
         return [SlotSet("language", reply.language)]
-
-
-class ValidateEscalationForm(FormValidationAction):
-    def __init__(self, assistant: Assistant):
-        self.assistant = assistant
-
-    def name(self) -> str:
-        return "validate_escalation_form"
-
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        needed = []
-        # A freshly typed question must be in the list, or rasa-sdk skips its validation.
-        if (not tracker.get_slot("escalation_question")
-                or "escalation_question" in tracker.slots_to_validate()):
-            needed.append("escalation_question")
-        if not tracker.get_slot("escalation_question"):
-            return [*needed, "contact_consent", "customer_email"]
-        if await asyncio.to_thread(self.assistant.has_contact, tracker.sender_id[:MAX_SENDER]):
-            return needed  # a contact on file: nothing to ask
-        needed.append("contact_consent")
-        if tracker.get_slot("contact_consent") is not False:
-            needed.append("customer_email")
-        return needed
-
-    async def validate_escalation_question(self, value: Any, dispatcher, tracker, domain) -> dict:
-        text = value.strip()[:4000] if isinstance(value, str) else ""
-        if text.startswith("/"):  # a button's payload, not a question: asked again
-            return {"escalation_question": None}
-        if tracker.get_slot("requested_slot") != "escalation_question":
-            return {"escalation_question": text or None}  # set by the action that promised
-        # The question of a customer who asked for a person: the ticket opens now.
-        action = ActionHandoff(self.assistant)
-        reply = await action.call(tracker, lambda t: self.assistant.hand_off_question(t, text))
-        send(dispatcher, reply)
-        if reply.kind == "invalid":
-            return {"escalation_question": None}  # asked again
-        if reply.kind != "escalate":  # no ticket (too many open, an error): nothing to ask
-            return {"escalation_question": text or None, "contact_consent": False}
-        return {"escalation_question": text}
-
-    def validate_contact_consent(self, value: Any, dispatcher, tracker, domain) -> dict:
-        return {"contact_consent": value if isinstance(value, bool) else None}
-
-    async def validate_customer_email(self, value: Any, dispatcher, tracker, domain) -> dict:
-        text = value.strip() if isinstance(value, str) else ""
-        if tracker.get_intent_of_latest_message() == "deny" or text.casefold() in {"no", "no grazie"}:
-            return {"customer_email": None, "contact_consent": False}
-        if "@" not in text and len(text.split()) >= MOVED_ON_WORDS:
-            # Not an address but the customer's next question: it is answered (or passed
-            # on) instead of being swallowed by the form, which ends without an email.
-            reply = await ActionAnswerQuestion(self.assistant).call(tracker,
-                                                                    self.assistant.answer)
-            send(dispatcher, reply)
-            return {"customer_email": None, "contact_consent": False}
-        email, problem = typed_email(text)
-        if problem:  # told in the customer's language, never the validator's English
-            language = tracker.get_slot("language")
-            language = language if language in SERVED else "it"
-            message = (say(language, problem) if problem == "email_two"
-                       else say(language, "invalid_email", reason=say(language, problem)))
-            dispatcher.utter_message(text=message)
-            return {"customer_email": None}
-        return {"customer_email": email}
-
-
-class ActionAskContactConsent(AssistantAction):
-    """The form's question before it takes an email address, with the shop's privacy page:
-    the domain's `utter_ask_contact_consent`, its {privacy_url} filled from the settings, so
-    the customer can read the policy (the widget shows the address as a link) before
-    saying yes. Rasa calls it instead of the plain response once the domain lists it."""
-
-    def name(self) -> str:
-        return "action_ask_contact_consent"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ask_contact_consent",
-                                 privacy_url=self.assistant.settings.privacy_url)
-        return []
-
-
-def all_actions(assistant: Assistant) -> list[Action]:
-    return [cls(assistant) for cls in (
-        ActionSessionStart, ActionDetectLanguage, ActionAnswerQuestion, ActionThanks,
-        ActionSmallTalk, ActionHandoff, ActionRecordFeedback, ActionOpenTicket,
-        ActionDeliverAnswer, ActionAskContactConsent, ValidateEscalationForm)]

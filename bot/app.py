@@ -12,13 +12,17 @@ from bot.action_endpoint import action_router
 from bot.assistant import Assistant
 from bot.console import install_console
 from bot.health import ChatHealth, report
+from bot.services import EscalationServices
 from bot.web.routes import STATIC, web_router
 from knowledge.api import router as knowledge_router
 
 
-def create_app(assistant: Assistant, *, health: ChatHealth | None = None) -> FastAPI:
+def create_app(assistant: Assistant, *, health: ChatHealth | None = None,
+               escalation: EscalationServices | None = None) -> FastAPI:
     """`health` checks the chat's parts (Rasa, the action endpoint) for /healthz; whoever
-    runs Rasa passes it. Without it only the app's own parts are checked."""
+    runs Rasa passes it. Without it only the app's own parts are checked. `escalation`:
+    the services the console answers tickets through (bot.product builds them); without
+    them the console says answering is not running in this process."""
     knowledge_base = assistant.kb
     app = FastAPI(title="supportbot", version="0.1.0")
     app.state.knowledge_base = knowledge_base
@@ -27,9 +31,7 @@ def create_app(assistant: Assistant, *, health: ChatHealth | None = None) -> Fas
     app.include_router(action_router(assistant))
     app.include_router(web_router(assistant.settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # The operator console; answers go through the EscalationServices that whoever runs
-    # them (supportbot run, bot.stack) puts here.
-    app.state.escalation = None
+    app.state.escalation = escalation
     install_console(app, assistant.settings, assistant.sla)
 
     app.state.health = health or ChatHealth(assistant.settings)

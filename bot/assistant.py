@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, timedelta
 
 from limits import parse
@@ -32,9 +32,11 @@ from bot.product_path import (
     shop_today,
     ticket_product,
 )
+from bot.turns import Reply, ReplyKind, Turn
 from catalogue.service import ProductAnswer, ProductDesk
 from core import Settings, as_utc, session_scope, utcnow
 from escalation import (
+    ConsideredEntry,
     EscalationError,
     SlaConfig,
     TicketRequest,
@@ -59,47 +61,18 @@ MAX_QUESTION = 4000
 RECENT_QUESTION = timedelta(hours=2)
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One customer message with what the bot knows about its conversation."""
-
-    conversation_id: str
-    text: str
-    language: str | None = None  # the conversation's language so far
-    hint: str | None = None  # the browser's language, from the widget
-    channel: str = ""
-    page: str = ""  # where the chat was opened: the pre-purchase context
-    customer_email: str = ""  # a logged-in customer's address, signed by the shop's backend
-    transcript: tuple[tuple[str, str], ...] = ()  # (role, text) so far, from the chat server
-
-
-@dataclass(frozen=True)
-class Reply:
-    kind: str  # answer, clarify, escalate, invalid, rate_limited, error, ticket, feedback
-    language: str
-    messages: tuple[str, ...]
-    buttons: tuple[tuple[str, str], ...] = ()  # (title, payload) under the last message
-    entry_id: int | None = None
-    question: str = ""  # the question a later escalation is about
-    considered: tuple[dict, ...] = field(default=())
-    # The form must run: to ask for the question (a customer who asked for a person before
-    # asking anything) or to ask whether the answer may also go by email.
-    needs_contact: bool = False
-    ticket_id: int | None = None
-
-
 def _kept_language(turn: Turn) -> str:
     """The conversation's language, for turns whose text says nothing (buttons)."""
     return turn.language if turn.language in lang.SERVED else lang.DEFAULT
 
 
-def _category(considered: tuple[dict, ...]) -> str:
+def _category(considered: tuple[ConsideredEntry, ...]) -> str:
     """The ticket's category: that of the closest entry the bot considered."""
-    return considered[0].get("category", "general") if considered else "general"
+    return considered[0].category if considered else "general"
 
 
 def feedback_buttons(language: str, entry_id: int) -> tuple[tuple[str, str], ...]:
-    payload = '{"entry_id": "%d"}' % entry_id
+    payload = f'{{"entry_id": "{entry_id:d}"}}'
     return ((say(language, "yes"), f"/feedback_helpful{payload}"),
             (say(language, "no"), f"/feedback_unhelpful{payload}"))
 
@@ -165,16 +138,16 @@ class Assistant:
         with the honest sentence first, the ticket carrying the product."""
         question = clean(turn.text)
         self._log(turn, EventKind.MESSAGE, language, text=question,
-                  decision="answer" if product.text else "escalate",
+                  decision=(DecisionKind.ANSWER if product.text else DecisionKind.ESCALATE).value,
                   latency_ms=latency_ms,
                   data={"product": product_data(product, product.answered_by),
                         "reason": product.reason, "note_id": product.note_id})
         if product.text:
-            return Reply("answer", language, (product.text, say(language, "helpful?")),
+            return Reply(ReplyKind.ANSWER, language, (product.text, say(language, "helpful?")),
                          product_feedback_buttons(language, product.slug), question=question)
         reply = self._escalate(turn, language, question, (), "product_escalate",
                                product=answer_product(product, turn.page))
-        if reply.kind == "escalate" and product.cannot_say:
+        if reply.kind == ReplyKind.ESCALATE and product.cannot_say:
             reply = replace(reply, messages=(product.cannot_say, *reply.messages))
         return reply
 
@@ -191,15 +164,15 @@ class Assistant:
                   decision=decision.kind.value, entry_id=top.entry_id if top else None,
                   score=decision.score, latency_ms=decision.latency_ms, data=data)
         if decision.kind is DecisionKind.ANSWER:
-            return Reply("answer", language, (top.answer, say(language, "helpful?")),
+            return Reply(ReplyKind.ANSWER, language, (top.answer, say(language, "helpful?")),
                          feedback_buttons(language, top.entry_id), top.entry_id, decision.question)
-        considered = tuple({"entry_id": c.entry_id, "key": c.key, "score": c.score,
-                            "category": c.category} for c in decision.candidates)
+        considered = tuple(ConsideredEntry(c.entry_id, c.key, c.score, c.category)
+                           for c in decision.candidates)
         if decision.kind is DecisionKind.CLARIFY:
-            buttons = tuple((c.matched_question, '/choose_entry{"entry_id": "%d"}' % c.entry_id)
+            buttons = tuple((c.matched_question, f'/choose_entry{{"entry_id": "{c.entry_id:d}"}}')
                             for c in decision.candidates)
             buttons += ((say(language, "none_of_these"), "/ask_human"),)
-            return Reply("clarify", language, (say(language, "clarify"),), buttons,
+            return Reply(ReplyKind.CLARIFY, language, (say(language, "clarify"),), buttons,
                          question=decision.question, considered=considered)
         return self._escalate(turn, language, decision.question, considered, "kb_escalate",
                               product=answer_product(product, turn.page))
@@ -227,10 +200,10 @@ class Assistant:
                 entry = None
             answer = entry.answer if entry and entry.status is Status.PUBLISHED else None
         self._log(turn, EventKind.CHOICE, language, entry_id=entry_id,
-                  decision="answer" if answer else "gone")
+                  decision=DecisionKind.ANSWER.value if answer else "gone")  # gone: not a decision
         if answer is None:
-            return Reply("invalid", language, (say(language, "entry_gone"),))
-        return Reply("answer", language, (answer, say(language, "helpful?")),
+            return Reply(ReplyKind.INVALID, language, (say(language, "entry_gone"),))
+        return Reply(ReplyKind.ANSWER, language, (answer, say(language, "helpful?")),
                      feedback_buttons(language, entry_id), entry_id)
 
     def feedback(self, turn: Turn, entry_id: int | None, helpful: bool, product: str = ""
@@ -246,8 +219,8 @@ class Assistant:
                 data["product"] = asked
         self._log(turn, EventKind.FEEDBACK, language, entry_id=entry_id, data=data)
         if helpful:
-            return Reply("feedback", language, (say(language, "thanks_feedback"),))
-        return Reply("feedback", language, (say(language, "sorry_feedback"),),
+            return Reply(ReplyKind.FEEDBACK, language, (say(language, "thanks_feedback"),))
+        return Reply(ReplyKind.FEEDBACK, language, (say(language, "sorry_feedback"),),
                      ((say(language, "handoff_yes"), "/ask_human"),
                       (say(language, "handoff_no"), "/deny")))
 
@@ -264,7 +237,7 @@ class Assistant:
             if asked:  # the last question was about a product: so may be the ticket
                 product = ticket_product(asked["slug"], asked["attribute"], asked["named"], page)
         if not question:
-            return Reply("ask_question", language, (), needs_contact=True)
+            return Reply(ReplyKind.ASK_QUESTION, language, (), needs_contact=True)
         return self._escalate(turn, language, question, (), "customer_request", product=product)
 
     def hand_off_question(self, turn: Turn, question: str) -> Reply:
@@ -272,15 +245,15 @@ class Assistant:
         language = _kept_language(turn)
         question = clean(question)[:MAX_QUESTION]
         if not question:
-            return Reply("invalid", language, (say(language, "empty"),))
+            return Reply(ReplyKind.INVALID, language, (say(language, "empty"),))
         # About a product, the answer is learned for that product only (as for any ticket).
         product, _ = self._product(replace(turn, text=question), language)
         return self._escalate(turn, language, question, (), "customer_request",
                               product=answer_product(product, turn.page))
 
     def open_ticket(self, turn: Turn, question: str, *, reason: str, email: str, consent: bool,
-                    transcript: tuple[tuple[str, str], ...], considered: tuple[dict, ...] = ()
-                    ) -> Reply:
+                    transcript: tuple[tuple[str, str], ...],
+                    considered: tuple[ConsideredEntry, ...] = ()) -> Reply:
         """Open a ticket with a contact the caller has checked (the shop's own tools)."""
         turn = replace(turn, transcript=transcript, customer_email=email if consent else "")
         return self._escalate(turn, _kept_language(turn), question, considered,
@@ -295,13 +268,13 @@ class Assistant:
             try:
                 added = add_contact(turn.conversation_id, email, session=session)
             except EscalationError:
-                return Reply("contact", language, (say(language, "contact_refused"),))
-        return Reply("contact", language,
+                return Reply(ReplyKind.CONTACT, language, (say(language, "contact_refused"),))
+        return Reply(ReplyKind.CONTACT, language,
                      (say(language, "contact_added" if added else "contact_unused"),))
 
     def contact_declined(self, turn: Turn) -> Reply:
         language = _kept_language(turn)
-        return Reply("contact", language, (say(language, "contact_declined"),))
+        return Reply(ReplyKind.CONTACT, language, (say(language, "contact_declined"),))
 
     def has_contact(self, conversation_id: str) -> bool:
         """Whether an email may already be used for this conversation's answers."""
@@ -309,8 +282,9 @@ class Assistant:
             return bool(contact_of(conversation_id, session=session))
 
     # -- helpers -------------------------------------------------------------------------
-    def _escalate(self, turn: Turn, language: str, question: str, considered: tuple[dict, ...],
-                  reason: str, product: tuple[str, str] = ("", "")) -> Reply:
+    def _escalate(self, turn: Turn, language: str, question: str,
+                  considered: tuple[ConsideredEntry, ...], reason: str,
+                  product: tuple[str, str] = ("", "")) -> Reply:
         """The moment the bot promises a person, the ticket exists (delivery in the chat);
         asking for an email afterwards only adds a contact to it."""
         request = TicketRequest(
@@ -324,7 +298,7 @@ class Assistant:
                 info = open_ticket(request, session=session, sla=self.sla, notify=self.notify)
         except TooManyOpenTickets:  # no ticket, so no promise: the customer is told so
             log.warning("conversation %s: too many open tickets, no new one", turn.conversation_id)
-            return Reply("too_many_open", language, (
+            return Reply(ReplyKind.TOO_MANY_OPEN, language, (
                 say(language, "too_many_open", email=self.settings.support_email),))
         self._log(turn, EventKind.ESCALATION, language, text=request.question,
                   data={"ticket_id": info.id, "reason": reason, "joined": info.joined_existing,
@@ -335,7 +309,7 @@ class Assistant:
                    sla=deadline(language, info.due_at, utcnow(), self.sla.timezone),
                    delivery=say(language, "delivery_email" if info.has_contact
                                 else "delivery_chat"))
-        return Reply("escalate", language, (text,), question=request.question,
+        return Reply(ReplyKind.ESCALATE, language, (text,), question=request.question,
                      considered=considered, needs_contact=not info.has_contact,
                      ticket_id=info.id)
 
@@ -357,14 +331,14 @@ class Assistant:
     def _refuse(self, turn: Turn, language: str) -> Reply | None:
         if not self._limiter.hit(self._limit, "chat", turn.conversation_id):
             self._log(turn, EventKind.RATE_LIMITED, language, text=turn.text)
-            return Reply("rate_limited", language, (say(language, "rate_limited"),))
+            return Reply(ReplyKind.RATE_LIMITED, language, (say(language, "rate_limited"),))
         return None
 
     def _invalid(self, turn: Turn, language: str) -> Reply:
         limit = self.settings.max_question_chars
         key = "empty" if not clean(turn.text) else "too_long"
         self._log(turn, EventKind.INVALID, language, text=turn.text, data={"reason": key})
-        return Reply("invalid", language, (say(language, key, limit=limit),))
+        return Reply(ReplyKind.INVALID, language, (say(language, key, limit=limit),))
 
     def error(self, turn: Turn, exc: BaseException) -> Reply:
         """What the customer sees when handling their message failed; logged with the id."""
@@ -375,7 +349,8 @@ class Assistant:
                       data={"error": type(exc).__name__})
         except Exception:  # the database may be what failed
             log.exception("conversation %s: could not log the error", turn.conversation_id)
-        return Reply("error", language, (say(language, "error", email=self.settings.support_email),))
+        return Reply(ReplyKind.ERROR, language,
+                     (say(language, "error", email=self.settings.support_email),))
 
     def _log(self, turn: Turn, kind: EventKind, language: str, **fields) -> None:
         with session_scope(self.url) as session:
@@ -390,15 +365,16 @@ class Assistant:
                 return None
             language = ticket.language if ticket.language in lang.SERVED else lang.DEFAULT
             intro = say(language, "operator_answer", ticket=ticket.id)
-            return Reply("operator_answer", language, (intro, ticket.answer))
+            return Reply(ReplyKind.OPERATOR_ANSWER, language, (intro, ticket.answer))
 
     def answers_waiting(self, conversation_id: str) -> list[Reply]:
         """Operators' answers the customer has not seen yet (they left the chat and gave no
         email); the widget asks for them when the chat opens again on the same device."""
         with session_scope(self.url) as session:
             tickets = take_undelivered_answers(conversation_id[:128], session=session)
-            return [Reply("operator_answer", ticket.language,
-                          (say(ticket.language, "operator_answer", ticket=ticket.id), ticket.answer))
+            return [Reply(ReplyKind.OPERATOR_ANSWER, ticket.language,
+                          (say(ticket.language, "operator_answer", ticket=ticket.id),
+                           ticket.answer))
                     for ticket in tickets]
 
     def start_conversation(self, conversation_id: str, *, channel: str, page: str,

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from core import get_settings, session_scope
+from bot.cli_common import migrated_database
+from core import session_scope
 
 catalogue_app = typer.Typer(help="The product catalogue: import a feed, list, show.",
                             no_args_is_help=True)
-
-
-def _database() -> str:
-    # As bot.cli._database (not imported from there: bot.cli imports this module).
-    from migrations import upgrade
-
-    url = get_settings().resolved_database_url
-    upgrade(url)
-    return url
 
 
 def _rejected(problems: list[str], what: str) -> None:
@@ -32,9 +24,9 @@ def _rejected(problems: list[str], what: str) -> None:
 @catalogue_app.command("import")
 def catalogue_import(
     file: Annotated[Path, typer.Argument(help="CSV, Google Merchant TSV or XML feed.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv|tsv|xml (default: from the "
+    fmt: Annotated[str | None, typer.Option("--format", help="csv|tsv|xml (default: from the "
                                                "file's suffix)")] = None,
-    language: Annotated[Optional[str], typer.Option(help="it|en, for feeds without a "
+    language: Annotated[str | None, typer.Option(help="it|en, for feeds without a "
                                                     "`language` column.")] = None,
     encoding: Annotated[str, typer.Option(help="The file's encoding, e.g. cp1252.")] = "utf-8",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; store "
@@ -51,7 +43,7 @@ def catalogue_import(
     except FeedError as exc:
         _rejected(exc.problems, f"{file} was rejected")
     try:
-        with session_scope(_database()) as session:
+        with session_scope(migrated_database()) as session:
             report = import_products(products, session=session, source=file.name,
                                      dry_run=dry_run)
     except ImportRejected as exc:
@@ -61,13 +53,13 @@ def catalogue_import(
 
 @catalogue_app.command("list")
 def catalogue_list(
-    language: Annotated[Optional[str], typer.Option(help="Only this language.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
 ) -> None:
     """One product a line: slug, language, variants, price, what is in stock, title."""
     from catalogue.records import Availability
     from catalogue.repository import catalogue_version, load_products
 
-    with session_scope(_database()) as session:
+    with session_scope(migrated_database()) as session:
         products = load_products(session=session, language=language)
         version = catalogue_version(session=session)
     for p in products:
@@ -82,12 +74,12 @@ def catalogue_list(
 @catalogue_app.command("show")
 def catalogue_show(
     slug: Annotated[str, typer.Argument(help="The product's slug (item_group_id, else id).")],
-    language: Annotated[Optional[str], typer.Option(help="Only this language.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
 ) -> None:
     """A product in each language: its fields and every variant."""
     from catalogue.repository import products_named
 
-    with session_scope(_database()) as session:
+    with session_scope(migrated_database()) as session:
         found = [p for p in products_named(slug, session=session)
                  if language is None or p.language == language]
     if not found:
@@ -131,7 +123,7 @@ def catalogue_notes(
         typer.secho(f"error: status must be one of {', '.join(STATUSES)}", fg=typer.colors.RED,
                     err=True)
         raise typer.Exit(2)
-    with session_scope(_database()) as session:
+    with session_scope(migrated_database()) as session:
         notes = notes_for(slug, session=session, status=status)
     for note in notes:
         ticket = f"ticket {note.ticket_id}" if note.ticket_id else "no ticket"
@@ -153,7 +145,7 @@ def catalogue_note(
         typer.secho("error: say --publish or --withdraw", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     try:
-        with session_scope(_database()) as session:
+        with session_scope(migrated_database()) as session:
             note = set_status(note_id, "published" if publish else "withdrawn", session=session)
     except NoteError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -19,52 +19,28 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from bot.cluster_proxy import (
+    SERVED_BY,
+    ClusterError,
+    Layout,
+    haproxy_config,
+    haproxy_executable,
+    write_private,
+)
 from bot.rasa_runtime import RasaServer, end_process, tracker_db_path
 from bot.rasa_stores import is_postgres
 from core import Settings, SupportBotError
 
 log = logging.getLogger(__name__)
 
-HAPROXY = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
 TOKEN_ENV = "SUPPORTBOT_CLUSTER_RASA_TOKEN"  # the workers' chat delivery through Rasa
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-SERVED_BY = "X-Supportbot-Rasa"  # response header naming the Rasa process that answered
-
-
-class ClusterError(SupportBotError):
-    """The multi-process layout cannot run with these settings or on this machine."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where everything listens: public ports (HAProxy) and loopback ports behind it."""
-
-    host: str
-    app_port: int
-    rasa_port: int
-    action_port: int
-    app_ports: tuple[int, ...]
-    rasa_ports: tuple[int, ...]
-
-    @property
-    def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.action_port}/webhook"
-
-
-def haproxy_executable() -> str:
-    found = HAPROXY if Path(HAPROXY).exists() else shutil.which("haproxy")
-    if not found:
-        raise ClusterError("--workers > 1 needs HAProxy: run `make haproxy` (installs Debian's "
-                           "'haproxy' package) or set HAPROXY=/path/to/haproxy")
-    return found
 
 
 def check_cluster(settings: Settings, workers: int) -> str:
@@ -78,77 +54,7 @@ def check_cluster(settings: Settings, workers: int) -> str:
     if missing:
         raise ClusterError(f"--workers {workers} needs " + " and ".join(missing) +
                            "; without them run a single process (--workers 1)")
-    return haproxy_executable()
-
-
-def haproxy_config(layout: Layout, rasa_token: str) -> str:
-    """The whole HAProxy configuration. `rasa_token` is Rasa's HTTP API token: the health
-    check asks /status, which answers 200 only once the model is loaded."""
-    bind = f"[{layout.host}]" if ":" in layout.host else layout.host
-    apps = "\n".join(f"  server app{i} 127.0.0.1:{port} check"
-                     for i, port in enumerate(layout.app_ports))
-    rasas = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check"
-                      for i, port in enumerate(layout.rasa_ports))
-    sticky = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check cookie rasa{i}"
-                       for i, port in enumerate(layout.rasa_ports))
-    rasa_check = (f"  option httpchk\n  http-check send meth GET uri /status?token={rasa_token}\n"
-                  "  http-check expect status 200\n")
-    # No global maxconn: HAProxy derives it from the file-descriptor limit it may use.
-    return f"""global
-
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 120s
-  timeout server 120s
-  timeout tunnel 1h
-  option redispatch 1
-  retries 3
-  # A request to a process that died before answering is sent to another one; it waits
-  # there for the conversation's lock (Rasa's ticket lifetime, rasa_stores) and is
-  # handled. A ticket's action is idempotent per question, so a repeat opens no second one.
-  retry-on conn-failure empty-response
-  option http-buffer-request  # a retry resends the whole body (chat bodies are small)
-  default-server inter 1s fall 2 rise 2
-  option forwardfor  # the app's per-client limits see the client, not HAProxy
-
-frontend public_app
-  bind {bind}:{layout.app_port}
-  # The action endpoint is for Rasa only: reachable on the loopback frontend below.
-  http-request deny deny_status 404 if {{ path /webhook }} || {{ path_beg /webhook/ }}
-  default_backend app
-
-frontend public_rasa
-  bind {bind}:{layout.rasa_port}
-  use_backend rasa_socketio if {{ path_beg /socket.io }}
-  default_backend rasa
-
-frontend actions
-  bind 127.0.0.1:{layout.action_port}
-  default_backend app
-
-backend app
-  balance roundrobin
-{apps}
-
-backend rasa
-  balance roundrobin
-  http-response set-header {SERVED_BY} %s
-{rasa_check}{rasas}
-
-backend rasa_socketio
-  balance roundrobin
-  cookie SUPPORTBOT_RASA insert indirect nocache httponly
-{rasa_check}{sticky}
-"""
-
-
-def write_private(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    path.chmod(0o600)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return haproxy_executable(settings)
 
 
 class Supervised:
@@ -224,7 +130,7 @@ def app_workers(settings: Settings, layout: Layout, token: str) -> list[Supervis
 
 
 def start_haproxy(settings: Settings, layout: Layout, token: str) -> Supervised:
-    executable = haproxy_executable()
+    executable = haproxy_executable(settings)
     config = write_private(settings.var_dir.resolve() / "cluster" / "haproxy.cfg",
                            haproxy_config(layout, token))
     check = subprocess.run([executable, "-c", "-q", "-f", str(config)], capture_output=True,
@@ -253,11 +159,10 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
 
     import uvicorn
 
-    from bot import recalibration
     from bot.app import create_app
     from bot.chat_delivery import RasaChatDelivery
     from bot.health import ChatHealth
-    from bot.insights_job import InsightsRefresher
+    from bot.product import start_learning_jobs
     from bot.services import EscalationServices
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -271,8 +176,8 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
     services = EscalationServices(assistant, RasaChatDelivery(
         f"http://127.0.0.1:{layout.rasa_port}", token))
     app = create_app(assistant, health=ChatHealth(settings, rasa=rasas[0],
-                                                  action_url=layout.action_url))
-    app.state.escalation = services
+                                                  action_url=layout.action_url),
+                     escalation=services)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=layout.app_ports[0],
                                            log_level="warning"))
     started: list = []
@@ -286,11 +191,7 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
         started.append(start_haproxy(settings, layout, token))
         services.start()
         stop_jobs = threading.Event()
-        insights = InsightsRefresher(settings.resolved_database_url, assistant.kb.embedder,
-                                     settings.var_dir / "models")
-        threading.Thread(target=insights.run, args=(stop_jobs,), daemon=True).start()
-        threading.Thread(target=recalibration.run, args=(assistant.kb, stop_jobs),
-                         daemon=True).start()
+        start_learning_jobs(settings, assistant.kb, stop_jobs)
         threading.Thread(target=_announce, args=(rasas, settings, workers), daemon=True).start()
         server.run()  # returns on Ctrl-C or SIGTERM
     finally:
@@ -325,8 +226,8 @@ def _checked_settings(host: str | None, port: int | None, rasa_port: int | None,
 
 def _model_and_data(settings: Settings, demo_kb: Path):
     """Rasa trains (or finds its cached model) while the data is migrated and loaded."""
+    from bot.product import prepare
     from bot.rasa_runtime import ensure_model
-    from bot.server import prepare
 
     trained: dict[str, Path] = {}
     training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
@@ -389,20 +290,21 @@ def worker_main(port: int) -> None:
     from bot.chat_delivery import RasaChatDelivery
     from bot.health import ChatHealth
     from bot.services import EscalationServices
-    from core import get_settings
+    from core import ensure_secret_key, get_settings
     from knowledge.service import KnowledgeBase
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
+    ensure_secret_key(settings)  # normally made by the parent's prepare(); a no-op then
     kb = KnowledgeBase(settings)
     kb.warm_up()
     assistant = Assistant(settings, kb)
     assistant.warm_up()
     health = ChatHealth(settings, action_url=f"http://127.0.0.1:{port}/webhook")
-    app = create_app(assistant, health=health)
     # The console answers through the same path as email; the threads run in process 0.
-    app.state.escalation = EscalationServices(assistant, RasaChatDelivery(
-        f"http://127.0.0.1:{settings.rasa_port}", os.environ.get(TOKEN_ENV, "")))
+    app = create_app(assistant, health=health, escalation=EscalationServices(
+        assistant, RasaChatDelivery(f"http://127.0.0.1:{settings.rasa_port}",
+                                    os.environ.get(TOKEN_ENV, ""))))
     try:
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     finally:

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 from analytics import rollup
 from analytics.models import EventKind, InteractionEvent
-from escalation.models import Ticket
-from knowledge.models import Entry, Status
+from escalation.models import DeliveryChannel, Ticket, TicketStatus
+from knowledge.models import Category, Entry, Status
+from knowledge.scoring import DecisionKind
 
 PAGES = {"pre_purchase": ["product:sciarpa-merino", "product:borsa-aurora", "product:stivali",
                           "product:foulard-seta", "category:sciarpe", "category:borse", "cart"],
-         "post_purchase": ["order:status", "account:orders", "home"], "general": ["home", "contatti"]}
+         "post_purchase": ["order:status", "account:orders", "home"],
+         "general": ["home", "contatti"]}
 UNKNOWN = {"it": ["Posso portare il cane in negozio?", "Fate corsi di cucito?",
                   "Avete la sciarpa in verde petrolio?", "Spedite alle Canarie?",
                   "Posso pagare con buoni pasto?", "La borsa entra un portatile da 15 pollici?",
@@ -141,12 +143,12 @@ def _trend_conversation(session: Session, rng: random.Random, entries: list[Entr
     asked = at + timedelta(seconds=15)
     message = (_product_message(rng, asked, question, about, common) if about else
                InteractionEvent(kind=EventKind.MESSAGE, occurred_at=asked, text=question,
-                                decision="escalate", score=round(rng.uniform(.4, .7), 3),
+                                decision=DecisionKind.ESCALATE, score=round(rng.uniform(.4, .7), 3),
                                 latency_ms=round(rng.uniform(4, 12), 1), **common))
     events = [InteractionEvent(kind=EventKind.CONVERSATION_START, occurred_at=at, **common),
               message]
     if about is None or not about.answered:
-        pre = [e for e in entries if e.category.value == "pre_purchase"] or entries
+        pre = [e for e in entries if e.category == Category.PRE_PURCHASE] or entries
         ticket = _ticket(session, rng, conversation, question, language, pre[0], at, about)
         counts["tickets"] += 1
         events.append(InteractionEvent(kind=EventKind.ESCALATION, occurred_at=asked,
@@ -162,7 +164,8 @@ def _product_message(rng: random.Random, at: datetime, question: str, about: Pro
                         "answered_by": "catalogue" if about.answered else "",
                         "named": about.named}}
     return InteractionEvent(kind=EventKind.MESSAGE, occurred_at=at, text=question,
-                            decision="answer" if about.answered else "escalate",
+                            decision=(DecisionKind.ANSWER if about.answered
+                                      else DecisionKind.ESCALATE),
                             score=round(rng.uniform(.4, .7), 3),
                             latency_ms=round(rng.uniform(4, 12), 1), data=data,
                             **{**common, "page": f"product:{about.slug}"})
@@ -196,24 +199,27 @@ def _conversation(session: Session, rng: random.Random, rater: random.Random,
                     continue
             else:
                 events.append(InteractionEvent(
-                    kind=EventKind.MESSAGE, occurred_at=at, text=question, decision="escalate",
+                    kind=EventKind.MESSAGE, occurred_at=at, text=question,
+                    decision=DecisionKind.ESCALATE,
                     score=round(rng.uniform(.4, .7), 3), latency_ms=round(rng.uniform(4, 12), 1),
                     **common))
             ticket = _ticket(session, rng, conversation, question, language, entry, at, about)
             events.append(InteractionEvent(kind=EventKind.ESCALATION, occurred_at=at,
-                                           data={"ticket_id": ticket.id, "joined": False}, **common))
+                                           data={"ticket_id": ticket.id, "joined": False},
+                                           **common))
             counts["tickets"] += 1
             late = ticket.answered_at is None or ticket.answered_at > ticket.due_at
             mood = "late" if late else "escalated"
             ended = ticket.answered_at or at
             break
-        decision = "clarify" if roll < 0.24 else "answer"
+        decision = DecisionKind.CLARIFY if roll < 0.24 else DecisionKind.ANSWER
         events.append(InteractionEvent(
             kind=EventKind.MESSAGE, occurred_at=at, text=rng.choice(entry.questions).text,
             decision=decision, entry_id=entry.id, score=round(rng.uniform(.78, 1.1), 3),
             latency_ms=round(rng.uniform(3, 10), 1), **common))
-        if decision == "clarify":
-            events.append(InteractionEvent(kind=EventKind.CHOICE, decision="answer", entry_id=entry.id,
+        if decision == DecisionKind.CLARIFY:
+            events.append(InteractionEvent(kind=EventKind.CHOICE, decision=DecisionKind.ANSWER,
+                                           entry_id=entry.id,
                                            occurred_at=at + timedelta(seconds=8), **common))
         if rng.random() < 0.3:
             helpful = rng.random() < 0.86
@@ -244,14 +250,16 @@ def _rating(rng: random.Random, at: datetime, mood: str, common: dict) -> list[I
 def _ticket(session: Session, rng: random.Random, conversation: str, question: str,
             language: str, entry: Entry, at: datetime, about: ProductAsk | None = None
             ) -> Ticket:
-    due = at + timedelta(hours=2 if entry.category.value == "pre_purchase" else 4)
+    due = at + timedelta(hours=2 if entry.category == Category.PRE_PURCHASE else 4)
     answered = at + timedelta(minutes=rng.randrange(20, 400)) if rng.random() < 0.93 else None
     ticket = Ticket(conversation_id=conversation, question=question, language=language,
                     category=entry.category.value, reason="kb_escalate", opened_at=at, due_at=due,
-                    sla_policy="demo", status="closed" if answered else "open",
+                    sla_policy="demo",
+                    status=TicketStatus.CLOSED if answered else TicketStatus.OPEN,
                     breached=bool(answered and answered > due), answered_at=answered,
                     answer="(demo answer)" if answered else "", answered_by="operatore@demo",
-                    delivery_channel="chat" if answered else "", delivered_at=answered,
+                    delivery_channel=DeliveryChannel.CHAT if answered else DeliveryChannel.PENDING,
+                    delivered_at=answered,
                     product_slug=about.slug if about else "",
                     product_attribute=about.attribute if about else "")
     session.add(ticket)

@@ -4,10 +4,10 @@ the outbox and learned entries' provenance: exported on request, or erased.
 A customer is named by the anonymous conversation id the chat gave them, or by the
 email address they left on a ticket (which leads to their conversations). Erasing
 deletes their interaction events (the one sanctioned exception to the log being
-append-only), blanks their questions, the answers to them and their contact on tickets (the ticket stays, so SLA
-figures stay true), deletes mail queued to them, and unlinks learned entries from
-their tickets (the entries' text was scrubbed of personal data when learned).
-Mail is erased everywhere the product keeps it: outbox rows about their tickets or to
+append-only), blanks their questions, the answers to them and their contact on tickets (the ticket
+stays, so SLA figures stay true), deletes mail queued to them, and unlinks learned entries from
+their tickets (the entries' text was scrubbed of personal data when learned). Mail is erased
+everywhere the product keeps it: outbox rows about their tickets or to
 their address (operator notifications carry their question, name, phone and email),
 inbound replies to their tickets (answer text, subject, the raw .eml) and the local mail
 sink's copies (`bot.gdpr_files`). On SQLite, deleted rows are overwritten on disk
@@ -32,12 +32,12 @@ from sqlalchemy import String, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.purchase_stage import clean
+from analytics.purchase_stage import clean_for_model
 from bot.gdpr_files import MailTraces, erase_mail_files
 from bot.rasa_tracker import TrackerStore
+from catalogue.models import ProductNote
 from core import SupportBotError, get_engine
 from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
-from catalogue.models import ProductNote
 from knowledge.models import CandidateStatus, CandidateVariant, CandidateVote, Entry
 from knowledge.privacy import scrub
 
@@ -220,7 +220,8 @@ def _mail_rows(session: Session, customer: Customer, emails: set[str]
 def _forget_topic_examples(session: Session, customer: Customer) -> int:
     """Topics keep a few example questions (cleaned and scrubbed as they were kept): drop
     the customer's from them."""
-    asked = {scrub(clean(text)) for text in session.scalars(select(InteractionEvent.text).where(
+    asked = {scrub(clean_for_model(text))
+             for text in session.scalars(select(InteractionEvent.text).where(
         InteractionEvent.kind == EventKind.MESSAGE.value,
         InteractionEvent.conversation_id.in_(customer.conversations)))}
     removed = 0
@@ -241,7 +242,7 @@ def _forget_candidate_votes(session: Session, customer: Customer) -> int:
         CandidateVote.conversation_id.in_(customer.conversations)))
     voted = select(CandidateVote.candidate_id)
     return session.execute(delete(CandidateVariant).where(
-        CandidateVariant.status == CandidateStatus.PENDING.value,
+        CandidateVariant.status == CandidateStatus.PENDING,
         CandidateVariant.id.not_in(voted))).rowcount
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
 from core import Settings, as_utc, session_scope, utcnow
-from escalation.models import OutboxMessage
+from escalation.models import OutboxMessage, OutboxStatus
 
 # A mail still pending this long after it was queued means the sender is stuck or failing.
 MAIL_STUCK_AFTER = timedelta(minutes=15)
@@ -73,9 +73,11 @@ class ChatHealth:
             with session_scope(self.settings.resolved_database_url) as session:
                 pending, oldest = session.execute(
                     select(func.count(), func.min(OutboxMessage.created_at))
-                    .where(OutboxMessage.status.in_(("pending", "sending")))).one()
+                    .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+                ).one()
                 failed = session.scalar(select(func.count()).where(
-                    OutboxMessage.status == "failed", OutboxMessage.failure_seen_at.is_(None)))
+                    OutboxMessage.status == OutboxStatus.FAILED,
+                    OutboxMessage.failure_seen_at.is_(None)))
         except Exception as exc:
             return Component(False, f"outbox unreadable ({type(exc).__name__})", critical=False)
         age = utcnow() - as_utc(oldest) if oldest is not None else timedelta(0)

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 PROJECT = Path(__file__).resolve().parent / "rasa_project"
 ROOT = PROJECT.parent.parent
-_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT), "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT), "PYTHONWARNINGS": "ignore",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false"}
 STABLE_RUN_S = 120.0  # a server that ran this long before dying starts the back-off afresh
 
@@ -57,7 +58,8 @@ def rasa_python(settings: Settings) -> Path:
 def project_hash(project: Path = PROJECT) -> str:
     """Changes whenever a file that shapes the model changes."""
     digest = hashlib.sha256()
-    files = [project / "config.yml", project / "domain.yml", *sorted((project / "data").glob("*.yml")),
+    files = [project / "config.yml", project / "domain.yml",
+             *sorted((project / "data").glob("*.yml")),
              *sorted((project / "addons").glob("*.py"))]
     for path in files:
         digest.update(path.name.encode())
@@ -261,7 +263,8 @@ class RasaServer:
             if self.status()[0]:
                 return
             time.sleep(0.5)
-        raise RasaError(f"the Rasa server did not start within {timeout:.0f} s; see {self.log_path}")
+        raise RasaError(f"the Rasa server did not start within {timeout:.0f} s; "
+                        f"see {self.log_path}")
 
     def stop(self) -> None:
         with self._lock:  # no restart can begin once this holds

@@ -14,16 +14,16 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from analytics import EventKind, Interaction, InteractionEvent, events_of, has_events, record
+from analytics.queries import asked_a_question, conversation_context
 from bot import language as lang
 from core import SupportBotError, session_scope
 
 MAX_COMMENT = 1000
 MAX_CONVERSATION_ID = 128
-_CONTEXT_EVENTS = 200  # the latest events say the conversation's language, channel and page
 # Control characters (newline and tab stay: a comment may have lines) and lone surrogates.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -94,19 +94,6 @@ def parse_rating(body: object) -> Rating:
     return Rating(conversation, score, clean_comment(comment))
 
 
-def _context(conversation_id: str, *, session: Session) -> tuple[str, str, str, str]:
-    """Language, channel and page (the latest known of each) and the latest event's kind."""
-    e = InteractionEvent
-    rows = session.execute(select(e.kind, e.language, e.channel, e.page)
-                           .where(e.conversation_id == conversation_id)
-                           .order_by(e.id.desc()).limit(_CONTEXT_EVENTS)).all()
-
-    def latest(column: int) -> str:
-        return next((row[column] for row in rows if row[column]), "")
-
-    return latest(1), latest(2), latest(3), rows[0][0] if rows else ""
-
-
 def _serialise(conversation_id: str, session: Session) -> None:
     """On PostgreSQL, replicas take turns per conversation until the transaction ends (a
     second rating then sees the first). SQLite serves one process: the caller's lock does."""
@@ -122,13 +109,13 @@ def record_rating(rating: Rating, *, session: Session) -> InteractionEvent:
         raise UnknownConversation("no conversation with this id; a rating needs a conversation")
     if events_of(rating.conversation_id, session=session, kind=EventKind.RATING):
         raise AlreadyRated("this conversation has been rated already; a rating cannot be changed")
-    language, channel, page, last_kind = _context(rating.conversation_id, session=session)
-    common = {"conversation_id": rating.conversation_id, "language": language,
-              "channel": channel, "page": page}
+    context = conversation_context(rating.conversation_id, session=session)
+    common = {"conversation_id": rating.conversation_id, "language": context.language,
+              "channel": context.channel, "page": context.page}
     event = record(Interaction(EventKind.RATING, data={"rating": rating.score,
                                                        "comment": rating.comment}, **common),
                    session=session)
-    if last_kind != EventKind.CONVERSATION_END.value:
+    if context.last_kind != EventKind.CONVERSATION_END.value:
         record(Interaction(EventKind.CONVERSATION_END, data={"via": "rating"}, **common),
                session=session)
     return event
@@ -138,13 +125,10 @@ def rating_status(conversation_id: str, *, session: Session) -> RatingStatus:
     """Whether the widget may still ask, and in which language (the conversation's)."""
     if not has_events(conversation_id, session=session):
         raise UnknownConversation("no conversation with this id")
-    language, *_ = _context(conversation_id, session=session)
+    language = conversation_context(conversation_id, session=session).language
     rated = bool(events_of(conversation_id, session=session, kind=EventKind.RATING))
-    e = InteractionEvent
-    asked = session.scalars(select(e.id).where(e.conversation_id == conversation_id,
-                                               e.kind == EventKind.MESSAGE.value).limit(1)).first()
     return RatingStatus(language if language in lang.SERVED else lang.DEFAULT, rated,
-                        asked is not None)
+                        asked_a_question(conversation_id, session=session))
 
 
 def parse_end(body: object) -> str:
@@ -160,11 +144,12 @@ def record_end(conversation_id: str, *, session: Session, via: str = "declined")
     _serialise(conversation_id, session)
     if not has_events(conversation_id, session=session):
         raise UnknownConversation("no conversation with this id")
-    language, channel, page, last_kind = _context(conversation_id, session=session)
-    if last_kind == EventKind.CONVERSATION_END.value:
+    context = conversation_context(conversation_id, session=session)
+    if context.last_kind == EventKind.CONVERSATION_END.value:
         return False
     record(Interaction(EventKind.CONVERSATION_END, conversation_id=conversation_id,
-                       language=language, channel=channel, page=page, data={"via": via}),
+                       language=context.language, channel=context.channel, page=context.page,
+                       data={"via": via}),
            session=session)
     return True
 

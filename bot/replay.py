@@ -36,11 +36,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import Settings, SupportBotError, dispose_all, session_scope
+from core import Settings, SupportBotError, dispose_all, ensure_secret_key, session_scope
 from escalation.answers import finish_answer, record_answer
 from escalation.notify import mail_notifier
 from escalation.sla import load_sla_config
-from escalation.tickets import TicketRequest, open_ticket
+from escalation.tickets import ConsideredEntry, TicketRequest, open_ticket
 from knowledge.embedders import Embedder
 from knowledge.errors import CalibrationImpossible, ImportRejected
 from knowledge.eval_curves import OOS
@@ -156,6 +156,7 @@ def replay(kb_path: Path, stream_path: Path, *, embedder: str, language: str = "
         languages = sorted({language, query_language or language} - {"other"}) or ["it", "en"]
         settings = Settings(var_dir=Path(tmp), database_url="", embedder=embedder,
                             max_question_chars=100_000, languages=languages)
+        ensure_secret_key(settings)  # its own product in a throwaway folder: its own key
         upgrade(settings.resolved_database_url)
         build_kb(seeded, settings.resolved_database_url, language,
                  answers={label: answers[label] for _, label in seeded})
@@ -227,7 +228,7 @@ class _Loop:
             conversation_id=f"replay-{number}", question=question.text,
             language=self.query_language or "en", reason="kb_escalate",
             customer_email=f"customer{number}@example.com", contact_consent=True,
-            considered=tuple({"entry_id": c.entry_id, "key": c.key, "score": c.score}
+            considered=tuple(ConsideredEntry(c.entry_id, c.key, c.score)
                              for c in candidates[:3]))
         with session_scope(self.kb.url) as session:
             ticket = open_ticket(request, session=session, sla=self.sla, notify=self.notify)

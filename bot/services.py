@@ -34,6 +34,7 @@ from escalation import (
 )
 from escalation.mail_in import run_imap_poller, start_receiver
 from escalation.mail_sink import start_sink
+from escalation.models import InboundStatus
 from escalation.outbox import run_sender
 from escalation.timers import run_scheduler
 from escalation.weekly_mail import run_weekly_reporter
@@ -96,7 +97,8 @@ class EscalationServices:
             result = receive(raw, source=source, session=session, settings=self.settings,
                              now=utcnow())
         # A redelivery of an accepted mail whose answer is not finished nudges it on.
-        if result.ticket_id is not None and "accepted" in (result.status, result.reason):
+        accepted = InboundStatus.ACCEPTED in (result.status, result.reason)
+        if result.ticket_id is not None and accepted:
             self._answers.put(result.ticket_id)
         return result
 

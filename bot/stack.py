@@ -1,6 +1,7 @@
 """The whole product in one process, for end-to-end tests and benchmarks: the app
 (actions, pages, API) under uvicorn in a thread and a real Rasa 3.6 server in its own
-process, on free ports."""
+process, on free ports. Built by bot.product as `supportbot run` builds it, with the same
+services and background jobs started."""
 
 from __future__ import annotations
 
@@ -13,12 +14,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from bot.app import create_app
 from bot.assistant import Assistant
-from bot.chat_delivery import RasaChatDelivery
-from bot.health import ChatHealth
+from bot.product import Product, build_product, prepare
 from bot.rasa_runtime import RasaServer
-from bot.server import prepare
 from bot.services import EscalationServices
 from core import Settings
 
@@ -31,13 +29,26 @@ def free_port() -> int:
 
 @dataclass
 class Stack:
-    settings: Settings
-    assistant: Assistant
+    product: Product
     app_url: str
-    rasa: RasaServer
     server: uvicorn.Server
     thread: threading.Thread
-    services: EscalationServices | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.product.settings
+
+    @property
+    def assistant(self) -> Assistant:
+        return self.product.assistant
+
+    @property
+    def rasa(self) -> RasaServer:
+        return self.product.rasa
+
+    @property
+    def services(self) -> EscalationServices:
+        return self.product.services
 
     @property
     def rasa_url(self) -> str:
@@ -57,12 +68,10 @@ class Stack:
         return response.json()
 
     def stop(self) -> None:
-        if self.services is not None:
-            self.services.stop()
-        self.rasa.stop()
+        self.product.stop()
         self.server.should_exit = True
         self.thread.join(timeout=15)
-        self.assistant.kb.close()
+        self.product.close()
 
 
 def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
@@ -74,26 +83,20 @@ def start_stack(settings: Settings, *, model: Path, demo_kb: Path,
     settings = settings.model_copy(update={
         "host": "127.0.0.1", "port": free_port(), "rasa_port": free_port(),
         "smtp_host": "127.0.0.1", "smtp_port": free_port(), "inbound_smtp_port": free_port()})
-    assistant = prepare(settings, demo_kb, demo_catalogue)
-    app_port = settings.port
-    action_url = f"http://127.0.0.1:{app_port}/webhook"
-    rasa = RasaServer(settings, model=model, port=settings.rasa_port, action_url=action_url,
-                      log_path=settings.var_dir / "rasa.log", tracker_db=tracker_db)
-    health = ChatHealth(settings, rasa=rasa, action_url=action_url)
-    server = uvicorn.Server(uvicorn.Config(create_app(assistant, health=health), host="127.0.0.1",
-                                           port=app_port, log_level="warning"))
+    product = build_product(settings, prepare(settings, demo_kb, demo_catalogue), model=model,
+                            tracker_db=tracker_db)
+    server = uvicorn.Server(uvicorn.Config(product.app, host="127.0.0.1", port=settings.port,
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    bot = Stack(settings, assistant, f"http://127.0.0.1:{app_port}", rasa, server, thread)
+    bot = Stack(product, f"http://127.0.0.1:{settings.port}", server, thread)
     try:
-        rasa.start(supervise=supervise)
-        rasa.wait_ready(rasa_timeout)
-        bot.services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
-        server.config.app.state.escalation = bot.services  # the console answers through it
-        bot.services.start()
+        product.rasa.start(supervise=supervise)
+        product.rasa.wait_ready(rasa_timeout)
+        product.start_jobs()
     except BaseException:
         bot.stop()
         raise

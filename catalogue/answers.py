@@ -122,8 +122,10 @@ def _not_made(ask: _Ask) -> tuple[str | None, str] | None:
         if ask.it:
             plural = "numeri" if word == "numero" else "taglie"
             return (f"{noun.the(True)} non {noun.verb('è', 'sono')} "
-                    f"{noun.verb('disponibile', 'disponibili')} {'nel' if word == 'numero' else 'nella'} "
-                    f"{word} {ask.size}: {'i' if word == 'numero' else 'le'} {plural} sono {sizes}.",
+                    f"{noun.verb('disponibile', 'disponibili')} "
+                    f"{'nel' if word == 'numero' else 'nella'} "
+                    f"{word} {ask.size}: {'i' if word == 'numero' else 'le'} {plural} "
+                    f"sono {sizes}.",
                     "size_not_made")
         return (f"{noun.the(True)} {noun.verb('is', 'are')} not made in size {ask.size}: "
                 f"the sizes are {sizes}.", "size_not_made")
@@ -141,7 +143,8 @@ def _what_is_left(ask: _Ask, chosen: list[Variant], available: list[Variant]) ->
         sizes = wording.listing([s for s in product.sizes if any(v.size == s for v in available)],
                                 ask.language)
         if it:
-            return f" {'nei numeri' if _size_word(product, 'it') == 'numero' else 'nelle taglie'} {sizes}"
+            in_sizes = "nei numeri" if _size_word(product, "it") == "numero" else "nelle taglie"
+            return f" {in_sizes} {sizes}"
         return f" in sizes {sizes}"
     return ""
 
@@ -166,18 +169,21 @@ def _availability(ask: _Ask) -> tuple[str | None, str]:
         extra = _what_is_left(ask, chosen, available)
         subject = ask.subject()[0].lower() + ask.subject()[1:]
         if it:
-            return f"Sì, {subject} {noun.verb('è disponibile', 'sono disponibili')}{extra}.", "in_stock"
+            return (f"Sì, {subject} {noun.verb('è disponibile', 'sono disponibili')}{extra}.",
+                    "in_stock")
         return f"Yes, {subject} {noun.verb('is', 'are')} in stock{extra}.", "in_stock"
     when = _restock_date(chosen, ask.today)
     if it:
-        text = f"Al momento {ask.subject()[0].lower()}{ask.subject()[1:]} {noun.verb('è', 'sono')} {noun.agree('esaurito')}"
+        text = (f"Al momento {ask.subject()[0].lower()}{ask.subject()[1:]} "
+                f"{noun.verb('è', 'sono')} {noun.agree('esaurito')}")
         if when:
             return (f"{text}: {noun.verb('tornerà disponibile', 'torneranno disponibili')} "
                     f"dal {wording.day(when, 'it')}.", "restock_date")
         return f"{text} e non ho una data di rientro.", "out_of_stock"
     text = f"{ask.subject()} {noun.verb('is', 'are')} out of stock at the moment"
     if when:
-        return f"{text}: {noun.verb('it will', 'they will')} be back from {wording.day(when, 'en')}.", "restock_date"
+        return (f"{text}: {noun.verb('it will', 'they will')} be back from "
+                f"{wording.day(when, 'en')}.", "restock_date")
     return f"{text}, and I don't have a restock date.", "out_of_stock"
 
 
@@ -191,7 +197,8 @@ def _restock(ask: _Ask) -> tuple[str | None, str]:
         return None, "no_such_variant"
     if not out:
         if ask.it:
-            return f"{ask.subject()} {noun.verb('è', 'sono')} già {noun.verb('disponibile', 'disponibili')}.", "in_stock"
+            return (f"{ask.subject()} {noun.verb('è', 'sono')} già "
+                    f"{noun.verb('disponibile', 'disponibili')}.", "in_stock")
         return f"{ask.subject()} {noun.verb('is', 'are')} already in stock.", "in_stock"
     if ask.size or len(out) == len(chosen):
         groups = {(ask.colour, ask.size): out}
@@ -209,7 +216,8 @@ def _restock(ask: _Ask) -> tuple[str | None, str]:
             return None, "restock_date_past" if past else "no_restock_date"
         which = noun.the(True) + _which(product, colour, size, ask.language)
         if ask.it:
-            sentences.append(f"{which} {noun.verb('tornerà disponibile', 'torneranno disponibili')} "
+            sentences.append(f"{which} "
+                             f"{noun.verb('tornerà disponibile', 'torneranno disponibili')} "
                              f"dal {wording.day(when, 'it')}.")
         else:
             sentences.append(f"{which} will be back in stock from {wording.day(when, 'en')}.")
@@ -228,15 +236,18 @@ def _colours(ask: _Ask) -> tuple[str | None, str]:
     if ask.it:
         text = (f"{noun.the(True)}{where} {noun.verb('è disponibile', 'sono disponibili')} in "
                 f"{wording.listing(available, 'it')}." if available else
-                f"{noun.the(True)}{where} al momento {noun.verb('è', 'sono')} {noun.agree('esaurito')}.")
+                f"{noun.the(True)}{where} al momento {noun.verb('è', 'sono')} "
+                f"{noun.agree('esaurito')}.")
         if available and out:
-            text = text[:-1] + f"; in {wording.listing(out, 'it')} al momento {noun.verb('è', 'sono')} {noun.agree('esaurito')}."
+            text = text[:-1] + (f"; in {wording.listing(out, 'it')} al momento "
+                                f"{noun.verb('è', 'sono')} {noun.agree('esaurito')}.")
         return text, "colours"
     text = (f"{noun.the(True)}{where} {noun.verb('is', 'are')} available in "
             f"{wording.listing(available, 'en')}." if available else
             f"{noun.the(True)}{where} {noun.verb('is', 'are')} out of stock at the moment.")
     if available and out:
-        text = text[:-1] + f"; {wording.listing(out, 'en')} {'is' if len(out) == 1 else 'are'} out of stock at the moment."
+        text = text[:-1] + (f"; {wording.listing(out, 'en')} {'is' if len(out) == 1 else 'are'} "
+                            "out of stock at the moment.")
     return text, "colours"
 
 
@@ -250,7 +261,8 @@ def _sizes(ask: _Ask) -> tuple[str | None, str]:
             return f"{noun.the(True)} {noun.verb('comes', 'come')} in one size.", "one_size"
         measures = wording.measures([v for _, v in dims], ask.language)
         if ask.it:
-            return f"{noun.the(True)} non ha taglie: {noun.verb('misura', 'misurano')} {measures}.", "one_size"
+            return (f"{noun.the(True)} non ha taglie: {noun.verb('misura', 'misurano')} "
+                    f"{measures}.", "one_size")
         return f"{noun.the(True)} {noun.verb('comes', 'come')} in one size: {measures}.", "one_size"
     if ask.colour and ask.colour not in product.colours:
         return _not_made(ask) or (None, "no_colours")
@@ -263,16 +275,20 @@ def _sizes(ask: _Ask) -> tuple[str | None, str]:
     if ask.it:
         plural = "nei numeri" if word == "numero" else "nelle taglie"
         if not available:
-            return f"{noun.the(True)}{where} al momento {noun.verb('è', 'sono')} {noun.agree('esaurito')}.", "sizes"
-        text = f"{noun.the(True)}{where} {noun.verb('è disponibile', 'sono disponibili')} {plural} {wording.listing(available, 'it')}"
+            return (f"{noun.the(True)}{where} al momento {noun.verb('è', 'sono')} "
+                    f"{noun.agree('esaurito')}.", "sizes")
+        text = (f"{noun.the(True)}{where} {noun.verb('è disponibile', 'sono disponibili')} "
+                f"{plural} {wording.listing(available, 'it')}")
         if out:
             ending = ("a" if word == "taglia" else "o") if len(out) == 1 else (
                 "e" if word == "taglia" else "i")  # "esaurita: S", "esaurite: S e L"
             text += f" (al momento esaurit{ending}: {wording.listing(out, 'it')})"
         return text + ".", "sizes"
     if not available:
-        return f"{noun.the(True)}{where} {noun.verb('is', 'are')} out of stock at the moment.", "sizes"
-    text = f"{noun.the(True)}{where} {noun.verb('is', 'are')} available in sizes {wording.listing(available, 'en')}"
+        return (f"{noun.the(True)}{where} {noun.verb('is', 'are')} out of stock at the moment.",
+                "sizes")
+    text = (f"{noun.the(True)}{where} {noun.verb('is', 'are')} available in sizes "
+            f"{wording.listing(available, 'en')}")
     if out:
         text += f" (out of stock at the moment: {wording.listing(out, 'en')})"
     return text + ".", "sizes"
@@ -296,9 +312,11 @@ def _price(ask: _Ask) -> tuple[str | None, str]:
     on_sale = any(s is not None and 0 < s < p for p, s in offers)
     if len(offers) == 1:
         if ask.it:
-            verb = noun.verb("è in saldo a", "sono in saldo a") if on_sale else noun.verb("costa", "costano")
+            verb = (noun.verb("è in saldo a", "sono in saldo a") if on_sale
+                    else noun.verb("costa", "costano"))
         else:
-            verb = noun.verb("is on sale at", "are on sale at") if on_sale else noun.verb("costs", "cost")
+            verb = (noun.verb("is on sale at", "are on sale at") if on_sale
+                    else noun.verb("costs", "cost"))
         return f"{ask.subject()} {verb} {amount(offers[0])}.", "price"
     by_size = {}
     for v in chosen:
@@ -329,7 +347,8 @@ def _care(ask: _Ask) -> tuple[str | None, str]:
     if not care:
         return None, "no_care"
     care = care[:1].lower() + care[1:]
-    return (f"Per {ask.noun.the()}: {care}" if ask.it else f"Care for {ask.noun.the()}: {care}"), "care"
+    return (f"Per {ask.noun.the()}: {care}" if ask.it
+            else f"Care for {ask.noun.the()}: {care}"), "care"
 
 
 _HANDLERS = {
@@ -357,7 +376,8 @@ def cannot_say(reply: ProductReply, language: str) -> str:
     if reply.question.colour:
         which = f" in {reply.question.colour}"
     if reply.question.size:
-        which += f"{',' if which else ''} {'taglia' if language == 'it' else 'size'} {reply.question.size}"
+        size_word = "taglia" if language == "it" else "size"
+        which += f"{',' if which else ''} {size_word} {reply.question.size}"
     text = template.format(of=of, on=on, which=which)
     return text + wording.HANDOVER[language]
 

@@ -10,7 +10,6 @@ from catalogue import vocabulary as vocab
 from catalogue.fuzzy import allowed_edits, distance
 from catalogue.records import Attribute
 
-
 _WHOLE_PHRASES = frozenset({"fit_advice"})
 
 
@@ -58,7 +57,8 @@ def has_cue(name: str, tokens: list[str], padded: str, fuzzy: bool = True) -> bo
 _INCHES = re.compile(
     r"\b(\d{2}(?:[.,]\d)?)\s*(?:pollici|pollice|poll|inch|inches|inc\b|pol\b)"
     r"|\b(?:portatile|laptop|notebook|macbook|pc|computer)\D{0,12}?\b(\d{2}(?:[.,]\d)?)\b")
-_INCHES_FIRST = re.compile(r"\b(\d{2}(?:[.,]\d)?)\s*(?:\w+\s){0,2}(?:portatil|laptop|notebook|macbook)")
+_INCHES_FIRST = re.compile(
+    r"\b(\d{2}(?:[.,]\d)?)\s*(?:\w+\s){0,2}(?:portatil|laptop|notebook|macbook)")
 
 
 def thing(tokens: list[str], padded: str) -> tuple[str, float | None]:

@@ -78,7 +78,7 @@ def _records(source: str, lines: Iterator[str], names: list[str],
         if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
             yield RawRow(where, {}, f"{len(cells)} cells but the header names {len(names)}")
         else:
-            yield RawRow(where, {n: c for n, c in zip(names, cells) if n})
+            yield RawRow(where, {n: c for n, c in zip(names, cells, strict=False) if n})
 
 
 def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:

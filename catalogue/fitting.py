@@ -41,8 +41,10 @@ def dimensions(ask: _Ask) -> tuple[str | None, str]:
     measures = wording.measures([v for _, v in outer], ask.language)
     labels = " × ".join(_LABELS[ask.language][name] for name, _ in outer)
     if ask.it:
-        return f"{noun.the(True)} {noun.verb('misura', 'misurano')} {measures} ({labels}).", "dimensions"
-    return f"{noun.the(True)} {noun.verb('measures', 'measure')} {measures} ({labels}).", "dimensions"
+        return (f"{noun.the(True)} {noun.verb('misura', 'misurano')} {measures} ({labels}).",
+                "dimensions")
+    return (f"{noun.the(True)} {noun.verb('measures', 'measure')} {measures} ({labels}).",
+            "dimensions")
 
 
 def _inside(ask: _Ask) -> tuple[str | None, str]:
@@ -50,7 +52,8 @@ def _inside(ask: _Ask) -> tuple[str | None, str]:
     measures = wording.measures([v for _, v in inner], ask.language)
     labels = " × ".join(_LABELS[ask.language][name] for name, _ in inner)
     if ask.it:
-        return f"Lo scomparto interno {ask.noun.of_the()} misura {measures} ({labels}).", "inner_dimensions"
+        return (f"Lo scomparto interno {ask.noun.of_the()} misura {measures} ({labels}).",
+                "inner_dimensions")
     return f"Inside, {ask.noun.the()} measures {measures} ({labels}).", "inner_dimensions"
 
 

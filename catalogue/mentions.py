@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from catalogue import vocabulary as vocab
+from catalogue.fuzzy import Lexicon
 from catalogue.index import (
     COLOUR_NAMES,
     HEADS,
@@ -15,7 +16,6 @@ from catalogue.index import (
     CatalogueIndex,
     Entry,
 )
-from catalogue.fuzzy import Lexicon
 from catalogue.vocabulary import stem
 
 _COLOUR_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, COLOUR_NAMES),
@@ -80,7 +80,7 @@ def stray_size(folded: str, tokens: list[str], size: str, inches: float | None,
             return True
     if not entry or not any(key.isalpha() for key in entry.sizes):
         return False
-    for before, token, after in zip(["", *tokens], tokens, [*tokens[1:], ""]):
+    for before, token, after in zip(["", *tokens], tokens, [*tokens[1:], ""], strict=False):
         elided = before in _CONTRACTED or token == "l" and after[:1] in tuple("aeiouh")
         if token in ("s", "m", "l") and token not in used and not elided:
             return True  # "l avete" (l'avete), "it s" (it's), "i m" (I'm) are no sizes

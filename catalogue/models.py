@@ -9,13 +9,11 @@ product (written and read by `catalogue.notes`).
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
     Date,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -27,13 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalogue import limits
 from catalogue.records import Availability
-from core import Base, utcnow
-
-
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    # As in knowledge.models (not imported: catalogue depends on core only): plain strings,
-    # readable in SQL and free of PostgreSQL enum migrations.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from core import Base, string_enum, utcnow
 
 
 class CatalogueProduct(Base):
@@ -82,7 +74,7 @@ class CatalogueVariant(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     sale_price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     availability: Mapped[Availability] = mapped_column(
-        _enum(Availability), default=Availability.IN_STOCK)
+        string_enum(Availability), default=Availability.IN_STOCK)
     restock: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     product: Mapped[CatalogueProduct] = relationship(back_populates="variants")

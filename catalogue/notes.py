@@ -10,8 +10,9 @@ can never answer a question about another product.
 When a note answers (`match_note`): same product (the caller only passes that product's
 notes), same language (the operator wrote in the customer's language), and either
 - the question asks the same attribute with the same particulars (colour, size, inches,
-  the object that should fit) as the note's own question, as the catalogue's understanding reads both: the note that
-  says "it comes back in March" for the camel colour says nothing of the black one; or
+  the object that should fit) as the note's own question, as the catalogue's
+  understanding reads both: the note that says "it comes back in March" for the camel
+  colour says nothing of the black one; or
 - the question is a near-copy of the note's question (`NEAR_COPY`: a difflib ratio of
   the normalised texts, which tolerates a typo or a dropped word but not another
   object, nor another number, nor other particulars): how a note learned for a question
@@ -91,7 +92,8 @@ def add_note(*, session: Session, slug: str, language: str, attribute: str, ques
         raise NoteError(f"unknown product attribute {attribute!r}")
     if status not in STATUSES:
         raise NoteError(f"unknown note status {status!r}")
-    question, answer = _plain(question, MAX_QUESTION, "question"), _plain(answer, MAX_ANSWER, "answer")
+    question = _plain(question, MAX_QUESTION, "question")
+    answer = _plain(answer, MAX_ANSWER, "answer")
     if ticket_id is not None:
         before = session.scalars(select(ProductNote).where(ProductNote.ticket_id == ticket_id)
                                  .order_by(ProductNote.id).limit(1)).first()

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 from catalogue import cues
 from catalogue import vocabulary as vocab
+from catalogue.fitting import CARRIED
+from catalogue.function_words import HARMLESS
 from catalogue.index import (
     HEADS,
     KNOWN_WORDS,
@@ -44,7 +46,6 @@ from catalogue.index import (
     material_of,
     page_slug,
 )
-from catalogue.naming import resolve
 from catalogue.mentions import (
     colour_for,
     mentioned_colour,
@@ -53,9 +54,8 @@ from catalogue.mentions import (
     size_for,
     stray_size,
 )
+from catalogue.naming import resolve
 from catalogue.records import Attribute
-from catalogue.fitting import CARRIED
-from catalogue.function_words import HARMLESS
 from catalogue.unknown_words import unknown_words
 from catalogue.vocabulary import fold, phrases
 

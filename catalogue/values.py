@@ -8,9 +8,9 @@ reader puts the line in front of it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from catalogue.records import Availability

@@ -111,7 +111,8 @@ HEADS: dict[str, tuple[str, ...]] = {
 # Nouns of one family: a question using one of them on the page of a product of the same
 # family is about that product ("how big is the tote?" on the shopper's page).
 FAMILIES_OF_HEADS: dict[str, str] = {
-    **dict.fromkeys(("bag", "handbag", "tote", "shopper", "crossbody", "bucket", "weekender", "backpack",
+    **dict.fromkeys(("bag", "handbag", "tote", "shopper", "crossbody", "bucket", "weekender",
+                     "backpack",
                      "briefcase", "clutch", "beltbag"), "bags"),
     **dict.fromkeys(("boots", "ankleboots", "loafers", "sneakers", "flats", "sandals", "laceups",
                      "shoes"), "shoes"),
@@ -149,7 +150,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "handles": ("manici", "manico", "handles", "handle"),
 }
 # Words customers add around a question, and articles: see `function_words`.
-from catalogue.function_words import FILLERS, STOPWORDS  # noqa: E402  (re-exported)
+from catalogue.function_words import FILLERS, STOPWORDS  # noqa: E402, F401  (re-exported)
 
 # -- colours --------------------------------------------------------------------------------
 # One concept per colour: the names a feed may use (Italian, English) and what customers
@@ -323,7 +324,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "torna", "tornera", "tornano", "torneranno", "ritorna", "ritornera", "riassort*",
         "rientr*", "di nuovo disponibil*", "nuovamente", "di nuovo", "riav*", "rifate",
         "rifarete", "rifar*", "ritorn*", "quando arriva", "quando arrivano", "rimettete",
-        "quando sara disponibil*", "quando saranno disponibil*", "quando e disponibil*", "avvisa*", "restock*", "back in stock", "be back",
+        "quando sara disponibil*", "quando saranno disponibil*", "quando e disponibil*", "avvisa*",
+        "restock*", "back in stock", "be back",
         "come back", "coming back", "in stock again", "available again", "when will",
         "when is it", "when are", "be available", "back",
     ),
@@ -355,7 +357,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "dimensions": (
         "misure", "misura", "dimensioni", "dimensione", "grande", "grandezza", "quanto e lung*",
         "quanto e larg*", "quanto e alt*", "lunghezza", "larghezza", "altezza", "profondita",
-        "ingombro", "cm", "centimetri", "lungo", "lunga", "largo", "larga", "long", "wide", "dimensions", "dimension", "measurements", "measure*",
+        "ingombro", "cm", "centimetri", "lungo", "lunga", "largo", "larga", "long", "wide",
+        "dimensions", "dimension", "measurements", "measure*",
         "how big", "how large", "how long", "how wide", "how tall", "how deep", "length",
         "width", "height", "depth",
     ),

@@ -120,7 +120,8 @@ def price(amount: Decimal, language: str, currency: str = "EUR") -> str:
 
 def day(value: date, language: str) -> str:
     if language == "it":  # "1º marzo", "12 gennaio"
-        return f"{value.day}{'º' if value.day == 1 else ''} {MONTHS_IT[value.month - 1]} {value.year}"
+        ordinal = "º" if value.day == 1 else ""
+        return f"{value.day}{ordinal} {MONTHS_IT[value.month - 1]} {value.year}"
     return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
 
 
@@ -183,4 +184,5 @@ CANNOT_SAY = {
         "no_product": "I'm not sure which product you're asking about",
     },
 }
-HANDOVER = {"it": ": passo la domanda a un collega.", "en": ": I'm passing your question to a colleague."}
+HANDOVER = {"it": ": passo la domanda a un collega.",
+            "en": ": I'm passing your question to a colleague."}

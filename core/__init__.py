@@ -1,9 +1,9 @@
 """Settings, database engine and session scope, clock: the ground every package stands on."""
 
 from core.clock import as_utc, utcnow
-from core.db import Base, dispose_all, get_engine, session_scope
+from core.db import Base, dispose_all, get_engine, session_scope, string_enum
 from core.errors import SupportBotError
-from core.settings import LANGUAGES, Settings, get_settings
+from core.settings import LANGUAGES, Settings, ensure_secret_key, get_settings
 
 __all__ = [
     "LANGUAGES",
@@ -12,8 +12,10 @@ __all__ = [
     "SupportBotError",
     "as_utc",
     "dispose_all",
+    "ensure_secret_key",
     "get_engine",
     "get_settings",
     "session_scope",
+    "string_enum",
     "utcnow",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -22,6 +23,13 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def string_enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
+    """A StrEnum column stored as its plain values: readable in SQL and free of PostgreSQL
+    enum migrations. `length` is the VARCHAR's, as the migration created it."""
+    return Enum(cls, native_enum=False, length=length,
+                values_callable=lambda members: [m.value for m in members])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

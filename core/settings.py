@@ -7,8 +7,9 @@ from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.text import has_controls
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     ivf_nprobe: int = 24
     # How often a search checks the database for KB changes made by other processes.
     index_sync_interval_s: float = 0.2
+    # Where a sentence-transformers model's forward pass runs: "auto" (ONNX Runtime when it
+    # can, else torch), "onnx" or "torch".
+    embed_backend: str = "auto"
+    # Derived model files (the ONNX export) of embedders built outside a knowledge base, e.g.
+    # by the benchmarks; empty means $XDG_CACHE_HOME/supportbot (~/.cache/supportbot).
+    model_cache: Path | None = None
     hybrid_lexical: bool = True
     lexical_weight: float = 0.3
 
@@ -55,6 +62,12 @@ class Settings(BaseSettings):
     answer_threshold: float = 0.90
     answer_margin: float = 0.03
     clarify_threshold: float = 0.90
+
+    # -- console ----------------------------------------------------------------------------
+    # The staff accounts file; empty means var_dir/console_users.json.
+    console_users: Path | None = None
+    # Behind TLS: the console's session cookie is sent over HTTPS only (Secure).
+    console_https_only: bool = False
 
     max_question_chars: int = 1000
     max_import_bytes: int = 20_000_000
@@ -79,6 +92,9 @@ class Settings(BaseSettings):
     # email in the chat's metadata; empty means no identity is trusted (always ask).
     shop_identity_secret: str = ""
     shop_name: str = "Bottega Aurora"
+    # The shop's clock (an IANA name): a report's day, the weekly report's hour and the times
+    # in operator mail are local to it. The SLA's business hours carry their own zone.
+    time_zone: str = "Europe/Rome"
     # The shop's privacy policy, linked from the chat where the customer is asked for an
     # email address (the app serves no privacy page of its own). An absolute http(s) URL.
     privacy_url: str = "https://bottega-aurora.example/privacy"
@@ -131,7 +147,7 @@ class Settings(BaseSettings):
     # -- analytics: the weekly report ------------------------------------------------------
     # Who gets the weekly report (a JSON list); empty means no report is sent.
     marketing_emails: list[str] = []
-    # When last week's report is queued: ISO weekday (1 = Monday) and hour, Europe/Rome time.
+    # When last week's report is queued: ISO weekday (1 = Monday) and hour, on time_zone's clock.
     weekly_report_weekday: int = Field(1, ge=1, le=7)
     weekly_report_hour: int = Field(8, ge=0, le=23)
     # How staff reach the app from outside, e.g. https://assistenza.example; mail links to
@@ -162,6 +178,10 @@ class Settings(BaseSettings):
     # `supportbot run` starts this many Rasa and app processes behind a local HAProxy;
     # more than one needs PostgreSQL (database_url) and Redis (redis_url).
     workers: int = Field(1, ge=1, le=32)
+    # The HAProxy executable for --workers > 1 (also read from HAPROXY, the Makefile's name);
+    # when it does not exist, `haproxy` on the PATH.
+    haproxy: Path = Field(Path("/usr/sbin/haproxy"),
+                          validation_alias=AliasChoices("SUPPORTBOT_HAPROXY", "HAPROXY", "haproxy"))
 
     @field_validator("wrong_answer_budget")
     @classmethod
@@ -200,6 +220,23 @@ class Settings(BaseSettings):
                 or has_controls(value) or any(c.isspace() for c in value.strip())):
             raise ValueError(f"the privacy page must be an http(s) URL, not {value!r}")
         return value.strip()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        """Every report and mail uses it: an unknown zone is refused at start, not per report."""
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (expected e.g. Europe/Rome)") from exc
+        return value.strip()
+
+    @field_validator("embed_backend")
+    @classmethod
+    def _embed_backend(cls, value: str) -> str:
+        if value not in ("auto", "onnx", "torch"):
+            raise ValueError(f"unknown embedding backend {value!r}: use auto, onnx or torch")
+        return value
 
     @field_validator("redis_url")
     @classmethod
@@ -242,17 +279,24 @@ class Settings(BaseSettings):
         return path if path.is_absolute() else ROOT / path
 
     @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)  # ZoneInfo caches instances: cheap on hot paths
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.var_dir / "secret.key"
+
+    @property
     def resolved_secret_key(self) -> bytes:
+        """The configured key, else the one `ensure_secret_key` kept in var_dir. Reading only:
+        a missing file is an error of the start-up, not a reason to invent a key here."""
         if self.secret_key:
             return self.secret_key.encode()
-        path = self.var_dir / "secret.key"
-        if not path.exists():
-            import secrets
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32), encoding="ascii")
-            path.chmod(0o600)
-        return path.read_text(encoding="ascii").strip().encode()
+        try:
+            return self.secret_key_file.read_text(encoding="ascii").strip().encode()
+        except FileNotFoundError as exc:
+            raise RuntimeError(f"no secret_key set and no {self.secret_key_file}: "
+                               "call ensure_secret_key(settings) at start") from exc
 
     @property
     def resolved_rasa_model_dir(self) -> Path:
@@ -261,6 +305,18 @@ class Settings(BaseSettings):
     @property
     def resolved_public_rasa_url(self) -> str:
         return self.public_rasa_url or f"http://{self.host}:{self.rasa_port}"
+
+
+def ensure_secret_key(settings: Settings) -> None:
+    """Create the random key kept in var_dir when no secret_key is configured. Called once
+    where the product starts, so that reading the settings never writes a file."""
+    if settings.secret_key or settings.secret_key_file.exists():
+        return
+    import secrets
+
+    settings.secret_key_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.secret_key_file.write_text(secrets.token_hex(32), encoding="ascii")
+    settings.secret_key_file.chmod(0o600)
 
 
 @lru_cache

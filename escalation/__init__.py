@@ -9,10 +9,18 @@ from escalation.answers import (
     resume_answered,
 )
 from escalation.inbound import InboundResult, receive
-from escalation.models import Ticket, TicketEvent, TicketStatus
+from escalation.models import (
+    DeliveryChannel,
+    InboundStatus,
+    OutboxStatus,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 from escalation.notify import mail_notifier
 from escalation.sla import SlaConfig, SlaConfigError, load_sla_config
 from escalation.tickets import (
+    ConsideredEntry,
     EscalationError,
     TicketInfo,
     TicketRequest,
@@ -31,6 +39,10 @@ from escalation.tickets import (
 __all__ = [
     "AnswerOutcome",
     "ChatDelivery",
+    "ConsideredEntry",
+    "DeliveryChannel",
+    "InboundStatus",
+    "OutboxStatus",
     "InboundResult",
     "SlaConfig",
     "SlaConfigError",

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from analytics import InteractionEvent
-from core import Settings, as_utc, session_scope, utcnow
+from analytics.queries import last_activity_at
+from core import Settings, session_scope, utcnow
 from core.faults import crash_point
-from escalation.models import Ticket, TicketEvent, TicketStatus
+from escalation.models import DeliveryChannel, Ticket, TicketEvent, TicketStatus
 from escalation.tickets import EscalationError
 from knowledge import KnowledgeBase
 from knowledge.answer_text import answer_body, clean_text
@@ -46,7 +46,7 @@ ChatDelivery = Callable[[Ticket], bool]
 @dataclass(frozen=True)
 class AnswerOutcome:
     ticket_id: int
-    delivered_via: str  # chat, email, or "" when the customer left no way to reach them
+    delivered_via: DeliveryChannel  # chat, email, or PENDING ("") when nothing reached them
     learned_entry_id: int | None
     learned_as_variant: bool
     note: str  # for the operator: what happened to their answer
@@ -63,8 +63,8 @@ def apply_answer(ticket_id: int, answer: str, operator: str, *, via: str, sessio
     from escalation.timers import cancel_timers
 
     done = session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN.value)
-        .values(status=TicketStatus.ANSWERED.value, answer=answer, answered_by=operator,
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN)
+        .values(status=TicketStatus.ANSWERED, answer=answer, answered_by=operator,
                 answered_at=now)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
@@ -99,8 +99,8 @@ def finish_answer(ticket_id: int, *, settings: Settings, kb: KnowledgeBase,
     entry_id, as_variant, note = _learn(ticket_id, settings=settings, kb=kb)
     with session_scope(settings.resolved_database_url) as session:
         ticket = session.get(Ticket, ticket_id)
-        if ticket.status == TicketStatus.ANSWERED.value:
-            ticket.status, ticket.closed_at = TicketStatus.CLOSED.value, utcnow()
+        if ticket.status == TicketStatus.ANSWERED:
+            ticket.status, ticket.closed_at = TicketStatus.CLOSED, utcnow()
             session.add(TicketEvent(ticket_id=ticket_id, kind="closed"))
         ticket.finishing_until = None
     return AnswerOutcome(ticket_id, delivered, entry_id, as_variant, note)
@@ -116,32 +116,38 @@ def _claim(ticket_id: int, *, settings: Settings, now: datetime) -> bool:
     with session_scope(settings.resolved_database_url) as session:
         done = session.execute(
             update(Ticket).where(Ticket.id == ticket_id,
-                                 Ticket.status == TicketStatus.ANSWERED.value, _free(now))
+                                 Ticket.status == TicketStatus.ANSWERED, _free(now))
             .values(finishing_until=now + FINISH_LEASE)
             .execution_options(synchronize_session=False))
         return done.rowcount == 1
 
 
-def _deliver(ticket_id: int, *, settings: Settings, deliver_in_chat: ChatDelivery) -> str:
+def _deliver(ticket_id: int, *, settings: Settings, deliver_in_chat: ChatDelivery
+             ) -> DeliveryChannel:
     from escalation.mail_out import enqueue_customer_answer
 
     url = settings.resolved_database_url
     with session_scope(url) as session:
         ticket = session.get(Ticket, ticket_id)
-        if ticket.delivered_at is not None or ticket.delivery_channel:
+        if (ticket.delivered_at is not None
+                or ticket.delivery_channel != DeliveryChannel.PENDING):
             return ticket.delivery_channel
         live = _chat_is_live(ticket.conversation_id, session=session)
-    channel = "chat" if live and _try(deliver_in_chat, ticket) else ""
+    in_chat = live and _try(deliver_in_chat, ticket)
+    channel = DeliveryChannel.CHAT if in_chat else DeliveryChannel.PENDING
     with session_scope(url) as session:
         ticket = session.get(Ticket, ticket_id, with_for_update=True)
-        if not channel and ticket.customer_email and ticket.contact_consent:
+        if (channel == DeliveryChannel.PENDING and ticket.customer_email
+                and ticket.contact_consent):
             enqueue_customer_answer(ticket, ticket.answer, session=session, settings=settings,
                                     now=utcnow())
-            channel = "email"
-        ticket.delivery_channel = channel or "none"
-        ticket.delivered_at = utcnow() if channel else None
-        session.add(TicketEvent(ticket_id=ticket_id, kind="delivered" if channel else "undeliverable",
-                                detail={"channel": channel or "none"}))
+            channel = DeliveryChannel.EMAIL
+        delivered = channel != DeliveryChannel.PENDING
+        ticket.delivery_channel = channel if delivered else DeliveryChannel.NONE
+        ticket.delivered_at = utcnow() if delivered else None
+        session.add(TicketEvent(ticket_id=ticket_id, kind="delivered" if delivered
+                                else "undeliverable",
+                                detail={"channel": ticket.delivery_channel.value}))
     return channel
 
 
@@ -154,16 +160,12 @@ def _try(deliver_in_chat: ChatDelivery, ticket: Ticket) -> bool:
 
 
 def _chat_is_live(conversation_id: str, *, session) -> bool:
-    last = session.scalars(
-        select(InteractionEvent.occurred_at)
-        .where(InteractionEvent.conversation_id == conversation_id)
-        .order_by(InteractionEvent.id.desc()).limit(1)).first()
-    if last is None:
-        return False
-    return utcnow() - as_utc(last) <= CHAT_LIVE_FOR
+    last = last_activity_at(conversation_id, session=session)
+    return last is not None and utcnow() - last <= CHAT_LIVE_FOR
 
 
-def _learn(ticket_id: int, *, settings: Settings, kb: KnowledgeBase) -> tuple[int | None, bool, str]:
+def _learn(ticket_id: int, *, settings: Settings,
+           kb: KnowledgeBase) -> tuple[int | None, bool, str]:
     url = settings.resolved_database_url
     with session_scope(url) as session:
         ticket = session.get(Ticket, ticket_id)
@@ -250,7 +252,7 @@ def resume_answered(*, settings: Settings, kb: KnowledgeBase, deliver_in_chat: C
     now = (now or utcnow()).astimezone(UTC)
     with session_scope(settings.resolved_database_url) as session:
         ids = list(session.scalars(
-            select(Ticket.id).where(Ticket.status == TicketStatus.ANSWERED.value, _free(now))
+            select(Ticket.id).where(Ticket.status == TicketStatus.ANSWERED, _free(now))
             .order_by(Ticket.answered_at, Ticket.id).limit(limit)))
     outcomes = []
     for ticket_id in ids:

@@ -46,7 +46,7 @@ from core.faults import crash_point
 from escalation import tokens
 from escalation.answers import apply_answer
 from escalation.mail_auth import auth_failure
-from escalation.models import InboundMessage, Ticket, TicketEvent, TicketStatus
+from escalation.models import InboundMessage, InboundStatus, Ticket, TicketEvent, TicketStatus
 from escalation.picks import read_pick
 from escalation.reply_parser import ParsedMail, parse_reply
 from escalation.tickets import EscalationError
@@ -62,7 +62,7 @@ _SUBJECT_TAG = re.compile(r"\[#T(\d{1,12})\]", re.IGNORECASE)
 @dataclass(frozen=True)
 class InboundResult:
     inbound_id: int
-    status: str  # accepted, quarantined, duplicate, ignored
+    status: InboundStatus  # accepted, quarantined, duplicate, ignored
     reason: str  # why quarantined or ignored; for a duplicate, the first delivery's status
     ticket_id: int | None
     answer_text: str
@@ -71,7 +71,7 @@ class InboundResult:
 
 @dataclass(frozen=True)
 class _Verdict:
-    status: str
+    status: InboundStatus
     reason: str = ""
     ticket_id: int | None = None
     token: str = ""  # the token that admits an accepted answer
@@ -86,7 +86,7 @@ def receive(raw: bytes, *, source: str, session: Session, settings: Settings,
     mail = parse_reply(_header_block(raw) if too_large else raw)
     message_id = _dedupe_key(mail.message_id, raw)
     existing = _recorded(message_id, session, lock=True)
-    if existing is not None and existing.status != "received":
+    if existing is not None and existing.status != InboundStatus.RECEIVED:
         return _duplicate(existing)
     # A row still "received" was left by a version that committed the mail before its
     # answer: this redelivery finishes it instead of being dropped as a duplicate.
@@ -100,21 +100,21 @@ def receive(raw: bytes, *, source: str, session: Session, settings: Settings,
         row.raw_path = str(_store(raw, settings.var_dir / "mail" / "inbound" / f"{row.id}.eml"))
     verdict = _judge(mail, too_large=too_large, session=session, settings=settings, now=now)
     crash_point("after_inbound_recorded")
-    if verdict.status == "accepted":
+    if verdict.status == InboundStatus.ACCEPTED:
         verdict = _record_answer(row, mail, verdict, session=session, now=now, source=source,
                                  shop_name=settings.shop_name)
     row.status, row.reason, row.ticket_id = verdict.status, verdict.reason, verdict.ticket_id
-    if verdict.status != "accepted" and verdict.ticket_id is not None:
+    if verdict.status != InboundStatus.ACCEPTED and verdict.ticket_id is not None:
         session.add(TicketEvent(ticket_id=verdict.ticket_id, kind="reply_quarantined", at=now,
                                 detail={"reason": verdict.reason, "status": verdict.status,
                                         "inbound_id": row.id, "from": mail.from_addr,
                                         "envelope_from": mail.return_path or "",
                                         "subject": mail.subject[:200]}))
     session.flush()
-    if verdict.status != "accepted":
+    if verdict.status != InboundStatus.ACCEPTED:
         log.info("inbound mail %s from %s %s: %s", row.id, mail.from_addr or "?",
                  verdict.status, verdict.reason)
-    operator = mail.from_addr if verdict.status == "accepted" else ""
+    operator = mail.from_addr if verdict.status == InboundStatus.ACCEPTED else ""
     return InboundResult(row.id, verdict.status, verdict.reason, verdict.ticket_id,
                          row.answer_text, operator)
 
@@ -123,7 +123,7 @@ def _insert(session: Session, **values) -> InboundMessage | None:
     """The new row, or None when the Message-ID is recorded already. ON CONFLICT DO
     NOTHING, not a savepoint: on SQLite a savepoint opened outside a transaction commits
     when released, which would commit the mail before its answer is recorded."""
-    values |= {"status": "received", "reason": "", "raw_path": "", "answer_text": ""}
+    values |= {"status": InboundStatus.RECEIVED, "reason": "", "raw_path": "", "answer_text": ""}
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(
         session.get_bind().dialect.name)
     if insert is None:  # another database: the unique index still refuses a second row
@@ -141,22 +141,22 @@ def _record_answer(row: InboundMessage, mail: ParsedMail, verdict: _Verdict, *,
                    session: Session, now: datetime, source: str, shop_name: str) -> _Verdict:
     digest = hashlib.sha256(verdict.token.encode()).hexdigest()
     if session.scalar(select(InboundMessage.id).where(InboundMessage.answer_token == digest)):
-        return _Verdict("quarantined", "token_used", verdict.ticket_id)
+        return _Verdict(InboundStatus.QUARANTINED, "token_used", verdict.ticket_id)
     answer, picked = mail.text, None
     pick = read_pick(mail.text, session.get(Ticket, verdict.ticket_id).considered,
                      names=(shop_name, mail.from_addr.partition("@")[0]))
     if pick.kind in ("unknown_code", "ambiguous_code"):
-        return _Verdict("quarantined", pick.kind, verdict.ticket_id)
+        return _Verdict(InboundStatus.QUARANTINED, pick.kind, verdict.ticket_id)
     if pick.kind == "pick":
         entry = published_entry(pick.entry_id, session=session)
         if entry is None:  # deleted or unpublished since the mail was sent
-            return _Verdict("quarantined", "unknown_code", verdict.ticket_id)
+            return _Verdict(InboundStatus.QUARANTINED, "unknown_code", verdict.ticket_id)
         answer, picked = entry.answer, entry.id
     try:
         apply_answer(verdict.ticket_id, answer, mail.from_addr, via=source, session=session,
                      now=now, picked_entry_id=picked)
     except EscalationError:  # another answer was recorded first (a race, or a concurrent mail)
-        return _Verdict("quarantined", "ticket_closed", verdict.ticket_id)
+        return _Verdict(InboundStatus.QUARANTINED, "ticket_closed", verdict.ticket_id)
     row.answer_text, row.answer_token = answer, digest
     return verdict
 
@@ -167,22 +167,22 @@ def _judge(mail: ParsedMail, *, too_large: bool, session: Session, settings: Set
     # Whatever is refused is still shown on the ticket it names, if that ticket exists.
     shown_on = ticket_id if ticket_id is not None and session.get(Ticket, ticket_id) else None
     if too_large:
-        return _Verdict("quarantined", "too_large", shown_on)
+        return _Verdict(InboundStatus.QUARANTINED, "too_large", shown_on)
     if mail.problem == "unparseable":
-        return _Verdict("quarantined", "unparseable", shown_on)
+        return _Verdict(InboundStatus.QUARANTINED, "unparseable", shown_on)
     # Before the sender check: bounces come from MAILER-DAEMON, and an operator's own
     # out-of-office is not an answer either.
     if mail.is_bounce:
-        return _Verdict("ignored", "bounce", shown_on)
+        return _Verdict(InboundStatus.IGNORED, "bounce", shown_on)
     if mail.is_auto_reply:
-        return _Verdict("ignored", "auto_reply", shown_on)
+        return _Verdict(InboundStatus.IGNORED, "auto_reply", shown_on)
     if sender := _sender_refusal(mail, settings):
-        return _Verdict("quarantined", sender, shown_on)
+        return _Verdict(InboundStatus.QUARANTINED, sender, shown_on)
     if refusal:
-        return _Verdict("quarantined", refusal, shown_on)
+        return _Verdict(InboundStatus.QUARANTINED, refusal, shown_on)
     if mail.problem:  # empty, attachment_only
-        return _Verdict("quarantined", mail.problem, shown_on)
-    return _Verdict("accepted", "", ticket_id, token)
+        return _Verdict(InboundStatus.QUARANTINED, mail.problem, shown_on)
+    return _Verdict(InboundStatus.ACCEPTED, "", ticket_id, token)
 
 
 def _sender_refusal(mail: ParsedMail, settings: Settings) -> str:
@@ -227,7 +227,7 @@ def _match_ticket(mail: ParsedMail, *, session: Session, settings: Settings,
     ticket = session.get(Ticket, verified)
     if ticket is None:
         return None, "unknown_ticket", ""
-    if ticket.status != TicketStatus.OPEN.value or ticket.answer:
+    if ticket.status != TicketStatus.OPEN or ticket.answer:
         return verified, "ticket_closed", ""
     return verified, "", token
 
@@ -269,7 +269,8 @@ def _recorded(message_id: str, session: Session, *, lock: bool = False
 
 
 def _duplicate(existing: InboundMessage) -> InboundResult:
-    return InboundResult(existing.id, "duplicate", existing.status, existing.ticket_id, "", "")
+    return InboundResult(existing.id, InboundStatus.DUPLICATE, existing.status,
+                         existing.ticket_id, "", "")
 
 
 def _store(raw: bytes, path: Path) -> Path:

@@ -28,14 +28,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import Settings, as_utc
-from escalation.models import OutboxMessage, Ticket
+from escalation.models import OutboxMessage, OutboxStatus, Ticket, TicketStatus
 from escalation.picks import coded
 from escalation.tokens import reply_address_for, sign
 from escalation.transcript import shown_transcript
 from knowledge.repository import published_entry
 
 OPERATOR_KINDS = ("escalation", "reminder", "breach")
-SHOP_TZ = ZoneInfo("Europe/Rome")  # the SLA is promised in the shop's local time
 MAX_TRANSCRIPT_TURNS = 40  # the rest is in the console; a mail must stay readable
 MAX_TURN_CHARS = 2000
 MAX_CANDIDATE_ANSWER = 600  # of a candidate's answer shown in the mail
@@ -133,7 +132,8 @@ def enqueue_customer_answer(ticket: Ticket, answer_text: str, *, session: Sessio
 
 def _enqueue(session: Session, *, now: datetime, **values) -> OutboxMessage:
     now = now.astimezone(UTC)  # SQLite stores naive text: keep every stored time in UTC
-    values |= {"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+    values |= {"status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+               "created_at": now}
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(
         session.get_bind().dialect.name)
     if insert is not None:
@@ -168,7 +168,7 @@ def _others(ticket: Ticket, session: Session) -> list[dict]:
     rows = session.execute(
         select(Ticket.id, Ticket.question)
         .where(Ticket.conversation_id == ticket.conversation_id, Ticket.id != ticket.id,
-               Ticket.status == "open")
+               Ticket.status == TicketStatus.OPEN)
         .order_by(Ticket.id).limit(20))
     return [{"id": tid, "question": _snippet(question, 160)} for tid, question in rows]
 
@@ -183,7 +183,7 @@ def _operator_context(ticket: Ticket, kind: str, settings: Settings, session: Se
         "headline": dict(zip(("it", "en"), _HEADLINES[kind], strict=True)),
         "language_name": {"it": name_it, "en": name_en},
         "write_in": {"it": write_it, "en": write_en},
-        "due_local": format_local(ticket.due_at),
+        "due_local": format_local(ticket.due_at, settings.zone),
         "transcript": [{"role": _ROLES.get(t["role"], t["role"] or "?"),
                         "text": t["text"][:MAX_TURN_CHARS], "clicked": t["clicked"]}
                        for t in shown],
@@ -211,9 +211,10 @@ def _considered(ticket: Ticket, session: Session) -> list[dict]:
     return out
 
 
-def format_local(moment: datetime) -> str:
-    """`moment` in the shop's time zone, e.g. ``24/11/2026 14:30 CET``."""
-    return as_utc(moment).astimezone(SHOP_TZ).strftime("%d/%m/%Y %H:%M %Z")
+def format_local(moment: datetime, zone: ZoneInfo) -> str:
+    """`moment` in the shop's time zone (the SLA is promised there), e.g. ``24/11/2026 14:30
+    CET``."""
+    return as_utc(moment).astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")
 
 
 def _score(value) -> str:

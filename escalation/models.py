@@ -15,13 +15,40 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core import Base, utcnow
+from core import Base, string_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     CLOSED = "closed"
+
+
+class DeliveryChannel(enum.StrEnum):
+    """How a ticket's answer reached the customer."""
+
+    PENDING = ""  # not yet delivered
+    CHAT = "chat"
+    EMAIL = "email"
+    CHAT_LATER = "chat_later"  # shown in the chat when the customer comes back
+    NONE = "none"  # neither: no open chat and no email address
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # leased by a sender; back to due when the lease runs out
+    SENT = "sent"
+    FAILED = "failed"  # out of attempts: an operator sees it in the console
+
+
+class InboundStatus(enum.StrEnum):
+    """The verdict on a received mail."""
+
+    RECEIVED = "received"  # recorded, not judged yet
+    ACCEPTED = "accepted"  # an operator's answer to a ticket
+    QUARANTINED = "quarantined"  # a person looks: a forged sender, a used token, ...
+    IGNORED = "ignored"  # an auto-reply or a bounce
+    DUPLICATE = "duplicate"  # a verdict only: the same Message-ID was recorded before
 
 
 class Ticket(Base):
@@ -47,7 +74,8 @@ class Ticket(Base):
     # the operator sees it, and the answer is learned for that product only.
     product_slug: Mapped[str] = mapped_column(String(200), default="", server_default="")
     product_attribute: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value, index=True)
+    status: Mapped[TicketStatus] = mapped_column(string_enum(TicketStatus, 16),
+                                                 default=TicketStatus.OPEN, index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sla_policy: Mapped[str] = mapped_column(String(64), default="")
@@ -57,7 +85,8 @@ class Ticket(Base):
     answered_by: Mapped[str] = mapped_column(String(320), default="")
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    delivery_channel: Mapped[str] = mapped_column(String(16), default="")  # chat, email
+    delivery_channel: Mapped[DeliveryChannel] = mapped_column(
+        string_enum(DeliveryChannel, 16), default=DeliveryChannel.PENDING)
     learned_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # While set and in the future, a worker is delivering and learning the answer.
@@ -115,7 +144,8 @@ class OutboxMessage(Base):
     html_body: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict] = mapped_column(JSON, default=dict)  # Reply-To, In-Reply-To, ...
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # sending, sent, failed
+    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, 16),
+                                                 default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
@@ -141,7 +171,8 @@ class InboundMessage(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     raw_path: Mapped[str] = mapped_column(String(500), default="")  # the message on disk
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    status: Mapped[InboundStatus] = mapped_column(string_enum(InboundStatus, 16),
+                                                  default=InboundStatus.RECEIVED, index=True)
     reason: Mapped[str] = mapped_column(String(64), default="")  # why quarantined or ignored
     answer_text: Mapped[str] = mapped_column(Text, default="")
     envelope_from: Mapped[str] = mapped_column(String(320), default="")  # SMTP MAIL FROM

@@ -36,7 +36,7 @@ from sqlalchemy import or_, select, update
 
 from core import Settings, get_engine, session_scope, utcnow
 from core.faults import crash_point
-from escalation.models import OutboxMessage
+from escalation.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ def run_sender(url: str, settings: Settings, stop: threading.Event, *,
 
 
 def _due(now: datetime):
-    return (or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending")
+    return (or_(OutboxMessage.status == OutboxStatus.PENDING,
+                 OutboxMessage.status == OutboxStatus.SENDING)
             & (OutboxMessage.next_attempt_at <= now))
 
 
@@ -160,7 +161,7 @@ def _claim(url: str, *, now: datetime, limit: int) -> list[OutboxMessage]:
         # sender may have claimed a row since the SELECT, and then it is not ours.
         claimed = session.scalars(
             update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now))
-            .values(status="sending", next_attempt_at=now + SENDING_LEASE)
+            .values(status=OutboxStatus.SENDING, next_attempt_at=now + SENDING_LEASE)
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
         ).all()
@@ -232,7 +233,7 @@ def _mark_sent(url: str, mail: _Mail, *, refused: dict, now: datetime) -> None:
     error = "; ".join(f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in refused.items())
     with session_scope(url) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == mail.id).values(
-            status="sent", sent_at=now, attempts=mail.attempts + 1, last_error=error))
+            status=OutboxStatus.SENT, sent_at=now, attempts=mail.attempts + 1, last_error=error))
 
 
 def _mark_failed(url: str, mail: _Mail, exc: BaseException, *, settings: Settings,
@@ -241,10 +242,11 @@ def _mark_failed(url: str, mail: _Mail, exc: BaseException, *, settings: Setting
     give_up = attempts >= settings.outbox_max_attempts or _permanent(exc)
     values: dict = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"[:2000]}
     if give_up:
-        values["status"] = "failed"
+        values["status"] = OutboxStatus.FAILED
         log.error("outbox message %s failed for good: %s", mail.id, values["last_error"])
     else:
-        values |= {"status": "pending", "next_attempt_at": now + backoff(mail.attempts, settings)}
+        values |= {"status": OutboxStatus.PENDING,
+                   "next_attempt_at": now + backoff(mail.attempts, settings)}
     with session_scope(url) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == mail.id).values(**values))
 
@@ -255,7 +257,8 @@ def _mark_unsendable(url: str, row_id: int, attempts: int, exc: BaseException, *
     log.error("outbox message %s can never be sent, failed for good: %s", row_id, error)
     with session_scope(url) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-            status="failed", attempts=attempts + 1, last_error=error, next_attempt_at=now))
+            status=OutboxStatus.FAILED, attempts=attempts + 1, last_error=error,
+            next_attempt_at=now))
 
 
 def _reset(smtp: smtplib.SMTP) -> None:

@@ -49,7 +49,7 @@ def parse_reply(raw: bytes) -> ParsedMail:
         headers, sender_name = _headers(msg)
         flags = {"is_auto_reply": is_auto_reply(msg), "is_bounce": is_bounce(msg),
                  "has_attachments": any(_is_attachment(part) for part in msg.walk())}
-    except Exception:  # noqa: BLE001 -- the promise is "never raises"; the stdlib is lenient
+    except Exception:
         return ParsedMail("", "", (), "", "", (), None, "", False, False, False, "unparseable")
     try:
         if _unreadable(msg):
@@ -58,7 +58,7 @@ def parse_reply(raw: bytes) -> ParsedMail:
             text = new_text(drop_controls(_body_text(msg)), sender_name=sender_name)
             problem = ("empty" if not text
                        else "attachment_only" if only_points_to_attachment(text) else None)
-    except Exception:  # noqa: BLE001 -- a body no decoder or parser could read
+    except Exception:
         text, problem = "", "unparseable"
     return ParsedMail(**headers, text=text, **flags, problem=problem)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import SupportBotError, utcnow
 from core.faults import crash_point
-from escalation.models import Ticket, TicketEvent, TicketStatus
+from escalation.models import DeliveryChannel, Ticket, TicketEvent, TicketStatus
 from escalation.sla import SlaConfig
 from escalation.timers import Notify, plan_timers
 
@@ -49,6 +49,17 @@ class TooManyOpenTickets(EscalationError):
 
 
 @dataclass(frozen=True)
+class ConsideredEntry:
+    """A knowledge-base entry the bot weighed before escalating: the operator sees it (with
+    a code to pick it in the mail) and the ticket takes the closest one's category."""
+
+    entry_id: int
+    key: str
+    score: float
+    category: str = "general"
+
+
+@dataclass(frozen=True)
 class TicketRequest:
     conversation_id: str
     question: str
@@ -59,7 +70,7 @@ class TicketRequest:
     contact_consent: bool = False
     category: str = "general"
     priority: str = "normal"
-    considered: tuple[dict, ...] = field(default=())  # {"entry_id", "key", "score"}
+    considered: tuple[ConsideredEntry, ...] = field(default=())  # the closest first
     product_slug: str = ""  # the catalogue product asked about: its answer is learned for it
     product_attribute: str = ""
 
@@ -162,8 +173,8 @@ def close_unanswered(ticket_id: int, operator: str, reason: str, *, session: Ses
         raise EscalationError("closing without an answer needs a reason")
     now = now or utcnow()
     done = session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN.value)
-        .values(status=TicketStatus.CLOSED.value, closed_at=now)
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN)
+        .values(status=TicketStatus.CLOSED, closed_at=now)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise EscalationError(f"ticket {ticket_id} is not open")
@@ -196,23 +207,23 @@ def _transcript(turns: tuple[tuple[str, str], ...]) -> list[dict]:
     return [{"role": role, "text": plain(text, MAX_TURN_CHARS)} for role, text in kept]
 
 
-def _considered(considered: tuple[dict, ...]) -> list[dict]:
-    """Only the fields the console and the mail read, of the expected types."""
+def _considered(considered: tuple[ConsideredEntry, ...]) -> list[dict]:
+    """As stored (JSON): the fields the console and the mail read, of the expected types."""
     out = []
     for item in considered[:MAX_CONSIDERED]:
-        if not isinstance(item, dict) or not isinstance(item.get("entry_id"), int):
+        if not isinstance(item.entry_id, int):
             continue
-        score = item.get("score")
-        out.append({"entry_id": item["entry_id"], "key": plain(str(item.get("key") or ""), 120),
+        score = item.score
+        out.append({"entry_id": item.entry_id, "key": plain(str(item.key or ""), 120),
                     "score": float(score) if isinstance(score, int | float) else 0.0,
-                    "category": plain(str(item.get("category") or "general"), 20)})
+                    "category": plain(str(item.category or "general"), 20)})
     return out
 
 
 def open_tickets_of(conversation_id: str, *, session: Session, lock: bool = False
                     ) -> list[Ticket]:
     query = (select(Ticket).where(Ticket.conversation_id == conversation_id,
-                                  Ticket.status == TicketStatus.OPEN.value).order_by(Ticket.id))
+                                  Ticket.status == TicketStatus.OPEN).order_by(Ticket.id))
     return list(session.scalars(query.with_for_update() if lock else query))
 
 
@@ -227,7 +238,7 @@ def answered_awaiting_delivery(conversation_id: str, *, session: Session) -> Tic
     as pushed, so with several answers arriving together each is shown once."""
     tickets = session.scalars(
         select(Ticket).where(Ticket.conversation_id == conversation_id,
-                             Ticket.status == TicketStatus.ANSWERED.value,
+                             Ticket.status == TicketStatus.ANSWERED,
                              Ticket.delivered_at.is_(None))
         .order_by(Ticket.id).with_for_update())
     for ticket in tickets:
@@ -243,12 +254,13 @@ def take_undelivered_answers(conversation_id: str, *, session: Session) -> list[
     again on the same device, so they are handed over now and recorded as delivered."""
     tickets = list(session.scalars(
         select(Ticket).where(Ticket.conversation_id == conversation_id, Ticket.answer != "",
-                             Ticket.delivered_at.is_(None), Ticket.delivery_channel == "none")
+                             Ticket.delivered_at.is_(None),
+                             Ticket.delivery_channel == DeliveryChannel.NONE)
         .order_by(Ticket.id).with_for_update()))
     now = utcnow()
     for ticket in tickets:
-        ticket.delivered_at, ticket.delivery_channel = now, "chat_later"
+        ticket.delivered_at, ticket.delivery_channel = now, DeliveryChannel.CHAT_LATER
         session.add(TicketEvent(ticket_id=ticket.id, kind="delivered", at=now,
-                                detail={"channel": "chat_later"}))
+                                detail={"channel": DeliveryChannel.CHAT_LATER.value}))
     session.flush()
     return tickets

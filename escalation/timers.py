@@ -14,8 +14,6 @@ answer takes its locks in.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -128,7 +126,7 @@ def fire(timer: TicketTimer, config: SlaConfig, *, session: Session, now: dateti
 
 
 def _stale(timer: TicketTimer, ticket: Ticket, *, session: Session) -> bool:
-    if ticket.status != TicketStatus.OPEN.value or ticket.level != timer.level:
+    if ticket.status != TicketStatus.OPEN or ticket.level != timer.level:
         return True
     replaced = exists().where(TicketTimer.ticket_id == timer.ticket_id,
                               TicketTimer.kind == timer.kind, TicketTimer.id > timer.id)
@@ -205,17 +203,6 @@ def run_scheduler(url: str, config: SlaConfig, *, worker: str, notify: Notify,
     while not stop.is_set():
         _tick(url, config, worker=worker, notify=notify, clock=clock, limit=limit)
         stop.wait(interval_s)
-
-
-async def run_scheduler_async(url: str, config: SlaConfig, *, worker: str, notify: Notify,
-                              interval_s: float, stop: asyncio.Event,
-                              clock: Callable[[], datetime] = utcnow, limit: int = 100) -> None:
-    """The same loop for an event loop: database work runs in a worker thread."""
-    while not stop.is_set():
-        await asyncio.to_thread(_tick, url, config, worker=worker, notify=notify, clock=clock,
-                                limit=limit)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
 
 
 def _tick(url: str, config: SlaConfig, *, worker: str, notify: Notify,

@@ -19,10 +19,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from knowledge.models import Question
+from knowledge.queries import first_questions
 
 # intent, then optional JSON entities; anything else a customer typed stays as typed
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,40})(?P<entities>\{.{0,300}\})?\s*$", re.DOTALL)
@@ -98,14 +97,8 @@ def entry_ids(texts: Iterable[str]) -> set[int]:
 
 def entry_titles(ids: Iterable[int], session: Session) -> dict[int, str]:
     """Each entry's first question, the one the buttons and answers stood for."""
-    ids = sorted(set(ids))[:100]
-    if not ids:
-        return {}
-    first = (select(Question.entry_id, func.min(Question.id).label("qid"))
-             .where(Question.entry_id.in_(ids)).group_by(Question.entry_id).subquery())
-    rows = session.execute(select(Question.entry_id, Question.text)
-                           .join(first, first.c.qid == Question.id))
-    return {entry_id: text[:MAX_TITLE] for entry_id, text in rows}
+    return {entry_id: text[:MAX_TITLE]
+            for entry_id, text in first_questions(ids, session=session).items()}
 
 
 def shown_transcript(turns: list[dict], session: Session) -> list[dict]:

@@ -13,13 +13,11 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics.weekly import (
-    TIMEZONE,
     Figure,
     TrendItem,
     WeeklyReport,
@@ -76,7 +74,7 @@ def render_weekly_report(report: WeeklyReport, *, settings: Settings) -> Rendere
         "unhelpful": [{"key": e.key or f"#{e.entry_id}", "down": e.thumbs_down, "up": e.thumbs_up}
                       for e in report.unhelpful],
         "dashboard": f"{settings.public_url.rstrip('/')}/dashboard" if settings.public_url else "",
-        "generated": report.generated_at.astimezone(ZoneInfo(TIMEZONE)).strftime("%d/%m/%Y %H:%M"),
+        "generated": report.generated_at.astimezone(settings.zone).strftime("%d/%m/%Y %H:%M"),
     }
     context["label_width"] = max(len(row["label"]) for row in context["figures"])
     return RenderedMail(
@@ -213,12 +211,13 @@ def queue_due_report(url: str, settings: Settings, *, now: datetime | None = Non
     if not settings.marketing_emails:
         return None
     now = now or utcnow()
-    week = due_week(now, weekday=settings.weekly_report_weekday, hour=settings.weekly_report_hour)
+    week = due_week(now, weekday=settings.weekly_report_weekday, hour=settings.weekly_report_hour,
+                    zone=settings.zone)
     with session_scope(url) as session:
         if queued_report(week, session=session) is not None:  # the common case: cheap
             return None
         report = build_weekly_report(week, session=session,
-                                     today=now.astimezone(ZoneInfo(TIMEZONE)).date(), now=now)
+                                     today=now.astimezone(settings.zone).date(), now=now)
         row = enqueue_weekly_report(report, settings.marketing_emails, session=session,
                                     settings=settings, now=now)
     log.info("weekly report %s queued for %d recipient(s)", report.iso_week,

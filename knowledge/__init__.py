@@ -1,6 +1,7 @@
 """The knowledge base: entries with question variants, embeddings, FAISS and BM25
 retrieval, the answer/clarify/escalate decision, calibration, import and export."""
 
+from knowledge.decision import Candidate, Decision
 from knowledge.errors import (
     EntryNotFound,
     ImportRejected,
@@ -10,7 +11,7 @@ from knowledge.errors import (
 )
 from knowledge.repository import EntryDraft
 from knowledge.scoring import DecisionKind, Thresholds
-from knowledge.service import Candidate, Decision, KnowledgeBase
+from knowledge.service import KnowledgeBase
 
 __all__ = [
     "Candidate",

@@ -67,7 +67,8 @@ def similarity_ratio(kb_vectors: np.ndarray, embed_many, parallel: dict[str, lis
     if asked_in not in parallel or not known or not len(kb_vectors):
         return None
     if len(kb_vectors) > sample:
-        kb_vectors = kb_vectors[np.random.default_rng(0).choice(len(kb_vectors), sample, replace=False)]
+        picked = np.random.default_rng(0).choice(len(kb_vectors), sample, replace=False)
+        kb_vectors = kb_vectors[picked]
     best = {language: float((embed_many(parallel[language]) @ kb_vectors.T).max(axis=1).mean())
             for language in (asked_in, known[0])}
     if best[known[0]] <= 0:
@@ -155,7 +156,8 @@ class FoldSearch:
             scored = score_entries(
                 hits,
                 self._owner(query.language),
-                lambda e, q=query.vector: None if e not in self.centroids else float(self.centroids[e] @ q),
+                lambda e, q=query.vector: None if e not in self.centroids
+                else float(self.centroids[e] @ q),
                 self.lexical.search(query.text, SEARCH_K) if self.lexical_weight else None,
                 self.lexical_weight,
             )
@@ -166,11 +168,13 @@ class FoldSearch:
             rows["in_scope"].append(query.truth is not None)
             rows["right"].append(query.truth is not None and bool(scored)
                                  and scored[0].entry_id == query.truth)
-            rows["among"].append(query.truth is not None and any(s.entry_id == query.truth for s in offer))
+            rows["among"].append(query.truth is not None
+                                 and any(s.entry_id == query.truth for s in offer))
             rows["offerable"].append(bool(offer))
             rows["source"].append(query.source)
         return Probes(np.array(rows["x"]), *(np.array(rows[f], dtype=bool)
-                      for f in ("in_scope", "right", "among", "offerable")), np.array(rows["source"]))
+                      for f in ("in_scope", "right", "among", "offerable")),
+                      np.array(rows["source"]))
 
 
 def collect_probes(
@@ -197,7 +201,8 @@ def collect_probes(
         bank_languages = bank[2] if len(bank) > 2 else [""] * len(bank_texts)
         nearest = (bank_vectors @ vectors.T).max(axis=1)
         bank_queries = [Query(v, t, None, "bank", language)
-                        for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages, nearest)
+                        for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages,
+                                                     nearest, strict=True)
                         if n < BANK_NEAR_DUPLICATE]
     if len(entries) < 3:  # no folds: the bank alone, against the whole KB
         whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
@@ -206,7 +211,8 @@ def collect_probes(
     # The bank is searched inside the folds too, so that every probe meets a KB of the same
     # shape (a KB with one question fewer per entry must not tell bank probes apart).
     folds = min(folds, len(entries))
-    fold_of_entry = dict(zip(rng.permutation(entries).tolist(), np.arange(len(entries)) % folds))
+    fold_of_entry = dict(zip(rng.permutation(entries).tolist(), np.arange(len(entries)) % folds,
+                             strict=True))
     by_entry = {e: np.flatnonzero(entry_of_variant == e) for e in entries.tolist()}
     # A KB of few entries hides few per fold: each then gives more of its questions, so the
     # unanswerable side of every fold has about HIDDEN_PROBES probes.
@@ -229,7 +235,8 @@ def collect_probes(
             for r in rng.permutation(rows)[:take].tolist():
                 hidden[r] = True
                 queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
-        search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts, lexical_weight,
+        search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts,
+                            lexical_weight,
                             languages)
         parts.append(search.probes(queries))
     return Probes.join(parts)

@@ -89,7 +89,7 @@ def observe(observations: list[Observation], *, session: Session) -> set[int]:
         if capped and kind == CONFIRM:
             continue
         candidate = _candidate_for(seen, create=not capped, session=session)
-        if candidate is None or candidate.status != CandidateStatus.PENDING.value:
+        if candidate is None or candidate.status != CandidateStatus.PENDING:
             continue
         if _has_vote(candidate.id, seen.conversation_id, kind, session=session):
             continue  # the same chat again: counted once
@@ -115,8 +115,8 @@ def _candidate_for(seen: Observation, *, create: bool = True, session: Session
     candidate = session.scalar(select(CandidateVariant).where(
         CandidateVariant.entry_id == seen.entry_id, CandidateVariant.fingerprint == mark))
     if entry is None or entry.status is not Status.PUBLISHED or entry.language != seen.language:
-        if candidate is not None and candidate.status == CandidateStatus.PENDING.value:
-            candidate.status = CandidateStatus.DROPPED.value
+        if candidate is not None and candidate.status == CandidateStatus.PENDING:
+            candidate.status = CandidateStatus.DROPPED
         return None
     if candidate is None:
         if not create or any(q.fingerprint == mark for q in entry.questions):
@@ -162,7 +162,7 @@ def publish_ready(*, session: Session, now: datetime | None = None,
     conversations within WINDOW; returns the entry ids changed (the caller syncs the index)."""
     now = now or utcnow()
     pending = list(session.scalars(select(CandidateVariant).where(
-        CandidateVariant.status == CandidateStatus.PENDING.value,
+        CandidateVariant.status == CandidateStatus.PENDING,
         CandidateVariant.blocked.is_(False))))
     counts = _counts([c.id for c in pending], now - WINDOW, session=session)
     changed = []
@@ -176,7 +176,7 @@ def publish_ready(*, session: Session, now: datetime | None = None,
                                      f"confermata da {confirmations} conversazioni",
                                      session=session)
         except InvalidEntry:
-            candidate.status, published = CandidateStatus.DROPPED.value, False
+            candidate.status, published = CandidateStatus.DROPPED, False
         if published:
             changed.append(candidate.entry_id)
     return changed
@@ -185,11 +185,11 @@ def publish_ready(*, session: Session, now: datetime | None = None,
 def _publish(candidate: CandidateVariant, by: str, reason: str, *, session: Session) -> bool:
     entry = repo.published_entry(candidate.entry_id, session=session)
     if entry is None:
-        candidate.status = CandidateStatus.DROPPED.value
+        candidate.status = CandidateStatus.DROPPED
         return False
     repo.update_entry(entry, session=session, by=by, reason=reason,
                       add_questions=(candidate.question,))
-    candidate.status = CandidateStatus.PUBLISHED.value
+    candidate.status = CandidateStatus.PUBLISHED
     candidate.decided_by, candidate.decided_at = by, utcnow()
     return True
 
@@ -198,7 +198,7 @@ def _pending(candidate_id: int, *, session: Session) -> CandidateVariant:
     candidate = session.get(CandidateVariant, candidate_id)
     if candidate is None:
         raise CandidateError(f"no candidate question {candidate_id}")
-    if candidate.status != CandidateStatus.PENDING.value:
+    if candidate.status != CandidateStatus.PENDING:
         raise CandidateError(f"candidate question {candidate_id} is already {candidate.status}")
     return candidate
 
@@ -215,7 +215,7 @@ def approve(candidate_id: int, operator: str, *, session: Session) -> CandidateV
 def reject(candidate_id: int, operator: str, *, session: Session) -> CandidateView:
     """An operator's no: never proposed again."""
     candidate = _pending(candidate_id, session=session)
-    candidate.status = CandidateStatus.REJECTED.value
+    candidate.status = CandidateStatus.REJECTED
     candidate.decided_by, candidate.decided_at = operator, utcnow()
     return _view(candidate, session=session)
 
@@ -226,7 +226,7 @@ def pending(*, session: Session, now: datetime | None = None, limit: int = 100
     now = now or utcnow()
     rows = list(session.scalars(
         select(CandidateVariant).join(Entry, Entry.id == CandidateVariant.entry_id)
-        .where(CandidateVariant.status == CandidateStatus.PENDING.value,
+        .where(CandidateVariant.status == CandidateStatus.PENDING,
                Entry.status == Status.PUBLISHED)
         .order_by(CandidateVariant.last_seen.desc()).limit(limit * 5)))
     counts = _counts([c.id for c in rows], now - WINDOW, session=session)

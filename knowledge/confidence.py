@@ -126,7 +126,8 @@ class ConfidenceModel:
         share = self.unanswerable_share if share is None else share
         return sigmoid(self.in_scope.logit(x) + math.log((1 - share) / share))
 
-    def probabilities(self, x: np.ndarray, share: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, x: np.ndarray,
+                      share: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(P(best entry right), P(right entry among the buttons)) for rows of features."""
         p_in = self.p_in_scope(x, share)
         return p_in * sigmoid(self.right.logit(x)), p_in * sigmoid(self.among.logit(x))
@@ -265,7 +266,8 @@ def choose_answer_at(model: ConfidenceModel, probes: Probes) -> ConfidenceModel:
     answer_at = 1.0
     if len(allowed):
         last = allowed[-1]
-        while last >= 0 and last + 1 < len(order) and p_right[order[last + 1]] == p_right[order[last]]:
+        while (last >= 0 and last + 1 < len(order)
+               and p_right[order[last + 1]] == p_right[order[last]]):
             last -= 1
         if last >= 0:
             answer_at = float(p_right[order[last]])
@@ -311,10 +313,12 @@ def reliability_table(p: np.ndarray, right: np.ndarray, weight: np.ndarray | Non
 
 def calibration_error(table: list[dict]) -> float:
     """Expected calibration error of a reliability table (weighted by each bin's share)."""
-    return round(sum(r["weight"] * abs(r["mean"] - r["right"]) for r in table if r["mean"] is not None), 4)
+    return round(sum(r["weight"] * abs(r["mean"] - r["right"]) for r in table
+                     if r["mean"] is not None), 4)
 
 
-def estimate_unanswerable_share(model: ConfidenceModel, x: np.ndarray, *, iterations: int = 100) -> float:
+def estimate_unanswerable_share(model: ConfidenceModel, x: np.ndarray, *,
+                                iterations: int = 100) -> float:
     """The share of unanswerable questions among logged searches, by expectation-maximisation
     of the class prior (Saerens, Latinne and Decaestecker 2002) over the balanced in-scope
     model: no labels needed, only the questions customers asked."""

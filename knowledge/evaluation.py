@@ -118,7 +118,8 @@ def read_labelled(path: Path) -> list[tuple[str, str]]:
     return [(r.text, r.label) for r in read_lines(path)]
 
 
-def keep_shots(rows: list[tuple[str, str]], shots: int, seed: int) -> tuple[list[tuple[str, str]], dict]:
+def keep_shots(rows: list[tuple[str, str]], shots: int,
+               seed: int) -> tuple[list[tuple[str, str]], dict]:
     """At most `shots` distinct questions per label (0 = all), drawn with `seed`. Each label
     draws from its own generator, so adding a label never changes another's sample.
     Returns the kept rows (in file order) and {label: kept} for labels that had fewer."""
@@ -202,18 +203,7 @@ def evaluate(
         kb = KnowledgeBase(settings, model)
         kb.warm_up()
         try:
-            try:
-                start = kb.calibrate()
-                calibrated = kb.calibrate(
-                    recent_questions=[(q.text, query_language or "") for q in queries])
-            except CalibrationImpossible as exc:  # the product keeps its default thresholds
-                start = calibrated = None
-                calibration = {"error": str(exc)}
-            else:
-                calibration = {k: getattr(calibrated, k) for k in (
-                    "version", "answer_at", "clarify_at", "budget", "unanswerable_share", "expected")}
-                start = start.for_language(query_language, kb.languages())
-                calibrated = calibrated.for_language(query_language, kb.languages())
+            start, calibrated, calibration = _calibrate(kb, queries, query_language)
             outcomes, ranked, key_of, latencies = _run(kb, queries, query_language, calibrated)
             at_start = outcome_rates(decide_all(ranked, key_of.__getitem__, start)) if start else {}
         finally:
@@ -230,6 +220,23 @@ def evaluate(
         kb_entries=len({label for _, label in kb_rows}), kb_questions=len(kb_rows),
         short_labels=short,
     )
+
+
+def _calibrate(kb: KnowledgeBase, queries: list[Labelled], query_language: str | None
+               ) -> tuple[ConfidenceModel | None, ConfidenceModel | None, dict]:
+    """(the model trained on the KB alone, as a new shop starts; the one that has also
+    seen the queries, as after a while in production; what the second one is), each for
+    `query_language`. Too small a KB: (None, None, why), and the default thresholds."""
+    try:
+        start = kb.calibrate()
+        calibrated = kb.calibrate(
+            recent_questions=[(q.text, query_language or "") for q in queries])
+    except CalibrationImpossible as exc:  # the product keeps its default thresholds
+        return None, None, {"error": str(exc)}
+    calibration = {k: getattr(calibrated, k) for k in (
+        "version", "answer_at", "clarify_at", "budget", "unanswerable_share", "expected")}
+    return (start.for_language(query_language, kb.languages()),
+            calibrated.for_language(query_language, kb.languages()), calibration)
 
 
 def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None,
@@ -251,7 +258,8 @@ def _run(kb: KnowledgeBase, queries: list[Labelled], language: str | None,
         if kind is not decision.kind:
             raise RuntimeError(f"line {query.line}: re-scoring disagrees with the search "
                                f"({kind} vs {decision.kind}); the sweep would not be the product's")
-        outcomes.append(outcome_of(query.label, kind, chosen, scored, key_of.__getitem__, confidence))
+        outcomes.append(outcome_of(query.label, kind, chosen, scored, key_of.__getitem__,
+                                   confidence))
         ranked.append((query.label, scored, x))
         latencies.append(decision.latency_ms)
     return outcomes, ranked, key_of, latencies
@@ -282,7 +290,7 @@ def matthews(truth: list[str], predicted: list[str]) -> float:
     """Multi-class Matthews correlation (Gorodkin 2004); escalate and clarify count as 'oos'."""
     labels = {label: i for i, label in enumerate(sorted(set(truth) | set(predicted)))}
     confusion = np.zeros((len(labels), len(labels)))
-    for t, p in zip(truth, predicted):
+    for t, p in zip(truth, predicted, strict=True):
         confusion[labels[t], labels[p]] += 1
     c, s = np.trace(confusion), confusion.sum()
     p_k, t_k = confusion.sum(axis=0), confusion.sum(axis=1)

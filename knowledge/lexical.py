@@ -218,12 +218,14 @@ class LexicalIndex:
         if len(ids) > k:
             top = np.argpartition(-values, k - 1)[:k]
             ids, values = ids[top], values[top]
-        return {int(v): float(s) for v, s in zip(ids.tolist(), values.tolist()) if s > 0}
+        return {int(v): float(s) for v, s in zip(ids.tolist(), values.tolist(), strict=True)
+                if s > 0}
 
     def scores(self, text: str) -> dict[int, float]:
         """{variant id: BM25 score} of every variant sharing a word with the text."""
         ids, values = self._score(text)
-        return {int(v): float(s) for v, s in zip(ids.tolist(), values.tolist()) if s > 0}
+        return {int(v): float(s) for v, s in zip(ids.tolist(), values.tolist(), strict=True)
+                if s > 0}
 
     def _score(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(variant ids, scores) of the live variants sharing a word with the text; the

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core import Base, utcnow
+from core import Base, string_enum, utcnow
 
 
 class Category(enum.StrEnum):
@@ -46,11 +45,6 @@ class Source(enum.StrEnum):
     MANUAL = "manual"  # written in the console or the API
 
 
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    # Stored as plain strings: readable in SQL and free of PostgreSQL enum migrations.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class Entry(Base):
     __tablename__ = "kb_entries"
 
@@ -58,10 +52,11 @@ class Entry(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     answer: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), index=True)
-    category: Mapped[Category] = mapped_column(_enum(Category), default=Category.GENERAL)
+    category: Mapped[Category] = mapped_column(string_enum(Category), default=Category.GENERAL)
     topic: Mapped[str] = mapped_column(String(80), default="")
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.PUBLISHED, index=True)
-    source: Mapped[Source] = mapped_column(_enum(Source), default=Source.IMPORTED)
+    status: Mapped[Status] = mapped_column(string_enum(Status), default=Status.PUBLISHED,
+                                           index=True)
+    source: Mapped[Source] = mapped_column(string_enum(Source), default=Source.IMPORTED)
     source_ref: Mapped[str] = mapped_column(String(300), default="")
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str] = mapped_column(String(200), default="")
@@ -86,7 +81,8 @@ class Question(Base):
     __table_args__ = (UniqueConstraint("entry_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"),
+                                          index=True)
     text: Mapped[str] = mapped_column(Text)
     # sha1 of the normalised text: duplicate detection without indexing long strings
     fingerprint: Mapped[str] = mapped_column(String(40), index=True)
@@ -102,7 +98,8 @@ class EntryVersion(Base):
     __table_args__ = (UniqueConstraint("entry_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"),
+                                          index=True)
     version: Mapped[int] = mapped_column(Integer)
     answer: Mapped[str] = mapped_column(Text)
     questions: Mapped[list[str]] = mapped_column(JSON)
@@ -155,8 +152,8 @@ class CandidateVariant(Base):
     question: Mapped[str] = mapped_column(Text)  # scrubbed as learned questions are
     fingerprint: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(20), default=CandidateStatus.PENDING.value,
-                                        index=True)
+    status: Mapped[CandidateStatus] = mapped_column(string_enum(CandidateStatus),
+                                                    default=CandidateStatus.PENDING, index=True)
     # a thumbs-down on this (entry, question): only an operator can publish it now
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import LANGUAGES, utcnow
 from knowledge.errors import EntryNotFound, InvalidEntry
-from knowledge.models import Category, Entry, EntryVersion, KBChange, KBSetting, Question, Source, Status
+from knowledge.models import (
+    Category,
+    Entry,
+    EntryVersion,
+    KBChange,
+    KBSetting,
+    Question,
+    Source,
+    Status,
+)
 from knowledge.text import clean, fingerprint
 
 MAX_ANSWER_CHARS = 20_000
@@ -123,7 +132,8 @@ def create_entry(draft: EntryDraft, *, session: Session, reason: str = "created"
         updated_at=now,
         review_by=draft.review_by,
         version=1,
-        questions=[Question(text=q, fingerprint=fingerprint(q), created_at=now) for q in draft.questions],
+        questions=[Question(text=q, fingerprint=fingerprint(q), created_at=now)
+                   for q in draft.questions],
     )
     session.add(entry)
     session.flush()
@@ -221,7 +231,8 @@ def get_entry(ref: int | str, *, session: Session) -> Entry:
     return entry
 
 
-def find_by_questions(language: str, questions: tuple[str, ...], *, session: Session) -> Entry | None:
+def find_by_questions(language: str, questions: tuple[str, ...], *,
+                      session: Session) -> Entry | None:
     """An entry in `language` that already has one of these questions (import deduplication)."""
     prints = [fingerprint(q) for q in questions]
     return session.scalar(
@@ -251,7 +262,8 @@ def list_entries(
 
 
 def versions_of(entry_id: int, *, session: Session) -> list[EntryVersion]:
-    query = select(EntryVersion).where(EntryVersion.entry_id == entry_id).order_by(EntryVersion.version)
+    query = (select(EntryVersion).where(EntryVersion.entry_id == entry_id)
+             .order_by(EntryVersion.version))
     return list(session.scalars(query))
 
 
@@ -302,7 +314,9 @@ def learned_questions(limit: int, *, session: Session) -> list[tuple[int, str]]:
 
 
 def stats(*, session: Session) -> dict:
-    by = lambda col: {r[0]: r[1] for r in session.execute(select(col, func.count()).group_by(col))}  # noqa: E731
+    def by(col) -> dict:
+        return {r[0]: r[1] for r in session.execute(select(col, func.count()).group_by(col))}
+
     return {
         "entries": session.scalar(select(func.count()).select_from(Entry)) or 0,
         "questions": session.scalar(select(func.count()).select_from(Question)) or 0,

@@ -87,7 +87,8 @@ def is_near_copy(scored: list[ScoredEntry]) -> bool:
         s.nearest < NEAR_COPY for s in scored[1:])
 
 
-def decide(scored: list[ScoredEntry], thresholds: Thresholds) -> tuple[DecisionKind, list[ScoredEntry]]:
+def decide(scored: list[ScoredEntry],
+           thresholds: Thresholds) -> tuple[DecisionKind, list[ScoredEntry]]:
     """Answer with one entry, offer 2-3 close ones, or escalate (keeping the top 3 for context)."""
     if not scored:
         return DecisionKind.ESCALATE, []

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,11 +18,13 @@ from core import Settings, session_scope
 from knowledge import repository as repo
 from knowledge.calibration import Signal
 from knowledge.confidence import ConfidenceModel, QueryFacts, feature_vector
+from knowledge.decision import Candidate, Decision
 from knowledge.embedders import Embedder, make_embedder
 from knowledge.errors import CalibrationImpossible
 from knowledge.index_sync import SearchMaps
 from knowledge.lexical import tokenize
-from knowledge.scoring import DecisionKind, ScoredEntry, Thresholds, decide, score_entries
+from knowledge.model_store import read_stored, stored_version, usable_model, write_stored
+from knowledge.scoring import ScoredEntry, Thresholds, decide, score_entries
 from knowledge.text import validate_question
 from knowledge.training import train_model
 from knowledge.vector_index import VectorIndex
@@ -41,48 +42,12 @@ BACKGROUND_SYNC_QUESTIONS = 64
 MODEL_CHECK_S = 30.0  # how often a search looks for a newer stored confidence model
 
 
-@dataclass(frozen=True)
-class Candidate:
-    entry_id: int
-    key: str
-    score: float
-    matched_question: str
-    answer: str
-    language: str
-    category: str
-    topic: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    kind: DecisionKind
-    question: str
-    candidates: tuple[Candidate, ...]  # answer: 1; clarify: 2-3; escalate: what was considered
-    language: str | None
-    latency_ms: float
-    kb_version: int
-    confidence: float | None = None  # P(the best entry is right); None: default thresholds
-    model_version: int = 0  # the confidence model that decided; 0: default thresholds
-
-    @property
-    def entry(self) -> Candidate | None:
-        return self.candidates[0] if self.kind is DecisionKind.ANSWER else None
-
-    @property
-    def score(self) -> float:
-        return self.candidates[0].score if self.candidates else 0.0
-
-
-def model_setting_name(embedder_name: str) -> str:
-    return f"confidence:{embedder_name}"
-
-
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.url = settings.resolved_database_url
-        self.embedder = embedder or make_embedder(settings.resolved_embedder,
-                                                  settings.var_dir / "models")
+        self.embedder = embedder or make_embedder(
+            settings.resolved_embedder, settings.var_dir / "models", settings.embed_backend)
         self.index_dir = settings.resolved_index_dir
         self._lock = threading.RLock()  # the index, for searches: held for milliseconds
         self._sync_lock = threading.Lock()  # one sync at a time (it may run for seconds)
@@ -255,31 +220,20 @@ class KnowledgeBase:
             if self._model_loaded and now - self._model_checked < MODEL_CHECK_S:
                 return self._model
             self._model_checked = now
-            with session_scope(self.url) as session:
-                stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
+            stored = read_stored(self.url, self.embedder.name)
             if self._model_loaded and (not isinstance(stored, dict) or stored.get("version")
                                        == getattr(self._model, "version", None)):
                 return self._model
-            model, problem = None, None
-            if stored is not None:
-                try:
-                    model = ConfidenceModel.from_dict(stored)
-                except ValueError as exc:
-                    problem = str(exc)
-                else:
-                    if model.embedder != self.embedder.name:
-                        model, problem = None, f"it was made for the embedder {model.embedder!r}"
-                    elif (model.budget, model.clarify_at) != (self.settings.wrong_answer_budget,
-                                                               self.settings.clarify_confidence):
-                        model, problem = None, "the risk settings have changed"
+            model, problem = usable_model(stored, self.embedder.name, self.settings)
             if problem and self._model_loaded:  # never rebuild inside a customer's search
                 log.warning("stored confidence model not used (%s): keeping version %s until "
-                            "the next recalibration", problem, getattr(self._model, "version", None))
+                            "the next recalibration", problem,
+                            getattr(self._model, "version", None))
                 return self._model
             if problem:
                 log.warning("stored confidence model not used (%s): rebuilding it", problem)
                 try:
-                    model = self.calibrate(version=stored.get("version", 0) if isinstance(stored, dict) else 0)
+                    model = self.calibrate(version=stored_version(stored))
                 except CalibrationImpossible as exc:
                     log.warning("%s", exc)
                     model = None
@@ -358,7 +312,7 @@ class KnowledgeBase:
 
         lexical = lexical and self.settings.hybrid_lexical
         matches = maps.lexical.search(text, SEARCH_K) if lexical else None
-        hits = zip(ids[0].tolist(), scores[0].tolist())
+        hits = zip(ids[0].tolist(), scores[0].tolist(), strict=True)
         return score_entries(hits, owner, centroid_similarity, matches,
                              self.settings.lexical_weight if lexical else 0.0)
 
@@ -395,13 +349,10 @@ class KnowledgeBase:
                   version: int | None = None) -> ConfidenceModel:
         """Train the confidence model (see knowledge.training), store it and use it from now."""
         self.sync(force=True)
-        with session_scope(self.url) as session:
-            stored = repo.get_setting(model_setting_name(self.embedder.name), session=session)
-        previous = stored.get("version", 0) if isinstance(stored, dict) else 0
+        previous = stored_version(read_stored(self.url, self.embedder.name))
         model = train_model(self, recent_questions=recent_questions, signals=signals,
                             version=(version if version is not None else previous) + 1)
-        with session_scope(self.url) as session:
-            repo.put_setting(model_setting_name(self.embedder.name), model.as_dict(), session=session)
+        write_stored(self.url, self.embedder.name, model)
         self._model, self._model_loaded = model, True
         self._model_checked = time.monotonic()
         return model

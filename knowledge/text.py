@@ -6,11 +6,11 @@ import hashlib
 import re
 import unicodedata
 
+from core.text import normalise
 from knowledge.errors import InvalidQuestion
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE = re.compile(r"\s+")
-_PUNCT = re.compile(r"[^\w\s]")
 
 
 def clean(text: str) -> str:
@@ -20,13 +20,8 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
-def normalize(text: str) -> str:
-    """The form used to spot duplicate questions: case, accents-as-typed, punctuation ignored."""
-    return _SPACE.sub(" ", _PUNCT.sub(" ", clean(text).casefold())).strip()
-
-
 def fingerprint(text: str) -> str:
-    return hashlib.sha1(normalize(text).encode("utf-8")).hexdigest()
+    return hashlib.sha1(normalise(text).encode("utf-8")).hexdigest()
 
 
 def validate_question(text: object, max_chars: int) -> str:

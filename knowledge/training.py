@@ -14,7 +14,12 @@ import numpy as np
 from core import session_scope
 from knowledge import repository as repo
 from knowledge.calibration import (
-    VERDICTS, Signal, collect_probes, parallel_questions, signal_probe, similarity_ratio,
+    VERDICTS,
+    Signal,
+    collect_probes,
+    parallel_questions,
+    signal_probe,
+    similarity_ratio,
     unanswerable_bank,
 )
 from knowledge.confidence import ConfidenceModel, Probes, estimate_unanswerable_share, train
@@ -111,8 +116,8 @@ def _signal_probes(kb: KnowledgeBase, signals: Sequence[Signal]) -> Probes:
         if signal.verdict not in VERDICTS:
             continue
         try:
-            x, scored = kb.features(signal.question, lexical=True,
-                                    exclude=signal.entry_id if signal.verdict == "learned" else None)
+            learned = signal.entry_id if signal.verdict == "learned" else None
+            x, scored = kb.features(signal.question, lexical=True, exclude=learned)
         except InvalidQuestion:
             continue
         if (row := signal_probe(signal, x, scored)) is not None:

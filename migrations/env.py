@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from core import get_engine
-from core.db import Base
 import analytics.models  # noqa: F401  (registers the tables for autogenerate)
 import catalogue.models  # noqa: F401
 import escalation.models  # noqa: F401
 import knowledge.models  # noqa: F401
+from core import get_engine
+from core.db import Base
 
 config = context.config
 

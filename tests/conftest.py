@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from core import Settings, dispose_all, session_scope
+from core import Settings, dispose_all, ensure_secret_key, session_scope
 from knowledge.embedders import HashingEmbedder
 from knowledge.repository import EntryDraft, create_entry
 from knowledge.service import KnowledgeBase
@@ -49,8 +49,10 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, database_url):
-    return Settings(var_dir=tmp_path, database_url=database_url, embedder="hashing",
-                    index_sync_interval_s=0)
+    settings = Settings(var_dir=tmp_path, database_url=database_url, embedder="hashing",
+                        index_sync_interval_s=0)
+    ensure_secret_key(settings)  # as the product's start does
+    return settings
 
 
 @pytest.fixture
@@ -73,3 +75,12 @@ def add_entry(database_url):
             return entry.id
 
     return _add
+
+
+@pytest.fixture
+def dataset(database_url):
+    """The October event log whose true figures tests/analytics/test_metrics.py works out
+    by hand; shared by the analytics, weekly-report and CLI tests. Returns (url, entry ids)."""
+    from tests.analytics.test_metrics import seed_october
+
+    return seed_october(database_url)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -17,8 +16,6 @@ from bot.console.errors import ConsoleError
 from bot.console.web import SESSION_HOURS, STATIC, console_config, handle_console_error
 from core import Settings
 from escalation import SlaConfig
-
-HTTPS_ONLY_ENV = "SUPPORTBOT_CONSOLE_HTTPS_ONLY"  # "1" behind TLS: the cookie is Secure
 
 
 def install_console(app: FastAPI, settings: Settings, sla: SlaConfig | None = None) -> None:
@@ -31,7 +28,7 @@ def install_console(app: FastAPI, settings: Settings, sla: SlaConfig | None = No
     key = hmac.new(settings.resolved_secret_key, b"console-session", hashlib.sha256).hexdigest()
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="supportbot_console",
                        max_age=SESSION_HOURS * 3600, path="/", same_site="lax",
-                       https_only=os.environ.get(HTTPS_ONLY_ENV, "") == "1")
+                       https_only=settings.console_https_only)
     app.add_exception_handler(ConsoleError, handle_console_error)
     app.add_exception_handler(AccountError, handle_console_error)
     for module in (routes, kb_routes, mail_routes, dashboard_routes):

@@ -38,7 +38,6 @@ from bot.console.errors import CsrfFailed, Forbidden, LoginRequired
 from bot.console.guard import SessionRegistry
 from core import Settings, SupportBotError
 
-USERS_ENV = "SUPPORTBOT_CONSOLE_USERS"
 DEMO_EMAIL = "operatore@bottega-aurora.example"
 DEMO_MARKETING_EMAIL = "marketing@bottega-aurora.example"
 ROLES = ("operator", "marketing")
@@ -61,8 +60,7 @@ class Account:
 
 
 def users_file(settings: Settings) -> Path:
-    configured = os.environ.get(USERS_ENV, "").strip()
-    return Path(configured) if configured else settings.var_dir / "console_users.json"
+    return settings.console_users or settings.var_dir / "console_users.json"
 
 
 def normalise_email(text: str) -> str:

@@ -23,7 +23,7 @@ from analytics.product_questions import ProductQuestions, ProductReport, product
 from core import SupportBotError, session_scope
 
 if TYPE_CHECKING:
-    from bot.console.dashboard_routes import View
+    from bot.console.dashboard_filters import View
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,9 @@ it fills (analytics.freshness).
 from __future__ import annotations
 
 import asyncio
-import re
 import tempfile
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -32,102 +28,27 @@ import analytics
 from analytics import dashboard as data
 from analytics import export, freshness, rollup, topic_names
 from analytics.learning_curve import learning_curve
-from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, Filters, Period
+from analytics.period import AnalyticsError, report_zone
 from bot.console.auth import current_dashboard_user
+from bot.console.dashboard_filters import (
+    CHANNEL_NAMES,
+    DECISION_NAMES,
+    LANGUAGE_NAMES,
+    STAGE_NAMES,
+    BadFilter,
+    View,
+    view_of,
+)
 from bot.console.dashboard_products import product_section
-from bot.console.errors import ConsoleError, NotFound
+from bot.console.errors import NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render
 from bot.insights_job import INTERVAL_S
-from core import LANGUAGES, session_scope, utcnow
+from core import session_scope, utcnow
 from knowledge.privacy import scrub
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 ROOT = Path(__file__).resolve().parents[2]
 CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
-DEFAULT_DAYS = 28
-STAGE_NAMES = {"pre_purchase": "Prima dell'acquisto", "post_purchase": "Dopo l'acquisto",
-               "other": "Altro"}
-DECISION_NAMES = {"answer": "Risposte", "clarify": "Chiarimenti", "escalate": "A un operatore"}
-LANGUAGE_NAMES = {"it": "Italiano", "en": "Inglese"}
-CHANNEL_NAMES = {"socketio": "Widget (socket.io)", "rest": "Widget (REST)", "cmdline": "Terminale"}
-
-
-class BadFilter(ConsoleError):
-    status = 400
-    title = "Filtro non valido"
-
-
-@dataclass(frozen=True)
-class View:
-    """What the filter bar says, validated: the period and filters every query takes."""
-
-    period: Period
-    filters: Filters
-    stage: str | None
-    query: dict[str, str]  # the filter values as they go back into links
-
-    def link(self, path: str, **extra: Any) -> str:
-        params = {**self.query, **{k: str(v) for k, v in extra.items() if v not in (None, "")}}
-        return f"{path}?{urlencode(params)}" if params else path
-
-
-def _view(request: Request, *, stage_filter: bool = False) -> View:
-    params = request.query_params
-    known = {"from", "to", "language", "channel", "stage", "before", "offset", "subject", "kind"}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise BadFilter(f"Filtro sconosciuto: {', '.join(unknown)[:200]}. "
-                        f"Filtri possibili: periodo (from, to), lingua, canale, fase.")
-    today = utcnow().astimezone(data.REPORT_ZONE).date()
-    try:
-        end = _date(params.get("to"), "to") or today
-        start = _date(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
-        language, channel = params.get("language") or None, params.get("channel") or None
-        stage = data.check_stage(params["stage"]) if params.get("stage") else None
-        if stage and not stage_filter:
-            stage = None
-        period, filters = Period(start, end), Filters(language, channel)
-    except AnalyticsError as exc:
-        raise BadFilter(_italian(str(exc))) from exc
-    query = {"from": start.isoformat(), "to": end.isoformat()}
-    query.update({k: v for k, v in (("language", language), ("channel", channel),
-                                    ("stage", stage)) if v})
-    return View(period, filters, stage, query)
-
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _date(text: str | None, name: str) -> date | None:
-    if not text:
-        return None
-    try:
-        if not _DATE.fullmatch(text):  # fromisoformat also takes "2026W471" and the like
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise AnalyticsError(f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}") from exc
-
-
-def _italian(message: str) -> str:
-    """Analytics speaks English to developers; the dashboard reader gets Italian."""
-    if "ends" in message and "before it starts" in message:
-        return "Il periodo finisce prima di cominciare: scambia le date «dal» e «al»."
-    if "at most 5 years" in message:
-        return f"Il periodo può coprire al massimo 5 anni ({MAX_DAYS} giorni)."
-    if "is not between" in message:
-        return "Una data è fuori dall'intervallo ammesso (anni 2000-2100)."
-    if "must be a date" in message:
-        return "Le date vanno scritte come AAAA-MM-GG."
-    if "unknown language" in message:
-        return f"Lingua sconosciuta: usa {', '.join(LANGUAGES)}."
-    if "unknown channel" in message:
-        return f"Canale sconosciuto: usa {', '.join(CHANNELS)}."
-    if "purchase stage" in message:
-        return f"Fase sconosciuta: usa {', '.join(STAGE_NAMES)}."
-    return message
-
-
 def _page(request: Request, name: str, view: View, section: str, **context: Any) -> Response:
     return render(request, name, area="dashboard", section=section, view=view,
                   languages=LANGUAGE_NAMES, channels=CHANNEL_NAMES, stages=STAGE_NAMES,
@@ -138,14 +59,15 @@ def _url(request: Request) -> str:
     return config(request).database_url
 
 
-def _clean(text: str) -> str:
+def _masked(text: str) -> str:
+    """Customers' words as the dashboard shows them: personal data masked."""
     return scrub(text or "")
 
 
 # -- pages --------------------------------------------------------------------------------
 @router.get("")
 def overview(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request)
+    view = view_of(request)
     p, f = view.period, view.filters
     with session_scope(_url(request)) as session:
         summary = data.key_figures(p, f, session=session)
@@ -169,7 +91,7 @@ def overview(request: Request, user: str = Depends(current_dashboard_user)) -> R
          "datasets": [{"label": "Chat", "data": list(ratings.values())}]},
     ]
     return _page(request, "dashboard/overview.html", view, "overview", s=summary,
-                 top=[(_clean(q.text), q.count) for q in top], charts=charts, fresh=fresh)
+                 top=[(_masked(q.text), q.count) for q in top], charts=charts, fresh=fresh)
 
 
 def _freshness(session) -> dict[str, Any]:
@@ -178,12 +100,12 @@ def _freshness(session) -> dict[str, Any]:
 
 
 def _weeks(view: View) -> tuple[list[str], list[str], list[int]]:
-    return data.week_axis(view.period, utcnow().astimezone(data.REPORT_ZONE).date())
+    return data.week_axis(view.period, utcnow().astimezone(report_zone()).date())
 
 
 @router.get("/topics")
 def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request, stage_filter=True)
+    view = view_of(request, stage_filter=True)
     with session_scope(_url(request)) as session:
         stats = data.topic_overview(view.period, view.filters, session=session, stage=view.stage)
     weeks, labels, partial = _weeks(view)
@@ -191,7 +113,8 @@ def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Res
     charts = [{"id": "chart-topics", "type": "line", "title": "Domande per argomento e settimana",
                "aspectRatio": 3, "partial": partial,
                "labels": labels,
-               "datasets": [{"label": t.label, "data": [t.weekly[w] for w in weeks]} for t in shown],
+               "datasets": [{"label": t.label, "data": [t.weekly[w] for w in weeks]}
+                            for t in shown],
                "links": [view.link(f"/dashboard/topics/{t.id}") for t in shown]}]
     return _page(request, "dashboard/topics.html", view, "topics", topics=stats, charts=charts)
 
@@ -200,7 +123,7 @@ def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Res
 def topic_detail(request: Request, topic_id: str,
                  user: str = Depends(current_dashboard_user)) -> Response:
     number = parse_id(topic_id)
-    view = _view(request, stage_filter=True)
+    view = view_of(request, stage_filter=True)
     before = _bookmark(request)
     with session_scope(_url(request)) as session:
         topics, mapping = data.current_map(session)
@@ -268,7 +191,7 @@ def _apply(session, topics, mapping, topic, action: str, form: dict[str, str],
 
 @router.get("/questions")
 def question_list(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request, stage_filter=True)
+    view = view_of(request, stage_filter=True)
     subject, kind = _text_param(request, "subject"), _text_param(request, "kind")
     before = _bookmark(request)
     with session_scope(_url(request)) as session:
@@ -283,7 +206,7 @@ def question_list(request: Request, user: str = Depends(current_dashboard_user))
 
 @router.get("/purchase")
 def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request)
+    view = view_of(request)
     p, f = view.period, view.filters
     with session_scope(_url(request)) as session:
         products = data.subjects(p, f, session=session)
@@ -308,10 +231,10 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
 
 @router.get("/quality")
 def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request)
+    view = view_of(request)
     p, f = view.period, view.filters
     offset = _offset(request)
-    today = utcnow().astimezone(data.REPORT_ZONE).date()
+    today = utcnow().astimezone(config(request).settings.zone).date()
     with session_scope(_url(request)) as session:
         gaps = data.top_questions(p, f, session=session, limit=15, gaps_only=True)
         unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
@@ -321,9 +244,9 @@ def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Re
                                              offset=offset)
     more = len(comments) > data.PAGE_SIZE
     return _page(request, "dashboard/quality.html", view, "quality", learning=learning,
-                 gaps=[(_clean(g.text), g.count) for g in gaps], unhelpful=unhelpful,
+                 gaps=[(_masked(g.text), g.count) for g in gaps], unhelpful=unhelpful,
                  stale=stale[:50], stale_total=len(stale),
-                 comments=[(c, _clean(c.text)) for c in comments[:data.PAGE_SIZE]],
+                 comments=[(c, _masked(c.text)) for c in comments[:data.PAGE_SIZE]],
                  more=view.link("/dashboard/quality", offset=offset + data.PAGE_SIZE)
                  if more else "")
 
@@ -344,7 +267,8 @@ def _bookmark(request: Request) -> data.Bookmark | None:
     try:
         return data.Bookmark.parse(text)
     except AnalyticsError as exc:
-        raise BadFilter("Il segnalibro di pagina non è valido: riparti dalla prima pagina.") from exc
+        raise BadFilter("Il segnalibro di pagina non è valido: "
+                        "riparti dalla prima pagina.") from exc
 
 
 def _offset(request: Request) -> int:
@@ -355,7 +279,7 @@ def _offset(request: Request) -> int:
 
 
 def _rows(page: data.QuestionPage) -> data.QuestionPage:
-    rows = tuple(data.QuestionRow(r.event_id, r.occurred_at, _clean(r.text), r.language,
+    rows = tuple(data.QuestionRow(r.event_id, r.occurred_at, _masked(r.text), r.language,
                                   r.decision, r.stage) for r in page.rows)
     return data.QuestionPage(rows, page.total, page.next_before)
 
@@ -364,7 +288,7 @@ def _rows(page: data.QuestionPage) -> data.QuestionPage:
 @router.get("/export.csv")
 def export_csv(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
     """One row per conversation in the period, spreadsheet-safe; streamed page by page."""
-    view = _view(request)
+    view = view_of(request)
     url = _url(request)
     key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
 
@@ -381,7 +305,7 @@ def export_csv(request: Request, user: str = Depends(current_dashboard_user)) ->
 @router.get("/export.parquet")
 async def export_parquet(request: Request,
                          user: str = Depends(current_dashboard_user)) -> Response:
-    view = _view(request)
+    view = view_of(request)
     url = _url(request)
     key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
     handle = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
@@ -406,7 +330,7 @@ async def export_parquet(request: Request,
 def _scrubbed(rows):
     """Exports leave the app for BI tools: the first question goes scrubbed, as on the pages."""
     for row in rows:
-        row.first_question = _clean(row.first_question)
+        row.first_question = _masked(row.first_question)
         yield row
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from analytics.log import disliked_entries
-from bot.console.auth import current_operator
+from bot.console.deps import OPERATORS_ONLY, CurrentOperator
 from bot.console.errors import ConsoleError, NotFound
 from bot.console.tickets import CATEGORIES
 from bot.console.web import (
@@ -32,14 +32,13 @@ from bot.console.web import (
     text_field,
 )
 from core import session_scope, utcnow
-from knowledge import EntryNotFound, InvalidEntry
-from knowledge import candidates
+from knowledge import EntryNotFound, InvalidEntry, candidates
 from knowledge import repository as repo
 from knowledge.learning import RESOLUTIONS, conflicts, resolve_conflict
 from knowledge.models import Entry, Question, Status
 from knowledge.text import clean, fingerprint
 
-router = APIRouter(prefix="/console/kb", include_in_schema=False)
+router = APIRouter(prefix="/console/kb", include_in_schema=False, dependencies=OPERATORS_ONLY)
 PAGE = 50
 # (from, to) -> (button, why in the version history); other moves are refused.
 MOVES = {
@@ -75,8 +74,7 @@ def _search(url: str, q: str, status: str, offset: int) -> tuple[list[Entry], li
 
 
 @router.get("")
-def kb_page(request: Request, q: str = "", status: str = "", offset: str = "0",
-            operator: str = Depends(current_operator)) -> Response:
+def kb_page(request: Request, q: str = "", status: str = "", offset: str = "0") -> Response:
     # Query values are parsed here: a bad one shows the first page, not a JSON 422.
     q = q.strip()[:200]
     offset = int(offset) if offset.isascii() and offset.isdigit() and len(offset) < 8 else 0
@@ -97,7 +95,7 @@ def _review(url: str, needed: int) -> dict:
 
 
 @router.get("/review")
-def review_page(request: Request, operator: str = Depends(current_operator)) -> Response:
+def review_page(request: Request) -> Response:
     return render(request, "review.html", section="kb",
                   **_review(config(request).database_url,
                             config(request).settings.learn_variant_confirmations))
@@ -117,7 +115,7 @@ def _decide_candidate(url: str, candidate_id: int, action: str, operator: str) -
 
 @router.post("/review/candidates/{candidate}/{action}")
 async def decide_candidate(request: Request, candidate: str, action: str,
-                           operator: str = Depends(current_operator)) -> Response:
+                           operator: CurrentOperator) -> Response:
     await checked_form(request)
     if action not in ("approve", "reject"):
         raise NotFound("Azione sconosciuta.")
@@ -137,7 +135,7 @@ def _resolve(url: str, draft_id: int, action: str, operator: str) -> str:
 
 @router.post("/review/conflicts/{draft}/{action}")
 async def decide_conflict(request: Request, draft: str, action: str,
-                          operator: str = Depends(current_operator)) -> Response:
+                          operator: CurrentOperator) -> Response:
     await checked_form(request)
     if action not in RESOLUTIONS:
         raise NotFound("Azione sconosciuta.")
@@ -164,7 +162,7 @@ def _entry_page(request: Request, ref: str, status: int = 200, **extra) -> Respo
 
 
 @router.get("/{ref}")
-def entry_page(request: Request, ref: str, operator: str = Depends(current_operator)) -> Response:
+def entry_page(request: Request, ref: str) -> Response:
     return _entry_page(request, ref)
 
 
@@ -181,7 +179,7 @@ def _edit(url: str, ref: str, operator: str, answer: str, questions: list[str]) 
 
 @router.post("/{ref}/edit")
 async def edit_entry(request: Request, ref: str,
-                     operator: str = Depends(current_operator)) -> Response:
+                     operator: CurrentOperator) -> Response:
     form = await checked_form(request)
     answer, raw_questions = text_field(form, "answer"), text_field(form, "questions")
     questions = [clean(line) for line in raw_questions.split("\n") if clean(line)]
@@ -219,7 +217,7 @@ def _move(url: str, ref: str, operator: str, target: str) -> str:
 
 @router.post("/{ref}/status")
 async def change_status(request: Request, ref: str,
-                        operator: str = Depends(current_operator)) -> Response:
+                        operator: CurrentOperator) -> Response:
     form = await checked_form(request)
     url = config(request).database_url
     entry, _ = await asyncio.to_thread(_load, url, ref)

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from jinja2 import pass_context
 from sqlalchemy import func, select, update
 
-from bot.console.auth import current_operator
+from bot.console.deps import OPERATORS_ONLY, SessionDep
 from bot.console.errors import NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render, templates
 from core import session_scope, utcnow
 from escalation.mail_sink import list_messages, read_message
-from escalation.models import InboundMessage, OutboxMessage
+from escalation.models import InboundMessage, InboundStatus, OutboxMessage, OutboxStatus
 
-router = APIRouter(prefix="/console", include_in_schema=False)
-SHOWN = ("quarantined", "ignored")
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=OPERATORS_ONLY)
+SHOWN = (InboundStatus.QUARANTINED, InboundStatus.IGNORED)
 MAX_RAW = 256 * 1024  # enough to read any real reply; a huge mail is cut, not streamed
 LIST_LIMIT = 200
 REASONS = {
@@ -48,7 +48,7 @@ KINDS = {"escalation": "nuova domanda", "reminder": "promemoria", "breach": "SLA
 
 
 def _unseen_failures():
-    return (OutboxMessage.status == "failed") & OutboxMessage.failure_seen_at.is_(None)
+    return (OutboxMessage.status == OutboxStatus.FAILED) & OutboxMessage.failure_seen_at.is_(None)
 
 
 @pass_context
@@ -68,19 +68,17 @@ templates.env.filters["mail_reason"] = lambda reason: REASONS.get(str(reason), s
 
 
 @router.get("/outbox")
-def failed_outbox(request: Request, operator: str = Depends(current_operator)) -> Response:
+def failed_outbox(request: Request, session: SessionDep) -> Response:
     """Mail that will never leave, newest first, with why; unseen ones on top."""
-    with session_scope(config(request).database_url) as session:
-        messages = list(session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == "failed")
-            .order_by(OutboxMessage.failure_seen_at.is_not(None), OutboxMessage.id.desc())
-            .limit(LIST_LIMIT)))
+    messages = list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.failure_seen_at.is_not(None), OutboxMessage.id.desc())
+        .limit(LIST_LIMIT)))
     return render(request, "outbox.html", section="mail", messages=messages, kinds=KINDS)
 
 
 @router.post("/outbox/seen")
-async def failed_outbox_seen(request: Request,
-                             operator: str = Depends(current_operator)) -> Response:
+async def failed_outbox_seen(request: Request) -> Response:
     """The operator has read the list: the banner goes until another mail fails."""
     await checked_form(request)
     with session_scope(config(request).database_url) as session:
@@ -91,13 +89,11 @@ async def failed_outbox_seen(request: Request,
 
 
 @router.get("/quarantine")
-def quarantine(request: Request, status: str = "",
-               operator: str = Depends(current_operator)) -> Response:
+def quarantine(request: Request, session: SessionDep, status: str = "") -> Response:
     wanted = (status,) if status in SHOWN else SHOWN
-    with session_scope(config(request).database_url) as session:
-        messages = list(session.scalars(select(InboundMessage)
-                                        .where(InboundMessage.status.in_(wanted))
-                                        .order_by(InboundMessage.id.desc()).limit(LIST_LIMIT)))
+    messages = list(session.scalars(select(InboundMessage)
+                                    .where(InboundMessage.status.in_(wanted))
+                                    .order_by(InboundMessage.id.desc()).limit(LIST_LIMIT)))
     return render(request, "quarantine.html", section="quarantine", messages=messages,
                   reasons=REASONS, status=status if status in SHOWN else "")
 
@@ -119,20 +115,17 @@ def _raw_text(message: InboundMessage, inbound_dir: Path) -> str | None:
 
 
 @router.get("/quarantine/{message_id}")
-def quarantined_message(request: Request, message_id: str,
-                        operator: str = Depends(current_operator)) -> Response:
-    cfg = config(request)
-    with session_scope(cfg.database_url) as session:
-        message = session.get(InboundMessage, parse_id(message_id))
+def quarantined_message(request: Request, message_id: str, session: SessionDep) -> Response:
+    message = session.get(InboundMessage, parse_id(message_id))
     if message is None:
         raise NotFound(f"Il messaggio #{message_id} non esiste.")
-    raw = _raw_text(message, cfg.settings.var_dir / "mail" / "inbound")
+    raw = _raw_text(message, config(request).settings.var_dir / "mail" / "inbound")
     return render(request, "inbound.html", section="quarantine", message=message, raw=raw,
                   reasons=REASONS)
 
 
 @router.get("/mail")
-def mailbox(request: Request, operator: str = Depends(current_operator)) -> Response:
+def mailbox(request: Request) -> Response:
     messages = list_messages(config(request).settings, limit=LIST_LIMIT)
     return render(request, "mail.html", section="mail", messages=messages)
 
@@ -151,7 +144,7 @@ def _body(message) -> tuple[str, bool]:
 
 
 @router.get("/mail/{key}")
-def mail_message(request: Request, key: str, operator: str = Depends(current_operator)) -> Response:
+def mail_message(request: Request, key: str) -> Response:
     message = read_message(config(request).settings, key)
     if message is None:
         raise NotFound("Questo messaggio non è nella casella della demo.")

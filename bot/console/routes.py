@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.console import tickets as views
 from bot.console.auth import (
     authenticate,
-    current_operator,
     home_of,
     sign_in,
     sign_out,
     signed_in_account,
 )
+from bot.console.deps import OPERATORS_ONLY, CurrentOperator
 from bot.console.errors import NotFound, ServiceUnavailable
 from bot.console.guard import minutes
 from bot.console.web import (
@@ -37,6 +37,7 @@ from bot.console.web import (
 )
 from core import LANGUAGES, utcnow
 from escalation import EscalationError, TicketStatus
+from knowledge.models import Status
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -99,8 +100,8 @@ async def logout(request: Request) -> Response:
 
 
 # -- the queue ----------------------------------------------------------------------------
-@router.get("")
-def queue(request: Request, operator: str = Depends(current_operator)) -> Response:
+@router.get("", dependencies=OPERATORS_ONLY)
+def queue(request: Request) -> Response:
     """The queue, filtered by the GET parameters of its form (see `views.parse_filter`)."""
     cfg = config(request)
     levels = len(cfg.levels) or MAX_LEVELS
@@ -126,15 +127,13 @@ def _ticket_page(request: Request, ticket_id: int, status: int = 200, **extra) -
                   max_text=MAX_TEXT, **extra)
 
 
-@router.get("/tickets/{ticket_id}")
-def ticket_page(request: Request, ticket_id: str,
-                operator: str = Depends(current_operator)) -> Response:
+@router.get("/tickets/{ticket_id}", dependencies=OPERATORS_ONLY)
+def ticket_page(request: Request, ticket_id: str) -> Response:
     return _ticket_page(request, parse_id(ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: str,
-                operator: str = Depends(current_operator)) -> Response:
+async def close(request: Request, ticket_id: str, operator: CurrentOperator) -> Response:
     """A question closed without an answer (a duplicate, not a question), with its reason."""
     form = await checked_form(request)
     number, reason = parse_id(ticket_id), text_field(form, "reason")
@@ -147,8 +146,7 @@ async def close(request: Request, ticket_id: str,
 
 
 @router.post("/tickets/{ticket_id}/answer")
-async def answer(request: Request, ticket_id: str,
-                 operator: str = Depends(current_operator)) -> Response:
+async def answer(request: Request, ticket_id: str, operator: CurrentOperator) -> Response:
     """An answer written by the operator, or (field `entry_id`) the answer of one of the
     entries the bot considered, picked: the question then joins that entry."""
     form = await checked_form(request)
@@ -193,11 +191,11 @@ async def answer(request: Request, ticket_id: str,
 def _picked(view, value: str) -> dict | None:
     """The considered, still published entry the form names; never one the client invents."""
     return next((c for c in view.considered if str(c.get("entry_id")) == value.strip()
-                 and c.get("status") == "published" and c.get("answer")), None)
+                 and c.get("status") == Status.PUBLISHED and c.get("answer")), None)
 
 
 def _problem(ticket, text: str) -> tuple[str, int]:
-    if ticket.status != TicketStatus.OPEN.value:
+    if ticket.status != TicketStatus.OPEN:
         who = f" da {ticket.answered_by}" if ticket.answered_by else ""
         return (f"Questo ticket ha già ricevuto una risposta{who}: "
                 "non si può rispondere due volte.", 409)

@@ -14,8 +14,20 @@ from bot.console.errors import BadFilter
 from bot.console.web import aware
 from core import LANGUAGES, session_scope
 from core.text import drop_controls
-from escalation import EscalationError, Ticket, TicketStatus, close_unanswered
-from escalation.models import InboundMessage, TicketTimer
+from escalation import (
+    DeliveryChannel,
+    EscalationError,
+    Ticket,
+    TicketStatus,
+    close_unanswered,
+)
+from escalation.queries import (
+    HeldReply,
+    SiblingTicket,
+    held_replies,
+    sibling_tickets,
+    warning_times,
+)
 from escalation.transcript import shown_transcript
 from knowledge import repository as repo
 
@@ -69,15 +81,6 @@ def sla_state(ticket: Ticket, warn_at: datetime | None, now: datetime) -> SlaSta
     return SlaState(colour, label, due, warn_at, ticket.breached)
 
 
-def _warnings(ticket_ids: list[int], session) -> dict[tuple[int, int], datetime]:
-    """When the warning window of each ticket's level opens: its warning timer."""
-    rows = session.execute(select(TicketTimer.ticket_id, TicketTimer.level, TicketTimer.due_at)
-                           .where(TicketTimer.ticket_id.in_(ticket_ids),
-                                  TicketTimer.kind == "warning",
-                                  TicketTimer.cancelled.is_(False)))
-    return {(tid, level): due for tid, level, due in rows}
-
-
 # -- the queue: filters and order ----------------------------------------------------------
 # Open tickets overdue for longer than this (left over from a demo, or forgotten) no longer
 # push today's tickets off the top of the queue: they are listed below them.
@@ -91,7 +94,7 @@ YES_NO = {"yes": True, "no": False}
 class QueueFilter:
     """What the operator asked the queue for, already checked (see `parse_filter`)."""
 
-    status: str = TicketStatus.OPEN.value
+    status: TicketStatus = TicketStatus.OPEN
     level: int | None = None  # as stored: 0 is the first level of the chain
     language: str = ""
     breached: bool | None = None  # SLA violated (flagged, or an open ticket past due)
@@ -121,7 +124,7 @@ def parse_filter(params: list[tuple[str, str]], levels: int) -> QueueFilter:
         if name in seen:
             raise BadFilter(f"Il parametro «{name}» compare più volte.")
         seen[name] = value.strip()
-    status = seen.get("status") or TicketStatus.OPEN.value
+    status = seen.get("status") or TicketStatus.OPEN
     if status not in {s.value for s in TicketStatus}:
         raise BadFilter(f"Stato «{status[:40]}» sconosciuto: usa open, answered o closed.")
     language = seen.get("language", "")
@@ -133,7 +136,7 @@ def parse_filter(params: list[tuple[str, str]], levels: int) -> QueueFilter:
     q = drop_controls(seen.get("q", ""))
     if len(q) > MAX_SEARCH:
         raise BadFilter(f"Il testo da cercare è troppo lungo: al massimo {MAX_SEARCH} caratteri.")
-    return QueueFilter(status, _level(seen.get("level", ""), levels), language,
+    return QueueFilter(TicketStatus(status), _level(seen.get("level", ""), levels), language,
                        YES_NO.get(breached), q)
 
 
@@ -155,7 +158,7 @@ def _conditions(f: QueueFilter, now: datetime) -> list:
         where.append(Ticket.language == f.language)
     if f.breached is not None:
         late = or_(Ticket.breached.is_(True),
-                   and_(Ticket.status == TicketStatus.OPEN.value, Ticket.due_at <= now))
+                   and_(Ticket.status == TicketStatus.OPEN, Ticket.due_at <= now))
         where.append(late if f.breached else not_(late))
     if f.q:
         found = [Ticket.question.icontains(f.q, autoescape=True),
@@ -167,11 +170,11 @@ def _conditions(f: QueueFilter, now: datetime) -> list:
     return where
 
 
-def _order(status: str, now: datetime) -> tuple:
+def _order(status: TicketStatus, now: datetime) -> tuple:
     """Open tickets: those due soonest first, overdue ones included, so the ticket to answer
     next is on top; tickets overdue for more than STALE_AFTER come after all of them, the
     most recently due first. Answered and closed ones: newest first."""
-    if status != TicketStatus.OPEN.value:
+    if status != TicketStatus.OPEN:
         return (Ticket.id.desc(),)
     stale = Ticket.due_at < now - STALE_AFTER
     return (case((stale, 1), else_=0), case((stale, None), else_=Ticket.due_at),
@@ -189,16 +192,16 @@ def queue(url: str, f: QueueFilter, now: datetime) -> tuple[list[QueueRow], dict
     """The tickets the filter selects, in the queue's order, and the count of each status
     under the same filter (for the tabs)."""
     where = _conditions(f, now)
-    is_open = f.status == TicketStatus.OPEN.value
+    is_open = f.status == TicketStatus.OPEN
     with session_scope(url) as session:
         tickets = list(session.scalars(select(Ticket).where(Ticket.status == f.status, *where)
                                        .order_by(*_order(f.status, now)).limit(QUEUE_LIMIT)))
         counts = dict(session.execute(select(Ticket.status, func.count()).where(*where)
                                       .group_by(Ticket.status)).all())
-        warns = _warnings([t.id for t in tickets], session) if is_open else {}
+        warns = warning_times([t.id for t in tickets], session=session) if is_open else {}
     rows = [QueueRow(t, sla_state(t, warns.get((t.id, t.level)), now) if is_open else None,
                      is_open and aware(t.due_at) < now - STALE_AFTER) for t in tickets]
-    return rows, {s.value: counts.get(s.value, 0) for s in TicketStatus}
+    return rows, {s.value: counts.get(s, 0) for s in TicketStatus}
 
 
 @dataclass(frozen=True)
@@ -206,11 +209,11 @@ class TicketView:
     ticket: Ticket
     sla: SlaState | None
     considered: list[dict]  # the bot's candidates, with the entry's current state
-    replies: list[InboundMessage]  # emails about this ticket that were not accepted
+    replies: list[HeldReply]  # emails about this ticket that were not accepted
     outcome: list[str]
     # The customer's other questions in the same conversation: each is a ticket of its own
     # with its own answer, so none is closed by an answer to another.
-    siblings: list[dict] = field(default_factory=list)
+    siblings: list[SiblingTicket] = field(default_factory=list)
     # The conversation as the customer saw it: a click reads "Sì", not "/affirm" (the same
     # rendering as the escalation mail's).
     transcript: list[dict] = field(default_factory=list)
@@ -223,32 +226,21 @@ def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
         if ticket is None:
             return None
         sla = None
-        if ticket.status == TicketStatus.OPEN.value:
-            sla = sla_state(ticket, _warnings([ticket.id], session).get((ticket.id, ticket.level)),
-                            now)
+        if ticket.status == TicketStatus.OPEN:
+            warns = warning_times([ticket.id], session=session)
+            sla = sla_state(ticket, warns.get((ticket.id, ticket.level)), now)
         weighed = [c for c in ticket.considered if str(c.get("entry_id", "")).isdigit()]
         ids = [int(c["entry_id"]) for c in weighed]
         ids += [ticket.learned_entry_id] if ticket.learned_entry_id else []
         entries = repo.entries_by_id(ids, session=session)
         considered = [_candidate(c, entries.get(int(c["entry_id"]))) for c in weighed]
-        replies = list(session.scalars(select(InboundMessage)
-                                       .where(InboundMessage.ticket_id == ticket_id,
-                                              InboundMessage.status != "accepted")
-                                       .order_by(InboundMessage.id)))
+        replies = held_replies(ticket_id, session=session)
         learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
         outcome = outcome_lines(ticket, learned.key if learned else "")
-        siblings = _siblings(ticket, session)
+        siblings = sibling_tickets(ticket.conversation_id, excluding=ticket.id,
+                                   session=session)
         transcript = shown_transcript(ticket.transcript or [], session)
     return TicketView(ticket, sla, considered, replies, outcome, siblings, transcript)
-
-
-def _siblings(ticket: Ticket, session) -> list[dict]:
-    rows = session.execute(select(Ticket.id, Ticket.status, Ticket.question)
-                           .where(Ticket.conversation_id == ticket.conversation_id,
-                                  Ticket.id != ticket.id)
-                           .order_by(Ticket.id).limit(50))
-    return [{"id": tid, "status": status, "question": question[:300]}
-            for tid, status, question in rows]
 
 
 def _candidate(considered: dict, entry) -> dict:
@@ -263,15 +255,16 @@ def _candidate(considered: dict, entry) -> dict:
 def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
     """What became of the answer, from what the ticket recorded (the same whether it came
     by email or from the console, and after a restart)."""
-    if ticket.status == TicketStatus.OPEN.value:
+    if ticket.status == TicketStatus.OPEN:
         return []
     closed = next((e.detail for e in ticket.events if e.kind == "closed_unanswered"), None)
     if closed is not None:
         return [f"Chiuso senza risposta da {closed.get('by', '?')}: {closed.get('reason', '')}"]
     lines = [{
-        "chat": "Consegnata nella chat del cliente.",
-        "email": "Inviata al cliente per email.",
-        "none": "Non consegnata: la chat è chiusa e il cliente non ha lasciato un'email.",
+        DeliveryChannel.CHAT: "Consegnata nella chat del cliente.",
+        DeliveryChannel.EMAIL: "Inviata al cliente per email.",
+        DeliveryChannel.NONE: "Non consegnata: la chat è chiusa e il cliente non ha lasciato "
+                              "un'email.",
     }.get(ticket.delivery_channel, "Consegna in corso.")]
     learned = next((e.detail for e in reversed(ticket.events) if e.kind == "learned"), None)
     skipped = next((e.detail for e in reversed(ticket.events) if e.kind == "not_learned"), None)
@@ -303,5 +296,6 @@ def close_question(url: str, ticket_id: int, operator: str, reason: str) -> str:
         with session_scope(url) as session:
             close_unanswered(ticket_id, operator, reason, session=session)
     except EscalationError:
-        return "Il ticket non è più aperto: nel frattempo ha ricevuto una risposta o è stato chiuso."
+        return ("Il ticket non è più aperto: nel frattempo ha ricevuto una risposta "
+                "o è stato chiuso.")
     return ""

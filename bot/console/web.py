@@ -13,10 +13,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from limits.storage import storage_from_string
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
+from limits.storage import storage_from_string
 
 from bot.console.auth import (
     AccountError,
@@ -29,8 +29,8 @@ from bot.console.errors import Forbidden, LoginRequired, Misconfigured, NotFound
 from bot.console.guard import LoginLimiter, SessionRegistry
 from core import Settings, as_utc, utcnow
 from core.text import drop_controls
-from knowledge.privacy import scrub
 from escalation import SlaConfig
+from knowledge.privacy import scrub
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -74,7 +74,7 @@ def console_config(settings: Settings, sla: SlaConfig | None) -> ConsoleConfig:
     storage = storage_from_string(settings.rate_limit_storage)
     return ConsoleConfig(settings, users_file(settings), LoginLimiter(storage),
                          SessionRegistry(storage, SESSION_HOURS * 3600),
-                         sla.timezone if sla else ZoneInfo("Europe/Rome"),
+                         sla.timezone if sla else settings.zone,
                          tuple(level.name for level in sla.chain) if sla else ())
 
 
@@ -127,7 +127,8 @@ def _minutes(value: float | None) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-REASONS = {"unused": "mai usata", "disliked": "più giudizi negativi che positivi", "review overdue": "revisione scaduta"}
+REASONS = {"unused": "mai usata", "disliked": "più giudizi negativi che positivi",
+           "review overdue": "revisione scaduta"}
 
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                    trim_blocks=True, lstrip_blocks=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from knowledge.errors import ImportRejected
-from knowledge.formats.base import Parsed, SourceDraft, decode
 from knowledge.formats import markdown, rasa, structured, tabular
+from knowledge.formats.base import Parsed, SourceDraft, decode
 
 READERS = {
     "csv": tabular.read,
@@ -45,7 +45,8 @@ def read_file(
     path: Path, *, fmt: str | None = None, default_language: str | None = None, max_bytes: int
 ) -> Parsed:
     if not path.is_file():
-        raise ImportRejected(str(path), ["cannot read the file: no such file, or it is a directory"])
+        raise ImportRejected(str(path),
+                             ["cannot read the file: no such file, or it is a directory"])
     try:
         size = path.stat().st_size
         data = path.read_bytes() if size <= max_bytes else b""
@@ -55,7 +56,8 @@ def read_file(
         raise ImportRejected(str(path), [f"the file is {size} bytes; the limit is {max_bytes}"])
     fmt = fmt or detect_format(path, data)
     if fmt not in READERS:
-        raise ImportRejected(str(path), [f"unknown format {fmt!r}; use one of {', '.join(READERS)}"])
+        raise ImportRejected(str(path),
+                             [f"unknown format {fmt!r}; use one of {', '.join(READERS)}"])
     text, problem = decode(data)
     if problem:
         raise ImportRejected(str(path), [problem])

@@ -52,7 +52,8 @@ def split_questions(value: object) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
-def draft_from_mapping(record: dict, line: int, default_language: str | None, parsed: Parsed) -> None:
+def draft_from_mapping(record: dict, line: int, default_language: str | None,
+                       parsed: Parsed) -> None:
     """Build a draft from a dict (JSON, YAML, CSV row); problems go to `parsed`."""
     if not isinstance(record, dict):
         parsed.problem(line, "each entry must be a mapping with 'answer' and 'questions'")

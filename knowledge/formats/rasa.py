@@ -33,7 +33,8 @@ def read(text: str, default_language: str | None) -> Parsed:
         intent, line = str(item["intent"]), item.get("__line__", 1)
         if "/" not in intent:
             continue  # an ordinary intent such as greet: the dialogue's, not the KB's
-        found = [m.group(1) for m in map(_EXAMPLE.match, str(item.get("examples", "")).splitlines()) if m]
+        found = [m.group(1) for m in map(_EXAMPLE.match, str(item.get("examples", "")).splitlines())
+                 if m]
         examples.setdefault(intent, (line, []))[1].extend(found)
     for intent, (line, questions) in examples.items():
         name = intent.split("/", 1)[1]
@@ -58,7 +59,8 @@ def write(entries) -> str:
     nlu, responses = [], {}
     for entry in entries:
         intent = f"faq/{_intent_name(entry.key)}"
-        nlu.append({"intent": intent, "examples": "".join(f"- {q.text}\n" for q in entry.questions)})
+        nlu.append({"intent": intent,
+                    "examples": "".join(f"- {q.text}\n" for q in entry.questions)})
         responses[f"utter_{intent}"] = [{"text": entry.answer}]
     document = {"version": "3.1", "nlu": nlu, "responses": responses}
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)

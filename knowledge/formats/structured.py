@@ -48,10 +48,11 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 def load_yaml(text: str, parsed: Parsed) -> object:
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        parsed.problem(mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}")
+        parsed.problem(mark.line + 1 if mark else 1,
+                       f"invalid YAML: {getattr(exc, 'problem', exc)}")
         return None
 
 
@@ -67,10 +68,12 @@ def read_yaml(text: str, default_language: str | None) -> Parsed:
 
 
 def write_json(entries) -> str:
-    return json.dumps({"entries": [draft_to_mapping(e) for e in entries]}, ensure_ascii=False, indent=2)
+    return json.dumps({"entries": [draft_to_mapping(e) for e in entries]}, ensure_ascii=False,
+                      indent=2)
 
 
 def write_yaml(entries) -> str:
     return yaml.safe_dump(
-        {"entries": [draft_to_mapping(e) for e in entries]}, allow_unicode=True, sort_keys=False, width=100
+        {"entries": [draft_to_mapping(e) for e in entries]}, allow_unicode=True, sort_keys=False,
+        width=100
     )

@@ -26,7 +26,9 @@ def read(text: str, default_language: str | None) -> Parsed:
     if "language" not in header and not default_language:
         missing.append("language (or pass --language)")
     if missing:
-        parsed.problem(1, f"missing column(s): {', '.join(missing)}; found: {', '.join(header) or 'none'}")
+        parsed.problem(1,
+                       f"missing column(s): {', '.join(missing)}; found: "
+                       f"{', '.join(header) or 'none'}")
         return parsed
     reader.fieldnames = header
     grouped: dict[str, tuple[int, dict]] = {}
@@ -44,7 +46,8 @@ def read(text: str, default_language: str | None) -> Parsed:
             if key and key in grouped:  # one row per question: merge into the first row
                 first_line, first = grouped[key]
                 if record.get("answer") and record["answer"] != first.get("answer"):
-                    parsed.problem(line, f"key {key!r} has a different answer than on line {first_line}")
+                    parsed.problem(line,
+                                   f"key {key!r} has a different answer than on line {first_line}")
                 first["questions"] = "\n".join(
                     filter(None, [first.get("questions") or first.get("question") or "",
                                   record.get("questions") or record.get("question") or ""]))

@@ -1,13 +1,12 @@
 """knowledge base
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 14:00:37.170035
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -31,10 +30,13 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('answer', sa.Text(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('category', sa.Enum('pre_purchase', 'post_purchase', 'general', name='category', native_enum=False, length=20), nullable=False),
+    sa.Column('category', sa.Enum('pre_purchase', 'post_purchase', 'general', name='category',
+                                  native_enum=False, length=20), nullable=False),
     sa.Column('topic', sa.String(length=80), nullable=False),
-    sa.Column('status', sa.Enum('draft', 'published', 'retired', name='status', native_enum=False, length=20), nullable=False),
-    sa.Column('source', sa.Enum('imported', 'operator', 'manual', name='source', native_enum=False, length=20), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'retired', name='status', native_enum=False,
+                                length=20), nullable=False),
+    sa.Column('source', sa.Enum('imported', 'operator', 'manual', name='source', native_enum=False,
+                                length=20), nullable=False),
     sa.Column('source_ref', sa.String(length=300), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=200), nullable=False),
@@ -67,12 +69,15 @@ def upgrade() -> None:
     sa.Column('changed_by', sa.String(length=200), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=False),
-    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'], name=op.f('fk_kb_entry_versions_entry_id_kb_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'],
+                            name=op.f('fk_kb_entry_versions_entry_id_kb_entries'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_entry_versions')),
     sa.UniqueConstraint('entry_id', 'version', name=op.f('uq_kb_entry_versions_entry_id'))
     )
     with op.batch_alter_table('kb_entry_versions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_kb_entry_versions_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_entry_versions_entry_id'), ['entry_id'],
+                              unique=False)
 
     op.create_table('kb_questions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -80,13 +85,15 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('fingerprint', sa.String(length=40), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'], name=op.f('fk_kb_questions_entry_id_kb_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'],
+                            name=op.f('fk_kb_questions_entry_id_kb_entries'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_questions')),
     sa.UniqueConstraint('entry_id', 'fingerprint', name=op.f('uq_kb_questions_entry_id'))
     )
     with op.batch_alter_table('kb_questions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kb_questions_entry_id'), ['entry_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_kb_questions_fingerprint'), ['fingerprint'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_questions_fingerprint'), ['fingerprint'],
+                              unique=False)
 
 
 

@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-22 16:21:05.090860
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
@@ -34,9 +33,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interaction_events'))
     )
     with op.batch_alter_table('interaction_events', schema=None) as batch_op:
-        batch_op.create_index('ix_interaction_events_conversation', ['conversation_id', 'id'], unique=False)
+        batch_op.create_index('ix_interaction_events_conversation', ['conversation_id', 'id'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_interaction_events_kind'), ['kind'], unique=False)
-        batch_op.create_index(batch_op.f('ix_interaction_events_occurred_at'), ['occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interaction_events_occurred_at'), ['occurred_at'],
+                              unique=False)
 
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -56,7 +57,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_conversation_status', ['conversation_id', 'status'], unique=False)
+        batch_op.create_index('ix_tickets_conversation_status', ['conversation_id', 'status'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
 
@@ -66,7 +68,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_events_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'],
+                            name=op.f('fk_ticket_events_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_events'))
     )
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:

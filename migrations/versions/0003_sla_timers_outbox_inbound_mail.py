@@ -5,9 +5,8 @@ Revises: 0002
 Create Date: 2026-11-22 16:59:24.329537
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
@@ -34,7 +33,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_messages_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_inbound_messages_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbound_messages_ticket_id'), ['ticket_id'],
+                              unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -70,7 +70,8 @@ def upgrade() -> None:
     sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('fired_by', sa.String(length=64), nullable=False),
     sa.Column('cancelled', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_timers_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'],
+                            name=op.f('fk_ticket_timers_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_timers'))
     )
     with op.batch_alter_table('ticket_timers', schema=None) as batch_op:
@@ -78,14 +79,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ticket_timers_ticket_id'), ['ticket_id'], unique=False)
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sla_policy', sa.String(length=64), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('sla_policy', sa.String(length=64), nullable=False,
+                                      server_default=''))
         batch_op.add_column(sa.Column('level', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('breached', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('breached', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
         batch_op.add_column(sa.Column('answer', sa.Text(), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('answered_by', sa.String(length=320), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('answered_by', sa.String(length=320), nullable=False,
+                                      server_default=''))
         batch_op.add_column(sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('delivery_channel', sa.String(length=16), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('delivery_channel', sa.String(length=16), nullable=False,
+                                      server_default=''))
         batch_op.add_column(sa.Column('learned_entry_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
 

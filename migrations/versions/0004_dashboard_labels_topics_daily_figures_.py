@@ -5,9 +5,8 @@ Revises: 0003
 Create Date: 2026-11-22 20:17:49.351032
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
@@ -61,10 +60,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_question_insights'))
     )
     with op.batch_alter_table('question_insights', schema=None) as batch_op:
-        batch_op.create_index('ix_question_insights_day', ['day', 'language', 'channel', 'text_key', 'decision', 'escalated', 'disliked'], unique=False)
+        batch_op.create_index('ix_question_insights_day', ['day', 'language', 'channel', 'text_key',
+                                                           'decision', 'escalated', 'disliked'],
+                              unique=False)
         batch_op.create_index('ix_question_insights_day_event', ['day', 'event_id'], unique=False)
-        batch_op.create_index('ix_question_insights_stage', ['stage', 'day', 'subject_kind', 'subject'], unique=False)
-        batch_op.create_index('ix_question_insights_topic', ['topic_id', 'day', 'decision', 'stage'], unique=False)
+        batch_op.create_index('ix_question_insights_stage',
+                              ['stage', 'day', 'subject_kind', 'subject'], unique=False)
+        batch_op.create_index('ix_question_insights_topic',
+                              ['topic_id', 'day', 'decision', 'stage'], unique=False)
 
     op.create_table('question_topics',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -88,10 +91,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('interaction_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_interaction_events_kind'))
-        batch_op.create_index('ix_interaction_events_kind_time', ['kind', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_interaction_events_kind_time', ['kind', 'occurred_at'],
+                              unique=False)
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_report', ['opened_at', 'answered_at', 'due_at', 'language', 'learned_entry_id'], unique=False)
+        batch_op.create_index('ix_tickets_report', ['opened_at', 'answered_at', 'due_at',
+                                                    'language', 'learned_entry_id'], unique=False)
 
     # ### end Alembic commands ###
 

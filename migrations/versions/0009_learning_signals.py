@@ -33,13 +33,17 @@ def upgrade() -> None:
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sa.String(length=200), nullable=False),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'], name=op.f('fk_kb_candidate_variants_entry_id_kb_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'],
+                            name=op.f('fk_kb_candidate_variants_entry_id_kb_entries'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_candidate_variants')),
     sa.UniqueConstraint('entry_id', 'fingerprint', name=op.f('uq_kb_candidate_variants_entry_id'))
     )
     with op.batch_alter_table('kb_candidate_variants', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_kb_candidate_variants_entry_id'), ['entry_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_kb_candidate_variants_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_candidate_variants_entry_id'), ['entry_id'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_candidate_variants_status'), ['status'],
+                              unique=False)
 
     op.create_table('kb_candidate_votes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -47,13 +51,18 @@ def upgrade() -> None:
     sa.Column('conversation_id', sa.String(length=128), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['candidate_id'], ['kb_candidate_variants.id'], name=op.f('fk_kb_candidate_votes_candidate_id_kb_candidate_variants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['candidate_id'], ['kb_candidate_variants.id'],
+                            name=op.f('fk_kb_candidate_votes_candidate_id_kb_candidate_variants'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_candidate_votes')),
-    sa.UniqueConstraint('candidate_id', 'conversation_id', 'kind', name=op.f('uq_kb_candidate_votes_candidate_id'))
+    sa.UniqueConstraint('candidate_id', 'conversation_id', 'kind',
+                        name=op.f('uq_kb_candidate_votes_candidate_id'))
     )
     with op.batch_alter_table('kb_candidate_votes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_kb_candidate_votes_candidate_id'), ['candidate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_kb_candidate_votes_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_candidate_votes_candidate_id'), ['candidate_id'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_kb_candidate_votes_conversation_id'),
+                              ['conversation_id'], unique=False)
 
 
 def downgrade() -> None:

@@ -25,7 +25,7 @@ from analytics.period import AnalyticsError, Filters, Period
 from analytics.rollup import roll_up
 from core import session_scope
 from tests.analytics.test_insights import EMBEDDER, classifier
-from tests.analytics.test_metrics import DST_DAY, NOW, OCTOBER, dataset  # noqa: F401 (fixture)
+from tests.analytics.test_metrics import DST_DAY, NOW, OCTOBER
 
 MONDAY = date(2026, 10, 26)  # ISO week 2026-W44; the set covers W44..W48
 ALL = Filters()
@@ -47,8 +47,7 @@ def _add(session, day: date, text: str, *, topic: int | None, stage: str = "othe
     return event.id
 
 
-@pytest.fixture
-def labelled(database_url):
+def seed_labelled(database_url):
     """Topic "steady": 3 questions every week (one escalated). Topic "rising": 2 a week,
     then 12 in W48. Products: "stivali" 4 pre-purchase questions in November (2 in the
     previous period), "borsa" 1; one post-purchase question on a product page."""
@@ -67,7 +66,7 @@ def labelled(database_url):
                 _add(session, monday + timedelta(days=i), f"steady {n}", topic=steady.id,
                      decision="escalate" if i == 0 else "answer",
                      language="en" if i == 2 else "it")
-            for i in range(12 if week == 4 else 2):
+            for _ in range(12 if week == 4 else 2):
                 n += 1
                 _add(session, monday + timedelta(days=1), f"rising {n}", topic=rising.id,
                      stage="pre_purchase")
@@ -205,7 +204,7 @@ def test_the_earliest_period_has_no_period_before(database_url):
     (OCTOBER, Filters(language="en", channel="rest")), (Period(date(2026, 10, 26),
                                                                date(2026, 10, 26)), ALL),
     (Period(date(2025, 1, 1), date(2025, 1, 31)), ALL)])
-def test_key_figures_from_labels_equal_the_log_summary(dataset, period, filters):  # noqa: F811
+def test_key_figures_from_labels_equal_the_log_summary(dataset, period, filters):
     url, _ = dataset
     with session_scope(url) as session:
         refresh(session, EMBEDDER, classifier(), now=NOW)  # every question has settled
@@ -218,7 +217,7 @@ def test_key_figures_from_labels_equal_the_log_summary(dataset, period, filters)
             knowledge_gaps(period, filters, session=session)
 
 
-def test_days_counted_live_and_rolled_up_days_add_up_the_same(dataset):  # noqa: F811
+def test_days_counted_live_and_rolled_up_days_add_up_the_same(dataset):
     url, _ = dataset
     with session_scope(url) as session:
         result = refresh(session, EMBEDDER, classifier(), now=NOW)
@@ -235,14 +234,14 @@ def test_days_counted_live_and_rolled_up_days_add_up_the_same(dataset):  # noqa:
         assert volume.total == summary(OCTOBER, ALL, session=session, now=NOW).questions
 
 
-def test_a_day_waits_for_its_questions_to_be_labelled(dataset):  # noqa: F811
+def test_a_day_waits_for_its_questions_to_be_labelled(dataset):
     url, _ = dataset
     with session_scope(url) as session:
         rolled = roll_up(session, now=NOW)  # nothing labelled: 19 October waits, and all after
         assert rolled == 0 and session.scalar(select(func.count()).select_from(RolledUpDay)) == 0
 
 
-def test_rating_counts_per_score_from_roll_ups_and_live_days(dataset):  # noqa: F811
+def test_rating_counts_per_score_from_roll_ups_and_live_days(dataset):
     url, _ = dataset
     with session_scope(url) as session:
         live = rollup.ratings(OCTOBER, ALL, session=session)  # nothing rolled up yet

@@ -40,7 +40,8 @@ def log(session, conversation, kind, minutes, **fields):
 def events(database_url):
     with session_scope(database_url) as session:
         log(session, "c1", EventKind.CONVERSATION_START, 0, page="product:scarf")
-        log(session, "c1", EventKind.MESSAGE, 1, text="=HYPERLINK(\"http://evil\")", decision="answer")
+        log(session, "c1", EventKind.MESSAGE, 1, text="=HYPERLINK(\"http://evil\")",
+            decision="answer")
         log(session, "c1", EventKind.FEEDBACK, 2, data={"helpful": True})
         log(session, "c1", EventKind.MESSAGE, 3, text="Posso pagare?", decision="clarify")
         log(session, "c1", EventKind.RATING, 4, data={"rating": 4, "comment": "ok"})
@@ -60,8 +61,10 @@ def test_one_row_per_conversation_with_its_figures(events):
     # c3 is outside the period; the ids are pseudonyms (see below)
     assert [r.conversation_id for r in rows] == [pseudonym("c1", KEY), pseudonym("c2", KEY)]
     c1, c2 = rows
-    assert (c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page) == (2, 1, 1, 1, "product:scarf")
-    assert (c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel) == (1, 1, 1, "en", "rest")
+    assert ((c1.questions, c1.answered, c1.clarified, c1.thumbs_up, c1.page)
+            == (2, 1, 1, 1, "product:scarf"))
+    assert ((c2.escalated, c2.tickets, c2.thumbs_down, c2.language, c2.channel)
+            == (1, 1, 1, "en", "rest"))
     assert c1.started_at == DAY and c1.first_question.startswith("=HYPERLINK")
     assert (c1.rating, c2.rating) == (4, None)  # None: not rated
 
@@ -108,7 +111,8 @@ def test_parquet_round_trip_and_empty_period(events, tmp_path):
 
 
 def test_cli_exports_and_refuses_bad_arguments(events, tmp_path):
-    done = run(tmp_path, events, "export-conversations", "--from", "2026-11-20", "--to", "2026-11-20")
+    done = run(tmp_path, events, "export-conversations", "--from", "2026-11-20", "--to",
+               "2026-11-20")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == ",".join(COLUMNS) and len(done.stdout.splitlines()) == 3
     assert "2 conversations exported" in done.stderr

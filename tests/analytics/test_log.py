@@ -1,6 +1,13 @@
 import pytest
 
-from analytics import AppendOnlyViolation, EventKind, Interaction, InteractionEvent, events_of, record
+from analytics import (
+    AppendOnlyViolation,
+    EventKind,
+    Interaction,
+    InteractionEvent,
+    events_of,
+    record,
+)
 from core import session_scope
 
 

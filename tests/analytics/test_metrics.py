@@ -45,9 +45,11 @@ def _entry(session, key: str, language: str, **fields) -> int:
 
 
 def _events(session, conversation: str, language: str, channel: str, rows) -> None:
-    """rows: (local time, kind, fields); inserted in order so ids follow time, as in the live log."""
+    """rows: (local time, kind, fields); inserted in order so ids follow time, as in the live
+    log."""
     for when, kind, fields in rows:
-        session.add(InteractionEvent(occurred_at=local(when), kind=kind, conversation_id=conversation,
+        session.add(InteractionEvent(occurred_at=local(when), kind=kind,
+                                     conversation_id=conversation,
                                      language=language, channel=channel, **fields))
         session.flush()
 
@@ -79,17 +81,16 @@ def _ticket(session, conversation: str, language: str, opened: str, due: str,
                        answered_at=utc(answered) if answered else None, learned_entry_id=learned))
 
 
-@pytest.fixture
-def dataset(database_url):
+def seed_october(database_url):
     """Seven questions in the October period, one before it, four tickets, five ratings.
 
     A (it, socketio) 25 Oct 00:30: answered, thumbs up             -> deflected
     B (it, socketio) 25 Oct 23:30: answered, thumbs down, ticket   -> not deflected, escalated
     C (en, rest)     24 Oct: clarify + choice -> deflected; refund -> escalate + ticket
-    D (en, rest)     26 Oct: answered by a learned (operator) entry; paraphrase -> clarify, no choice
-    F (it, socketio) 26 Oct 00:10 local (still 25 Oct in UTC): escalate, abandoned
-    G (en, socketio) 19 Oct: answered, outside the period
-    Ratings: A 5 "Velocissimi", B 2, C 4 "<b>Refund</b>...", H (it, rest, 31 Oct 23:30) 3
+    D (en, rest)     26 Oct: answered by a learned (operator) entry; paraphrase -> clarify, no
+    choice F (it, socketio) 26 Oct 00:10 local (still 25 Oct in UTC): escalate, abandoned G (en,
+    socketio) 19 Oct: answered, outside the period Ratings: A 5 "Velocissimi", B 2, C 4
+    "<b>Refund</b>...", H (it, rest, 31 Oct 23:30) 3
     "ok", G 1 (outside): October has 4, average 3.5.
     """
     with session_scope(database_url) as s:
@@ -122,7 +123,8 @@ def dataset(database_url):
             ("2026-10-19T10:00", *ask("Where is my order", "answer", e2)),
             ("2026-10-19T10:05", *rated(1, "slow"))])
         _events(s, "H", "it", "rest", [("2026-10-31T23:30", *rated(3, "ok"))])
-        _ticket(s, "C", "en", "2026-10-24T10:05", "2026-10-24T12:05", "2026-10-24T11:05", learned=e3)
+        _ticket(s, "C", "en", "2026-10-24T10:05", "2026-10-24T12:05", "2026-10-24T11:05",
+                learned=e3)
         _ticket(s, "B", "it", "2026-10-25T09:00", "2026-10-25T11:00", "2026-10-25T12:00")
         _ticket(s, "D", "en", "2026-10-26T09:00", "2026-10-26T11:00")  # overdue, unanswered
         _ticket(s, "X", "it", "2026-10-27T09:00", "2026-11-05T09:00")  # not yet due: left out
@@ -137,9 +139,10 @@ def test_summary_of_the_whole_period(dataset):
     assert s.deflection_rate == pytest.approx(3 / 7)
     assert s.escalation_rate == pytest.approx(2 / 7) and s.clarify_rate == pytest.approx(2 / 7)
     assert (s.thumbs_up, s.thumbs_down, s.helpful_share) == (1, 1, 0.5)
-    assert (s.tickets, s.sla_due, s.sla_met) == (4, 3, 1) and s.sla_compliance == pytest.approx(1 / 3)
-    assert (s.first_response_p50_min, s.first_response_p90_min) == (pytest.approx(60),
-                                                                     pytest.approx(180))
+    assert (s.tickets, s.sla_due, s.sla_met) == (4, 3, 1)
+    assert s.sla_compliance == pytest.approx(1 / 3)
+    assert ((s.first_response_p50_min, s.first_response_p90_min)
+            == (pytest.approx(60), pytest.approx(180)))
     assert s.learning_p50_min == pytest.approx(300)  # opened 10:05, entry learned 15:05
     assert s.learned_reuse == 1
 
@@ -149,8 +152,10 @@ def test_a_local_day_across_the_dst_change(dataset):
     with session_scope(url) as session:
         s = summary(DST_DAY, Filters(), session=session, now=NOW)
     # A at 00:30 and B at 23:30 local both count; F at 00:10 on the 26th (25th in UTC) does not.
-    assert (s.conversations, s.questions, s.deflected, s.thumbs_up, s.thumbs_down) == (2, 2, 1, 1, 1)
-    assert (s.tickets, s.sla_due, s.sla_met, s.first_response_p50_min) == (1, 1, 0, pytest.approx(180))
+    assert ((s.conversations, s.questions, s.deflected, s.thumbs_up, s.thumbs_down)
+            == (2, 2, 1, 1, 1))
+    assert ((s.tickets, s.sla_due, s.sla_met, s.first_response_p50_min)
+            == (1, 1, 0, pytest.approx(180)))
     assert DST_DAY.end_utc - DST_DAY.start_utc == timedelta(hours=25)
 
 
@@ -160,7 +165,8 @@ def test_language_and_channel_filters(dataset):
         it = summary(OCTOBER, Filters(language="it"), session=session, now=NOW)
         rest = summary(OCTOBER, Filters(channel="rest"), session=session, now=NOW)
         both = summary(OCTOBER, Filters(language="it", channel="rest"), session=session, now=NOW)
-    assert (it.conversations, it.questions, it.deflected, it.escalated, it.clarified) == (3, 3, 1, 1, 0)
+    assert ((it.conversations, it.questions, it.deflected, it.escalated, it.clarified)
+            == (3, 3, 1, 1, 0))
     assert (it.tickets, it.sla_due, it.sla_met, it.learned_reuse) == (2, 1, 0, 0)
     assert (rest.conversations, rest.questions, rest.deflected, rest.escalated) == (2, 4, 2, 1)
     assert rest.clarify_rate == 0.5 and rest.helpful_share is None and rest.learned_reuse == 1
@@ -175,7 +181,8 @@ def test_empty_and_one_event_ranges(dataset):
         one = summary(Period(date(2026, 10, 19), date(2026, 10, 19)), Filters(), session=session)
         assert top_questions(Period(date(2026, 12, 1), date(2026, 12, 2)), Filters(),
                              session=session) == []
-    assert (empty.conversations, empty.questions, empty.tickets, empty.learned_reuse) == (0, 0, 0, 0)
+    assert ((empty.conversations, empty.questions, empty.tickets, empty.learned_reuse)
+            == (0, 0, 0, 0))
     assert empty.deflection_rate is None and empty.sla_compliance is None
     assert empty.first_response_p50_min is None and empty.learning_p50_min is None
     assert (one.conversations, one.questions, one.deflected, one.deflection_rate) == (1, 1, 1, 1.0)

@@ -1,22 +1,14 @@
-"""Topic clustering, keywords, weekly trends and emerging topics, on constructed vectors and
-the hashing embedder (no model)."""
+"""Topic clustering, keywords and emerging topics, on constructed vectors and the hashing
+embedder (no model)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 
-from analytics.topics import (
-    STOP_WORDS,
-    assign,
-    choose_k,
-    cluster,
-    emerging,
-    find_topics,
-    iso_week,
-    weekly_trend,
-)
+from analytics.period import iso_week
+from analytics.topics import STOP_WORDS, choose_k, cluster, emerging
 from knowledge.embedders import HashingEmbedder
 
 GROUPS = {  # each question repeats its topic's words; stop words appear in all of them
@@ -30,6 +22,10 @@ GROUPS = {  # each question repeats its topic's words; stop words appear in all 
                  "is the cashmere sciarpa soft?", "cashmere scarf sciarpa wool",
                  "sciarpa di lana e cashmere", "scarf cashmere sciarpa lana"],
 }
+
+
+def embedded_topics(texts: list[str], dim: int, **options):
+    return cluster(HashingEmbedder(dim).embed_many(texts), texts, **options)
 
 
 def separated_vectors(per_cluster: int = 40, k: int = 5, dim: int = 64, seed: int = 1):
@@ -56,43 +52,24 @@ def test_well_separated_clusters_are_recovered_with_k_chosen():
 
 def test_hashing_embedder_topics_have_their_keywords_without_stop_words():
     texts = [t for group in GROUPS.values() for t in group]
-    topics = find_topics(texts, HashingEmbedder(256), k=3, seed=0)
+    topics = embedded_topics(texts, 256, k=3, seed=0)
     assert sorted(t.size for t in topics) == [6, 6, 6]
     for topic in topics:
         group = next(g for g, members in GROUPS.items() if topic.examples[0] in members)
         assert set(topic.examples) <= set(GROUPS[group])
         assert not set(topic.keywords) & STOP_WORDS
         assert {"spedizione", "password", "cashmere"} & set(topic.keywords[:3])
-    ids = assign(["spedizione pacco corriere veloce", "password account"], topics,
-                 HashingEmbedder(256))
-    by_id = {t.id: t for t in topics}
-    assert "spedizione" in by_id[ids[0]].keywords and "password" in by_id[ids[1]].keywords
 
 
 def test_empty_input_gives_no_topics():
-    embedder = HashingEmbedder(32)
-    assert find_topics([], embedder) == []
     assert cluster(np.zeros((0, 32), dtype=np.float32), []) == []
-    assert assign([], [], embedder) == []
-    assert assign(["ciao"], [], embedder) == [-1]
-    assert weekly_trend([]) == {} and emerging({}) == []
+    assert emerging({}) == []
 
 
 def test_tiny_inputs_do_not_break_kmeans():
-    topics = find_topics(["ciao", "hello"], HashingEmbedder(32))
+    topics = embedded_topics(["ciao", "hello"], 32)
     assert sum(t.size for t in topics) == 2
-    assert len(find_topics(["solo una domanda"], HashingEmbedder(32))) == 1
-
-
-def test_weekly_trend_fills_quiet_weeks_and_uses_iso_weeks():
-    start = date(2025, 12, 29)  # a Monday in ISO week 2026-W01
-    assert iso_week(start) == "2026-W01" and iso_week(date(2025, 12, 28)) == "2025-W52"
-    rows = [(0, start), (0, datetime(2026, 1, 4, 23, 59)), (1, start + timedelta(days=14)),
-            (-1, start)]  # -1: unassigned, not a topic
-    assert weekly_trend(rows) == {
-        0: {"2026-W01": 2, "2026-W02": 0, "2026-W03": 0},
-        1: {"2026-W01": 0, "2026-W02": 0, "2026-W03": 1},
-    }
+    assert len(embedded_topics(["solo una domanda"], 32)) == 1
 
 
 def test_emerging_flags_exactly_the_growing_topics():
@@ -105,10 +82,8 @@ def test_emerging_flags_exactly_the_growing_topics():
         5: [9, 9, 9, 9, 17],  # 17 < 18: not emerging
     }
     start = date(2026, 3, 2)
-    rows = [(topic, start + timedelta(weeks=w, days=d % 7))
-            for topic, counts in weekly.items() for w, n in enumerate(counts) for d in range(n)]
-    trend = weekly_trend(rows)
-    assert [trend[1][w] for w in sorted(trend[1])] == weekly[1]
+    trend = {topic: {iso_week(start + timedelta(weeks=w)): n for w, n in enumerate(counts)}
+             for topic, counts in weekly.items()}
     assert emerging(trend) == [2, 1, 4]  # growth: new, 9/2 = 4.5, 19/5 = 3.8
     assert emerging(trend, weeks=1, min_growth=2.0, min_count=5) == [2, 1, 4]
     assert emerging(trend, min_count=3) == [2, 3, 1, 4]  # 3: 4 / 0.25 = 16

@@ -17,8 +17,7 @@ from analytics.weekly import (
     parse_iso_week,
 )
 from core import session_scope
-from tests.analytics.test_dashboard import labelled  # noqa: F401 (a fixture)
-from tests.analytics.test_metrics import dataset, local  # noqa: F401 (a fixture)
+from tests.analytics.test_metrics import local
 
 W43, W44 = date(2026, 10, 19), date(2026, 10, 26)
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -12,13 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from bot.app import create_app
 from bot.assistant import Assistant
-from bot.console.auth import USERS_ENV, set_account, users_file
 from bot.services import EscalationServices
 from bot.stack import free_port
 from core import Settings, session_scope, utcnow
@@ -76,26 +73,6 @@ class Console:
             ticket = session.get(Ticket, ticket_id)
             _ = ticket.events  # loaded while the session is open
             return ticket
-
-
-@pytest.fixture
-def console(kb, add_entry, monkeypatch):
-    monkeypatch.delenv(USERS_ENV, raising=False)
-    add_entry("Shipping is free over EUR 59.", "How much does shipping cost?", key="en-ship")
-    add_entry("Returns are free within 30 days.", "How do I return an item?", key="en-return")
-    set_account(users_file(kb.settings), EMAIL, PASSWORD)
-    assistant = Assistant(kb.settings, kb, sla=SLA)
-    app = create_app(assistant)
-    services = EscalationServices(assistant, deliver_in_chat=lambda ticket: False)
-    app.state.escalation = services
-    with TestClient(app, raise_server_exceptions=True, follow_redirects=False) as client:
-        yield Console(client, assistant, services, kb.settings)
-
-
-@pytest.fixture
-def signed_in(console):
-    assert console.login().status_code == 303
-    return console
 
 
 @contextmanager

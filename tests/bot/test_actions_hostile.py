@@ -14,30 +14,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import (
     ActionAnswerQuestion,
-    ActionOpenTicket,
     BadTracker,
-    ValidateEscalationForm,
 )
 from bot.assistant import Assistant
+from bot.contact_form import ActionOpenTicket, ValidateEscalationForm
 from bot.identity import sign_email, verified_email
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage
-from tests.escalation.test_tickets import SLA
+from tests.bot.conftest import SECRET
 
-SECRET = "shop-backend-secret"
 DOG = "Can I bring my dog to the Bologna warehouse on Sunday?"
 FORM_DOMAIN = {"forms": {"escalation_form": {"required_slots": [
     "escalation_question", "contact_consent", "customer_email"]}}}
-
-
-@pytest.fixture
-def assistant(kb, add_entry):
-    add_entry("Standard shipping is free from EUR 59.", "How much does shipping cost?",
-              key="en-ship")
-    kb.warm_up()
-    settings = kb.settings.model_copy(update={"shop_identity_secret": SECRET})
-    return Assistant(settings, kb, sla=SLA)
 
 
 def tracker(text: str, *, sender: str = "c1", slots: dict | None = None, metadata=None,

@@ -11,7 +11,8 @@ from knowledge import repository as repo
 def client(kb, add_entry):
     add_entry("Shipping is free over EUR 59.", "How much does shipping cost?", "Delivery charges?",
               key="en-ship", category="pre_purchase")
-    add_entry("La spedizione è gratuita da 59 €.", "Quanto costa la spedizione?", "Spese di consegna?",
+    add_entry("La spedizione è gratuita da 59 €.", "Quanto costa la spedizione?",
+              "Spese di consegna?",
               key="it-ship", language="it", category="pre_purchase")
     add_entry("Returns are free.", "How do I return an item?", key="en-return",
               category="post_purchase")

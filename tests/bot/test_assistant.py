@@ -8,7 +8,8 @@ import re
 import pytest
 
 from analytics import EventKind, events_of
-from bot.assistant import Assistant, Turn
+from bot.assistant import Assistant
+from bot.turns import Turn
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage
@@ -239,7 +240,8 @@ def test_unsearchable_messages_get_a_clear_reply_and_are_logged(assistant, text,
     assert event.data == {"reason": reason} and len(event.text) <= 2000
 
 
-@pytest.mark.parametrize("text", ["<script>alert(1)</script> shipping?", "'; DROP TABLE kb_entries;--",
+@pytest.mark.parametrize("text",
+                         ["<script>alert(1)</script> shipping?", "'; DROP TABLE kb_entries;--",
                                   "🚚📦?", "\ud800 broken surrogate shipping"])
 def test_hostile_text_is_just_a_question(assistant, text):
     reply = assistant.answer(turn(text))
@@ -255,7 +257,8 @@ def test_a_flood_is_rate_limited_politely(kb, add_entry):
     assert kinds == ["answer"] * 3 + ["rate_limited"] * 2
     assert len(logged(limited, kind=EventKind.MESSAGE)) == 3
     assert len(logged(limited, kind=EventKind.RATE_LIMITED)) == 2
-    assert limited.answer(turn("How much does shipping cost?", conversation="other")).kind == "answer"
+    assert limited.answer(turn("How much does shipping cost?",
+                               conversation="other")).kind == "answer"
 
 
 def test_choose_answers_with_the_entry_or_says_it_is_gone(assistant, database_url):
@@ -269,7 +272,8 @@ def test_choose_answers_with_the_entry_or_says_it_is_gone(assistant, database_ur
                           reason="retired", status=Status.RETIRED.value)
     assert assistant.choose(turn("/choose_entry", language="en"), entry_id).kind == "invalid"
     assert assistant.choose(turn("/choose_entry", language="en"), 10**9).kind == "invalid"
-    assert [e.decision for e in logged(assistant, kind=EventKind.CHOICE)] == ["answer", "gone", "gone"]
+    decisions = [e.decision for e in logged(assistant, kind=EventKind.CHOICE)]
+    assert decisions == ["answer", "gone", "gone"]
 
 
 def test_feedback_is_recorded_and_a_thumbs_down_offers_a_person(assistant):
@@ -277,7 +281,8 @@ def test_feedback_is_recorded_and_a_thumbs_down_offers_a_person(assistant):
         "Thanks for the feedback!",)
     down = assistant.feedback(turn("/feedback_unhelpful", language="en"), 3, False)
     assert [p for _, p in down.buttons] == ["/ask_human", "/deny"]
-    assert [(e.entry_id, e.data["helpful"]) for e in logged(assistant, kind=EventKind.FEEDBACK)] == [
+    assert [(e.entry_id, e.data["helpful"])
+            for e in logged(assistant, kind=EventKind.FEEDBACK)] == [
         (3, True), (3, False)]
 
 
@@ -307,7 +312,8 @@ def test_an_answer_nobody_received_is_handed_over_when_the_chat_opens_again(assi
     finish_answer(ticket_id, settings=assistant.settings, kb=assistant.kb,
                   deliver_in_chat=lambda ticket: False)  # the customer had left the chat
     [reply] = assistant.answers_waiting("c1")
-    assert reply.messages == (f"Ecco la risposta del nostro operatore alla tua richiesta n. {ticket_id}:",
+    assert reply.messages == ("Ecco la risposta del nostro operatore alla tua richiesta n. "
+                              f"{ticket_id}:",
                               "Sì, al ritiro in negozio accettiamo contanti.")
     assert assistant.answers_waiting("c1") == []  # handed over once
     assert assistant.answers_waiting("someone-else") == []

@@ -58,9 +58,11 @@ def test_html_in_messages_is_shown_as_text_never_run(page, live_bot):
     hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>"
     ask(page, hostile)
     page.locator("[data-testid=msg-bot]").first.wait_for(timeout=30_000)
-    assert page.locator("[data-testid=msg-user] [data-testid=msg-text]").first.inner_text() == hostile
+    shown = page.locator("[data-testid=msg-user] [data-testid=msg-text]").first.inner_text()
+    assert shown == hostile
     assert page.evaluate("window.__pwned") is None
-    assert page.locator("[data-testid=chat-messages] img, [data-testid=chat-messages] script").count() == 0
+    injected = "[data-testid=chat-messages] img, [data-testid=chat-messages] script"
+    assert page.locator(injected).count() == 0
 
 
 def test_rasa_down_shows_the_email_contact_and_keeps_the_text(page, live_bot):
@@ -78,7 +80,8 @@ def test_rasa_down_shows_the_email_contact_and_keeps_the_text(page, live_bot):
     assert mailto.get_attribute("href") == f"mailto:{live_bot.settings.support_email}"
     # The failed send puts the text back into the input: nothing typed is lost.
     page.wait_for_function(
-        "document.querySelector('[data-testid=chat-input]').value === 'Quanto costa la spedizione?'",
+        "document.querySelector('[data-testid=chat-input]').value"
+        " === 'Quanto costa la spedizione?'",
         timeout=30_000)
 
 

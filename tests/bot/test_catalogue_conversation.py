@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from analytics import EventKind, events_of
 from bot.actions import ActionSmallTalk
-from bot.assistant import Assistant, Turn
+from bot.assistant import Assistant
 from bot.console.tickets import outcome_lines
 from bot.product_path import feedback_product
+from bot.turns import Turn
 from catalogue.models import ProductNote
 from core import session_scope
 from escalation import Ticket, finish_answer, record_answer
@@ -211,7 +212,7 @@ def test_questions_the_catalogue_took_are_not_the_kbs_sample(assistant):
 
 
 def test_the_demo_catalogue_fills_an_empty_catalogue_only(database_url):
-    from bot.server import import_demo_catalogue
+    from bot.product import import_demo_catalogue
     from catalogue import catalogue_version, load_products
     from tests.conftest import ROOT
 
@@ -265,7 +266,8 @@ def test_a_named_product_without_an_attribute_carries_it_only_on_its_page(assist
     [general], [specific] = tickets(assistant, "p1"), tickets(assistant, "p2")
     assert (general.product_slug, general.reason) == ("", "kb_escalate")
     assert (specific.product_slug, specific.product_attribute) == ("borsa-nina", "")
-    assert messages(assistant, "p1")[0].data["product"]["slug"] == "borsa-nina"  # logged all the same
+    # logged all the same
+    assert messages(assistant, "p1")[0].data["product"]["slug"] == "borsa-nina"
     answer = "Sì, la borsa Nina ha una tasca interna con zip per il telefono."
     outcome = answer_ticket(assistant, specific.id, answer)
     assert outcome.learned_entry_id is None

@@ -78,7 +78,8 @@ def test_export_csv(demo_dir, tmp_path):
     assert len(rows) == 148
     assert {"key", "language", "questions", "answer"} <= set(rows[0])
     target = tmp_path / "kb.json"
-    assert "148 entries written" in ok(run(demo_dir, "kb", "export", "--format", "json", "-o", str(target)))
+    assert "148 entries written" in ok(run(demo_dir, "kb", "export", "--format", "json", "-o",
+                                           str(target)))
     assert len(json.loads(target.read_text())["entries"]) == 148
 
 
@@ -130,7 +131,8 @@ def test_export_unknown_format(demo_dir):
 
 
 def test_eval_missing_file(tmp_path):
-    fails(run(tmp_path, "eval", "--kb", "missing.jsonl", "--queries", "missing.jsonl"), "missing.jsonl")
+    fails(run(tmp_path, "eval", "--kb", "missing.jsonl", "--queries", "missing.jsonl"),
+          "missing.jsonl")
 
 
 def test_eval_malformed_file(tmp_path):
@@ -262,7 +264,7 @@ def test_a_wrong_answer_budget_outside_the_range_is_refused(tmp_path, budget):
 
 def test_the_product_prepares_a_kb_too_small_to_calibrate(tmp_path):
     """`supportbot run` on a first small FAQ starts, on the default thresholds."""
-    from bot.server import prepare
+    from bot.product import prepare
     from core import Settings
 
     settings = Settings(var_dir=tmp_path, embedder="hashing", index_sync_interval_s=0)

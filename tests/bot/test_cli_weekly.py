@@ -6,11 +6,10 @@ import pytest
 
 from core import session_scope
 from escalation.models import OutboxMessage
-from tests.analytics.test_metrics import dataset  # noqa: F401 (a fixture)
 from tests.bot.test_cli_report import run
 
 
-def test_prints_writes_html_and_queues_once(dataset, tmp_path, monkeypatch):  # noqa: F811
+def test_prints_writes_html_and_queues_once(dataset, tmp_path, monkeypatch):
     url, _ = dataset
     printed = run(tmp_path, url, "weekly-report", "--week", "2026-w44")
     assert printed.returncode == 0, printed.stderr

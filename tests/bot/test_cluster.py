@@ -18,12 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.cluster import SERVED_BY, ClusterError, Layout, check_cluster, haproxy_config
+from bot.cluster import check_cluster
+from bot.cluster_proxy import SERVED_BY, ClusterError, Layout, haproxy_config
 from bot.rasa_stores import StoreError, check_redis
 from bot.stack import free_port
 from core import Settings, session_scope
 from escalation import Ticket
-from tests.bot.test_rasa_stores import REDIS_URL, throwaway_postgres  # noqa: F401 - fixture
+from tests.bot.test_rasa_stores import REDIS_URL
 from tests.conftest import PG_URL, ROOT
 
 HAPROXY = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
@@ -179,7 +180,7 @@ def _say(rasa_url: str, sender: str, text: str) -> tuple[list[dict], str]:
 @pytest.mark.slow
 @pytest.mark.rasa
 def test_two_rasa_and_two_app_processes_behind_haproxy(tmp_path, rasa_model,
-                                                       throwaway_postgres):  # noqa: F811
+                                                       throwaway_postgres):
     _skip_without_components()
     rasa_port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")},
@@ -207,7 +208,7 @@ def test_two_rasa_and_two_app_processes_behind_haproxy(tmp_path, rasa_model,
             reply, by = _say(rasa, sender, text)
             assert re.search(expected, " ".join(m.get("text", "") for m in reply)), (text, reply)
             served.append(by)
-        assert all(a != b for a, b in zip(served, served[1:])), served
+        assert all(a != b for a, b in zip(served, served[1:], strict=False)), served
         assert set(served) == {"rasa0", "rasa1"}
         with session_scope(throwaway_postgres) as session:
             tickets = session.query(Ticket).filter_by(conversation_id=sender).all()

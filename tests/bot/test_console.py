@@ -12,7 +12,7 @@ import pytest
 from bot.console.auth import users_file
 from core import session_scope
 from knowledge import repository as repo
-from tests.bot.console_fixtures import EMAIL, HOSTILE, PASSWORD, console, signed_in  # noqa: F401
+from tests.bot.console_fixtures import EMAIL, HOSTILE, PASSWORD
 
 
 # -- signing in ---------------------------------------------------------------------------

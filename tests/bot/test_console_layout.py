@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import create_app
 from bot.assistant import Assistant
-from bot.console.auth import USERS_ENV, set_account, users_file
+from bot.console.auth import set_account, users_file
 from core import session_scope, utcnow
 from escalation import Ticket, TicketRequest, open_ticket
 from tests.bot.axe import describe, violations
@@ -36,14 +36,14 @@ def _ticket(url: str, question: str, opened_ago: timedelta, transcript: tuple) -
 def console_site(kb, add_entry, monkeypatch):
     """The app on a database with a current ticket, one overdue for days and a transcript
     with clicks; returns (base URL, the current ticket's id)."""
-    monkeypatch.delenv(USERS_ENV, raising=False)
+    monkeypatch.delenv("SUPPORTBOT_CONSOLE_USERS", raising=False)
     entry = add_entry("La spedizione è gratuita sopra i 59 euro.", "Quanto costa la spedizione?",
                       language="it", key="it-ship")
     set_account(users_file(kb.settings), EMAIL, PASSWORD)
     url = kb.settings.resolved_database_url
     clicks = (("customer", "Quanto costa la spedizione?"),
               ("bot", "La spedizione è gratuita sopra i 59 euro."),
-              ("customer", '/feedback_unhelpful{"entry_id": "%d"}' % entry),
+              ("customer", f'/feedback_unhelpful{{"entry_id": "{entry:d}"}}'),
               ("customer", "/ask_human"), ("customer", "/affirm"), ("customer", LONG))
     current = _ticket(url, f"Dov'è il mio pacco? {LONG}", timedelta(hours=1), clicks)
     _ticket(url, "Posso cambiare taglia?", timedelta(days=4), ())

@@ -13,7 +13,7 @@ from core import session_scope, utcnow
 from escalation import Ticket
 from escalation.mail_out import enqueue_customer_answer
 from escalation.outbox import send_due
-from tests.bot.console_fixtures import HOSTILE, console, signed_in  # noqa: F401
+from tests.bot.console_fixtures import HOSTILE
 from tests.escalation.conftest import Capture
 
 CRLF = "crlf@example.com\r\nBcc: attacker@x.example"

@@ -14,16 +14,15 @@ from typer.testing import CliRunner
 from bot.console.auth import (
     DEMO_EMAIL,
     DEMO_MARKETING_EMAIL,
-    USERS_ENV,
     authenticate,
     ensure_demo_account,
     load_accounts,
     users_file,
 )
-from core import Settings, session_scope
+from core import Settings, get_settings, session_scope
 from escalation.mail_sink import sink_dir
 from knowledge import repository as repo
-from tests.bot.console_fixtures import EMAIL, HOSTILE, console, signed_in  # noqa: F401
+from tests.bot.console_fixtures import EMAIL, HOSTILE
 
 
 # -- the knowledge base -------------------------------------------------------------------
@@ -137,25 +136,28 @@ def test_the_demo_mailbox_lists_and_shows_mail_escaped(signed_in):
 
 # -- accounts -----------------------------------------------------------------------------
 def test_the_first_run_creates_a_demo_account_once(tmp_path, monkeypatch):
-    monkeypatch.delenv(USERS_ENV, raising=False)
+    monkeypatch.delenv("SUPPORTBOT_CONSOLE_USERS", raising=False)
     settings = Settings(var_dir=tmp_path)
     passwords = ensure_demo_account(settings)
     assert passwords and ensure_demo_account(settings) is None
     path = users_file(settings)
     assert path == tmp_path / "console_users.json" and path.stat().st_mode & 0o077 == 0
     assert authenticate(path, DEMO_EMAIL, passwords[DEMO_EMAIL]).role == "operator"
-    assert authenticate(path, DEMO_MARKETING_EMAIL, passwords[DEMO_MARKETING_EMAIL]).role == "marketing"
+    assert authenticate(path, DEMO_MARKETING_EMAIL,
+                        passwords[DEMO_MARKETING_EMAIL]).role == "marketing"
     assert authenticate(path, DEMO_EMAIL, passwords[DEMO_MARKETING_EMAIL]) is None
     for password in passwords.values():
         assert password not in path.read_text()
     assert "$argon2id$" in path.read_text()
 
 
-def test_the_cli_writes_accounts_to_the_configured_file(tmp_path, monkeypatch):
+def test_the_cli_writes_accounts_to_the_configured_file(tmp_path, monkeypatch, request):
     from bot.cli import app
 
     path = tmp_path / "operators.yaml"
-    monkeypatch.setenv(USERS_ENV, str(path))
+    monkeypatch.setenv("SUPPORTBOT_CONSOLE_USERS", str(path))
+    get_settings.cache_clear()  # the CLI reads its settings once: read them with this variable
+    request.addfinalizer(get_settings.cache_clear)
     runner = CliRunner()
     result = runner.invoke(app, ["console-user", "Anna@Shop.example", "--role", "operator"],
                            input="s3cret-pass\ns3cret-pass\n")

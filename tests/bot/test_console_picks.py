@@ -4,15 +4,15 @@ customer gets it and the question joins that entry, never a duplicate."""
 from sqlalchemy import func, select
 
 from core import session_scope
+from escalation import ConsideredEntry
 from knowledge import repository as repo
 from knowledge.models import Entry
-from tests.bot.console_fixtures import console, signed_in  # noqa: F401 (fixtures)
 
 
 def _considered(console_, *keys):
     with session_scope(console_.url) as session:
-        return tuple({"entry_id": repo.get_entry(key, session=session).id, "key": key,
-                      "score": 0.6} for key in keys)
+        return tuple(ConsideredEntry(repo.get_entry(key, session=session).id, key, 0.6)
+                     for key in keys)
 
 
 def _entries(console_) -> int:
@@ -28,7 +28,7 @@ def test_a_considered_answer_is_sent_and_the_question_joins_its_entry(signed_in)
     assert "Shipping is free over EUR 59." in page and "Returns are free within 30 days." in page
     assert page.count("Invia questa risposta") == 2
     before = _entries(signed_in)
-    shipping = considered[0]["entry_id"]
+    shipping = considered[0].entry_id
     response = signed_in.post(f"/console/tickets/{ticket_id}/answer", entry_id=str(shipping))
     assert response.status_code == 303
     ticket = signed_in.load(ticket_id)
@@ -43,7 +43,7 @@ def test_a_considered_answer_is_sent_and_the_question_joins_its_entry(signed_in)
 
 def test_an_entry_the_bot_did_not_consider_cannot_be_picked(signed_in):
     considered = _considered(signed_in, "en-ship")
-    other = _considered(signed_in, "en-return")[0]["entry_id"]
+    other = _considered(signed_in, "en-return")[0].entry_id
     ticket_id = signed_in.ticket("what do i pay to get my parcel", considered=considered)
     for value in (str(other), "not-a-number", ""):
         response = signed_in.post(f"/console/tickets/{ticket_id}/answer", entry_id=value)

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions import ActionAskContactConsent, all_actions
+from bot.action_endpoint import all_actions
 from bot.assistant import Assistant
+from bot.contact_form import ActionAskContactConsent
 from core import Settings
 
 DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "rasa_project" / "domain.yml"

@@ -3,10 +3,10 @@ shows the others of the same conversation, and answering one closes that one onl
 
 from __future__ import annotations
 
-from bot.assistant import Turn
+from bot.turns import Turn
 from core import session_scope
 from escalation import Ticket
-from tests.bot.console_fixtures import HOSTILE, console, signed_in  # noqa: F401
+from tests.bot.console_fixtures import HOSTILE
 
 QUESTIONS = ("Can I visit your workshop?", "Do you repair old leather bags?",
              "Is there parking near the Milan shop?")

@@ -12,7 +12,6 @@ import pytest
 
 from core import session_scope
 from escalation import Ticket
-from tests.bot.console_fixtures import console, signed_in  # noqa: F401
 
 
 def rows(page: str) -> list[int]:

@@ -11,7 +11,7 @@ from knowledge import candidates as cand
 from knowledge import repository as repo
 from knowledge.learning import learn
 from knowledge.models import CandidateVariant
-from tests.bot.console_fixtures import HOSTILE, console, signed_in  # noqa: F401 (fixtures)
+from tests.bot.console_fixtures import HOSTILE
 
 Q = "what do i pay to get my parcel"
 
@@ -85,7 +85,7 @@ def test_disliked_entries_are_listed_with_their_questions(signed_in):
             record(Interaction(EventKind.FEEDBACK, f"d{i}", entry_id=ship,
                                data={"helpful": False}), session=session)
     page = signed_in.client.get("/console/kb/review").text
-    assert 'data-testid="disliked-row" data-entry="%d"' % ship in page
+    assert f'data-testid="disliked-row" data-entry="{ship:d}"' in page
     assert "3 in giù · 0 in su" in page and "parcel to island 2" in page
 
 
@@ -127,11 +127,11 @@ def test_the_review_page_has_no_serious_accessibility_violations(page, kb, add_e
     from analytics import EventKind, Interaction, record
     from bot.app import create_app
     from bot.assistant import Assistant
-    from bot.console.auth import USERS_ENV, set_account, users_file
+    from bot.console.auth import set_account, users_file
     from tests.bot.axe import describe, violations
     from tests.bot.console_fixtures import EMAIL, PASSWORD, SLA, served
 
-    monkeypatch.delenv(USERS_ENV, raising=False)
+    monkeypatch.delenv("SUPPORTBOT_CONSOLE_USERS", raising=False)
     ship = add_entry("Shipping is free over EUR 59.", "How much does shipping cost?",
                      key="en-ship")
     set_account(users_file(kb.settings), EMAIL, PASSWORD)

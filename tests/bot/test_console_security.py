@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from bot.console.auth import set_account, users_file
-from tests.bot.console_fixtures import CSRF, EMAIL, PASSWORD, console, signed_in  # noqa: F401
+from tests.bot.console_fixtures import CSRF, EMAIL, PASSWORD
 
 OTHER = "other@shop.example"
 

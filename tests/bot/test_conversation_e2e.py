@@ -43,7 +43,8 @@ def test_italian_faq_is_answered_from_the_kb_with_feedback_buttons(live_bot):
     reply = live_bot.say(sender, "Quanto costa la spedizione?", {"page": "product:sciarpa"})
     assert "59 €" in reply[0]["text"]
     assert texts(reply)[-1] == "Ti è stata utile questa risposta?"
-    assert [p.split("{")[0] for p in payloads(reply)] == ["/feedback_helpful", "/feedback_unhelpful"]
+    assert [p.split("{")[0] for p in payloads(reply)] == ["/feedback_helpful",
+                                                          "/feedback_unhelpful"]
     [event] = logged(live_bot, sender, EventKind.MESSAGE)
     assert (event.decision, event.language, event.page, event.channel) == (
         "answer", "it", "product:sciarpa", "rest")
@@ -137,7 +138,8 @@ def test_unknown_question_escalates_and_collects_the_email(live_bot):
     assert ticket.question == "Posso portare il mio cane in negozio?"
     assert ticket.customer_email == "mario.rossi@example.com" and ticket.contact_consent
     assert ticket.reason == "kb_escalate" and ticket.language == "it" and ticket.considered
-    assert ticket.transcript[0] == {"role": "customer", "text": "Posso portare il mio cane in negozio?"}
+    assert ticket.transcript[0] == {"role": "customer",
+                                    "text": "Posso portare il mio cane in negozio?"}
     # Another unknown question is a ticket of its own, with the contact, without asking again.
     again = live_bot.say(sender, "Organizzate corsi di cucito per bambini il sabato?")
     first, second = tickets_of(live_bot, sender)
@@ -230,7 +232,8 @@ def test_feedback_buttons_are_recorded(live_bot):
     assert payloads(down) == ["/ask_human", "/deny"]
     feedback = logged(live_bot, sender, EventKind.FEEDBACK)
     assert [e.data["helpful"] for e in feedback] == [True, False]
-    assert {e.entry_id for e in feedback} == {logged(live_bot, sender, EventKind.MESSAGE)[0].entry_id}
+    assert {e.entry_id
+            for e in feedback} == {logged(live_bot, sender, EventKind.MESSAGE)[0].entry_id}
 
 
 @pytest.mark.parametrize("question, goodbye, language, farewell", [
@@ -336,7 +339,8 @@ def test_a_failing_action_gets_a_fallback_reply_and_an_error_log(live_bot, monke
     monkeypatch.setattr(live_bot.assistant.kb, "search", broken)
     sender = new_sender()
     reply = live_bot.say(sender, "Quanto costa la spedizione?")
-    assert "problema tecnico" in reply[0]["text"] and live_bot.settings.support_email in reply[0]["text"]
+    said = reply[0]["text"]
+    assert "problema tecnico" in said and live_bot.settings.support_email in said
     assert any(sender in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
     assert logged(live_bot, sender, EventKind.ERROR)[0].data == {"error": "RuntimeError"}
 

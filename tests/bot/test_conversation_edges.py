@@ -15,16 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from analytics import EventKind, events_of
 from bot.actions import (
     ActionAnswerQuestion,
-    ActionOpenTicket,
     ActionSmallTalk,
     ActionThanks,
-    ValidateEscalationForm,
 )
+from bot.contact_form import ActionOpenTicket, ValidateEscalationForm
 from bot.phrases import deadline
 from core import session_scope
-from tests.bot.test_actions_hostile import (  # noqa: F401  (the `assistant` fixture)
+from tests.bot.test_actions_hostile import (
     DOG,
-    assistant,
     contact_tracker,
     starts_form,
     tickets,

@@ -14,7 +14,7 @@ from PIL import Image
 from analytics.models import EventKind, InteractionEvent
 from bot.app import create_app
 from bot.assistant import Assistant
-from bot.console.auth import USERS_ENV, set_account, users_file
+from bot.console.auth import set_account, users_file
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from tests.bot.axe import describe, violations
@@ -35,7 +35,7 @@ QUESTIONS = {  # text, language, page; the numbers below count them
 
 @pytest.fixture
 def dashboard_url(kb, tmp_path, monkeypatch):
-    monkeypatch.delenv(USERS_ENV, raising=False)
+    monkeypatch.delenv("SUPPORTBOT_CONSOLE_USERS", raising=False)
     set_account(users_file(kb.settings), EMAIL, PASSWORD, "marketing")
     url = kb.settings.resolved_database_url
     n = 0
@@ -203,7 +203,7 @@ def test_the_dashboard_shows_figures_right_after_demo_traffic(page, kb, monkeypa
     drawn charts, no "no data yet" notice (it used to show 0 questions for 30 minutes)."""
     from tests.bot.test_cli_report import run
 
-    monkeypatch.delenv(USERS_ENV, raising=False)
+    monkeypatch.delenv("SUPPORTBOT_CONSOLE_USERS", raising=False)
     set_account(users_file(kb.settings), EMAIL, PASSWORD, "marketing")
     with session_scope(kb.settings.resolved_database_url) as session:  # the chat, tried first
         session.add(InteractionEvent(kind=EventKind.MESSAGE.value, conversation_id="tried",

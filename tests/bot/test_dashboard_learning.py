@@ -12,7 +12,6 @@ from analytics.models import EventKind, InteractionEvent
 from bot.console.auth import set_account, users_file
 from core import session_scope
 from knowledge.models import Entry, Source
-from tests.bot.console_fixtures import console  # noqa: F401 (a fixture)
 
 MARKETING, PASSWORD = "mk@shop.example", "marketing password"
 LEARNED_AT = datetime(2026, 10, 21, 10, 0, tzinfo=UTC)  # Wednesday of 2026-W43

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.models import EventKind, InteractionEvent
-from analytics.period import REPORT_ZONE
+from analytics.period import report_zone
 from bot.console.auth import set_account, users_file
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
-from tests.bot.console_fixtures import EMAIL, HOSTILE, PASSWORD, console  # noqa: F401
+from tests.bot.console_fixtures import HOSTILE
 
 MARKETING, MARKETING_PASSWORD = "mk@shop.example", "marketing password"
 PII = "scrivetemi a mario.rossi@example.com o al 333 123 4567"
@@ -42,21 +42,6 @@ def seed(url: str, refresher: InsightsRefresher) -> None:
             session.add(InteractionEvent(kind=EventKind.MESSAGE.value, occurred_at=at,
                                          text=text, decision=decision, **common))
     refresher.run_once(recluster=True)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """The trained purchase-stage classifier, kept for the module (training takes seconds)."""
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture
-def dashboard(console, models):
-    set_account(users_file(console.settings), MARKETING, MARKETING_PASSWORD, "marketing")
-    refresher = InsightsRefresher(console.url, console.assistant.kb.embedder, models)
-    seed(console.url, refresher)
-    assert console.login(MARKETING, MARKETING_PASSWORD).headers["location"] == "/dashboard"
-    return console
 
 
 def numbers(page: str, testid: str) -> str:
@@ -207,7 +192,7 @@ def test_the_stage_filter_is_validated(dashboard):
 
 
 def test_an_empty_period_says_so(dashboard):
-    today = utcnow().astimezone(REPORT_ZONE).date()
+    today = utcnow().astimezone(report_zone()).date()
     page = dashboard.client.get(f"/dashboard?from={today + timedelta(days=10)}"
                                 f"&to={today + timedelta(days=12)}").text
     assert 'data-testid="no-data"' in page and numbers(page, "kpi-questions") == "0"

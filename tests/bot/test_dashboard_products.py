@@ -25,7 +25,7 @@ from catalogue.records import Attribute
 from core import session_scope, utcnow
 from escalation.models import Ticket
 from knowledge.importer import import_file
-from tests.bot.console_fixtures import HOSTILE, console  # noqa: F401 (fixture)
+from tests.bot.console_fixtures import HOSTILE
 from tests.conftest import DEMO_KB
 
 MARKETING, MARKETING_PASSWORD = "mk@shop.example", "marketing password"
@@ -45,7 +45,7 @@ def ask(url: str, slug: str, attribute: str, decision: str, times: int = 1, *,
 
 
 @pytest.fixture
-def marketing(console):  # noqa: F811
+def marketing(console):
     set_account(users_file(console.settings), MARKETING, MARKETING_PASSWORD, "marketing")
     assert console.login(MARKETING, MARKETING_PASSWORD).status_code == 303
     return console

@@ -9,18 +9,12 @@ import re
 from datetime import timedelta
 
 from analytics.models import EventKind, InteractionEvent
-from analytics.period import REPORT_ZONE
+from analytics.period import report_zone
 from bot.console.auth import set_account, users_file
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
-from tests.bot.console_fixtures import CSRF, console  # noqa: F401
-from tests.bot.test_dashboard_pages import (  # noqa: F401 (fixtures)
-    MARKETING,
-    MARKETING_PASSWORD,
-    dashboard,
-    models,
-    numbers,
-)
+from tests.bot.console_fixtures import CSRF
+from tests.bot.test_dashboard_pages import MARKETING, MARKETING_PASSWORD, numbers
 
 TOPIC_LINK = re.compile(r'<a class="row-link" href="/dashboard/topics/(\d+)[^"]*">([^<]*)</a>')
 
@@ -39,7 +33,8 @@ def marketing(console, models):
 
 def topics(client) -> dict[str, int]:
     """{name: topic id} from the topics page."""
-    return {name: int(tid) for tid, name in TOPIC_LINK.findall(client.get("/dashboard/topics").text)}
+    page = client.get("/dashboard/topics").text
+    return {name: int(tid) for tid, name in TOPIC_LINK.findall(page)}
 
 
 def post(client, path: str, **data):
@@ -71,7 +66,7 @@ def test_questions_still_settling_are_announced_with_the_last_refresh(console, m
 
 
 def test_an_empty_period_with_labelled_questions_says_to_widen_it(dashboard):
-    today = utcnow().astimezone(REPORT_ZONE).date()
+    today = utcnow().astimezone(report_zone()).date()
     page = dashboard.client.get(f"/dashboard?from={today + timedelta(days=10)}"
                                 f"&to={today + timedelta(days=12)}").text
     assert "allarga le date" in page and "ultimo aggiornamento:" in page
@@ -111,7 +106,8 @@ def test_a_merged_topic_counts_under_the_kept_one(dashboard):
     assert gone not in topics(dashboard.client)
     assert re.search(r'</td>\s*<td>(\d+)</td>', after).group(1) == str(counts[0] + counts[1])
     merged = dashboard.client.get(f"/dashboard/topics/{gone_id}")  # its page is the kept one
-    assert merged.status_code == 303 and f"/dashboard/topics/{keep_id}" in merged.headers["location"]
+    assert merged.status_code == 303
+    assert f"/dashboard/topics/{keep_id}" in merged.headers["location"]
     assert post(dashboard.client, f"/dashboard/topics/{keep_id}/split").status_code == 303
     assert gone in topics(dashboard.client)
 

@@ -18,7 +18,7 @@ from analytics import (
 )
 from analytics.dashboard import key_figures
 from analytics.models import QuestionInsight
-from analytics.period import REPORT_ZONE
+from analytics.period import report_zone
 from bot.demo_traffic import simulate
 from bot.insights_job import InsightsRefresher
 from core import session_scope, utcnow
@@ -97,7 +97,7 @@ def test_the_dashboard_is_alive_as_soon_as_the_command_returns(database_url, tmp
         logged = session.scalar(select(func.count()).where(
             InteractionEvent.kind == EventKind.MESSAGE))
         labelled = session.scalar(select(func.count()).select_from(QuestionInsight))
-        today = utcnow().astimezone(REPORT_ZONE).date()
+        today = utcnow().astimezone(report_zone()).date()
         figures = key_figures(Period(today - timedelta(days=5), today), Filters(),
                               session=session)
     assert labelled == logged > 1 and f"{logged} questions labelled" in done.stdout
@@ -132,7 +132,7 @@ def test_the_demo_logs_product_questions_as_the_product_path_reads_them(database
     from pathlib import Path
 
     from bot.demo_traffic import PRODUCT_QUESTIONS, TREND, UNKNOWN
-    from bot.server import import_demo_catalogue
+    from bot.product import import_demo_catalogue
     from catalogue.service import ProductDesk
 
     import_demo_catalogue(database_url, Path(__file__).parents[2] / "data" / "demo_catalogue.csv")

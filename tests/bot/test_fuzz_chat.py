@@ -41,7 +41,8 @@ def fuzz_text(rng: random.Random) -> str:
         return rng.choice(NASTY)
     if kind == 2:  # random code points, control characters and surrogate-free planes
         return "".join(chr(rng.choice([rng.randrange(0, 0x20), rng.randrange(0x20, 0x7f),
-                                       rng.randrange(0xa0, 0x2fff), rng.randrange(0x1f300, 0x1faff)]))
+                                       rng.randrange(0xa0, 0x2fff),
+                                       rng.randrange(0x1f300, 0x1faff)]))
                        for _ in range(rng.randrange(1, 200)))
     if kind == 3:  # around and far over the size limit
         return "spedizione " * rng.choice([99, 100, 101, 500, 3000])

@@ -258,7 +258,7 @@ def rasa_store_of(tracker):
                 conn.execute(text(
                     "INSERT INTO rasa.events (sender_id, type_name, timestamp, intent_name,"
                     " action_name, data) VALUES (:s, :t, :ts, :i, :a, :d)"),
-                    dict(zip(("s", "t", "ts", "i", "a", "d"), row)))
+                    dict(zip(("s", "t", "ts", "i", "a", "d"), row, strict=True)))
 
     yield place
     for engine in made:

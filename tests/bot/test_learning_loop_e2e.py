@@ -43,7 +43,8 @@ def escalation_mail(live_bot, ticket_id: int):
 def gmail_reply_it(original, answer: str) -> EmailMessage:
     """How Gmail answers in Italian: new text, the attribution line, the quote, a signature,
     and an HTML alternative with the quote in a blockquote."""
-    quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content().splitlines())
+    quoted = "\n".join("> " + line
+                       for line in original.get_body(("plain",)).get_content().splitlines())
     reply = EmailMessage()
     reply["From"] = "Marco Bianchi <operatore@bottega-aurora.example>"
     reply["To"] = original["Reply-To"]
@@ -51,8 +52,10 @@ def gmail_reply_it(original, answer: str) -> EmailMessage:
     reply["In-Reply-To"] = reply["References"] = original["Message-ID"]
     reply["Message-ID"] = make_msgid(domain="mail.gmail.com")
     reply["Date"] = format_datetime(utcnow())
-    attribution = "Il giorno lun 23 nov 2026 alle ore 10:15 Bottega Aurora <assistenza@bottega-aurora.example> ha scritto:"
-    reply.set_content(f"Ciao,\n\n{answer}\n\nUn saluto,\nMarco\n\n-- \nMarco Bianchi\nBottega Aurora - Servizio clienti\n\n{attribution}\n\n{quoted}\n")
+    attribution = ("Il giorno lun 23 nov 2026 alle ore 10:15 Bottega Aurora "
+                   "<assistenza@bottega-aurora.example> ha scritto:")
+    reply.set_content(f"Ciao,\n\n{answer}\n\nUn saluto,\nMarco\n\n-- \nMarco Bianchi\nBottega "
+                      f"Aurora - Servizio clienti\n\n{attribution}\n\n{quoted}\n")
     reply.add_alternative(
         f'<div dir="ltr"><div>Ciao,</div><div><br></div><div>{answer}</div><div><br></div>'
         f'<div>Un saluto,<br>Marco</div><br><div class="gmail_signature">-- <br>Marco Bianchi</div>'
@@ -69,12 +72,16 @@ def outlook_reply_en(original, answer: str) -> EmailMessage:
     reply["In-Reply-To"] = reply["References"] = original["Message-ID"]
     reply["Message-ID"] = make_msgid(domain="eurprd02.prod.outlook.com")
     reply["Thread-Topic"] = original["Subject"]
-    reply.set_content(f"Hello,\n\n{answer}\n\nKind regards,\nSophie\n\n________________________________\n"
-                      f"From: Bottega Aurora Support <{original['Reply-To']}>\nSent: Monday, November 23, 2026 10:15 AM\n"
-                      f"To: Sophie Marchetti <backup@bottega-aurora.example>\nSubject: {original['Subject']}\n\n"
+    reply.set_content(f"Hello,\n\n{answer}\n\nKind "
+                      "regards,\nSophie\n\n________________________________\n"
+                      f"From: Bottega Aurora Support <{original['Reply-To']}>\nSent: Monday, "
+                      "November 23, 2026 10:15 AM\n"
+                      "To: Sophie Marchetti <backup@bottega-aurora.example>\nSubject: "
+                      f"{original['Subject']}\n\n"
                       + original.get_body(("plain",)).get_content())
     reply.add_alternative(f"<html><body><p>Hello,</p><p>{answer}</p><p>Kind regards,<br>Sophie</p>"
-                          f"<hr><p><b>From:</b> Bottega Aurora Support</p></body></html>", subtype="html")
+                          f"<hr><p><b>From:</b> Bottega Aurora Support</p></body></html>",
+                          subtype="html")
     return reply
 
 
@@ -87,7 +94,7 @@ def send_reply(live_bot, reply: EmailMessage) -> None:
 def ticket_of(live_bot, sender: str) -> Ticket:
     with session_scope(live_bot.settings.resolved_database_url) as session:
         ticket = session.query(Ticket).filter_by(conversation_id=sender).one()
-        ticket.events  # loaded while the session is open
+        _ = ticket.events  # loaded while the session is open
         return ticket
 
 
@@ -104,7 +111,8 @@ def bot_texts(live_bot, sender: str) -> list[str]:
      "laboratorio di Bologna.",
      gmail_reply_it),
     ("en", "Can I rent a dress for a wedding?", "Do you rent dresses for weddings?",
-     "No, we don't rent dresses or any other clothes: everything in our catalogue is for sale only.",
+     "No, we don't rent dresses or any other clothes: everything in our catalogue is for "
+     "sale only.",
      outlook_reply_en),
 ])
 def test_the_whole_loop(live_bot, language, question, paraphrase, answer, make_reply):

@@ -21,12 +21,17 @@ from sqlalchemy.engine import make_url
 
 from bot.rasa_runtime import RasaServer, write_endpoints
 from bot.rasa_stores import (
-    RASA_SCHEMA, REDIS_PASSWORD_ENV, TRACKER_URL_ENV, StoreError, check_redis, redis_target,
+    RASA_SCHEMA,
+    REDIS_PASSWORD_ENV,
+    TRACKER_URL_ENV,
+    StoreError,
+    check_redis,
+    redis_target,
 )
 from bot.stack import free_port, start_stack
-from core import Settings
+from core import Settings, ensure_secret_key
 from tests.bot.socketio_client import SocketChat
-from tests.conftest import DEMO_KB, PG_URL, ROOT
+from tests.conftest import DEMO_KB, ROOT
 
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG = "postgresql+psycopg://shop:s3cret-pg@db.internal:5433/shop?sslmode=require"
@@ -41,6 +46,7 @@ def endpoints(tmp_path, settings: Settings, tracker_db=None) -> tuple[dict, str]
 
 def test_sqlite_keeps_a_tracker_file_and_the_in_memory_lock(tmp_path):
     settings = Settings(var_dir=tmp_path)
+    ensure_secret_key(settings)  # as the product's start does, before Rasa is started
     config, _ = endpoints(tmp_path, settings, tracker_db=tmp_path / "rasa-tracker.db")
     assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite",
                                        "db": str(tmp_path / "rasa-tracker.db")}
@@ -52,6 +58,7 @@ def test_sqlite_keeps_a_tracker_file_and_the_in_memory_lock(tmp_path):
 def test_postgres_and_redis_are_configured_without_writing_a_secret(tmp_path):
     settings = Settings(var_dir=tmp_path, database_url=PG,
                         redis_url="redis://lock:r3dis-pw@cache.internal:6380/2")
+    ensure_secret_key(settings)
     config, text = endpoints(tmp_path, settings, tracker_db=tmp_path / "unused.db")
     assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql",
                                        "url": f"${{{TRACKER_URL_ENV}}}"}
@@ -207,25 +214,6 @@ class TcpRelay:
                 pass
             s.close()
         self._sockets.clear()
-
-
-@pytest.fixture
-def throwaway_postgres():
-    """A database of its own on the test server (never the one other tests reset)."""
-    if not PG_URL:
-        pytest.skip("SUPPORTBOT_TEST_DATABASE_URL is not set (PostgreSQL)")
-    name = f"sb_rasa_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    from core import dispose_all
-
-    dispose_all()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 TECHNICAL_PROBLEM = "problema tecnico"

@@ -106,9 +106,9 @@ def test_html_in_a_comment_is_stored_as_the_text_it_is(client, conversation, dat
 def test_control_characters_nul_and_lone_surrogates_are_dropped(client, conversation,
                                                                  database_url):
     # Raw JSON: \u0000 and a lone surrogate escape are valid JSON but no database text.
-    body = ('{"conversation_id": "%s", "rating": 2, "comment": '
-            '"tro\\u0000ppo\\u0007 lento\\r\\nriga due\\ud800\\t\\u001b[31m fine\\u200d\U0001F44D"}'
-            % conversation)
+    body = (f'{{"conversation_id": "{conversation}", "rating": 2, "comment": '
+            '"tro\\u0000ppo\\u0007 lento\\r\\nriga due\\ud800\\t'
+            '\\u001b[31m fine\\u200d\U0001F44D"}')
     response = post(client, body)
     assert response.status_code == 201, response.text
     comment = logged(database_url, conversation, EventKind.RATING)[0].data["comment"]

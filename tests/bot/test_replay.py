@@ -25,7 +25,8 @@ def test_a_question_answered_by_an_operator_is_answered_next_time(tmp_path):
     answered with what the operator taught (a copy of a KB question is always answered)."""
     asked = [f"how do I get a {w} for my order" for w in ("voucher", "refund", "invoice")]
     stream = _write(tmp_path / "stream.jsonl", [
-        {"text": t, "label": label} for t, label in zip(asked, ("giftcard", "refund", "invoice"))
+        {"text": t, "label": label}
+        for t, label in zip(asked, ("giftcard", "refund", "invoice"), strict=True)
         for _ in range(2)])
     report = replay(_kb(tmp_path), stream, embedder="hashing", seed_share=0.0, work_dir=tmp_path)
     overall = report["overall"]
@@ -82,7 +83,8 @@ def test_bad_stream_files_are_refused_with_their_line_numbers(tmp_path, stream_l
 
 def test_cli_replay_reports_and_refuses_bad_files(tmp_path):
     kb = _kb(tmp_path)
-    stream = _write(tmp_path / "stream.jsonl", [{"text": "question about refund", "label": "refund"},
+    stream = _write(tmp_path / "stream.jsonl",
+                    [{"text": "question about refund", "label": "refund"},
                                                 {"text": "what is a nebula", "label": "oos"}])
     report = json.loads(ok(run(tmp_path, "replay", "--kb", str(kb), "--stream", str(stream),
                                "--json")))

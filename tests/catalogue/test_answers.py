@@ -79,7 +79,8 @@ def test_out_of_stock_with_and_without_a_restock_date(index):
     dated = say(index, "c'è il 38 nero?", "product:stivali")
     assert dated.reason == "restock_date" and "18 dicembre 2026" in dated.text
     undated = say(index, "la borsa nera è disponibile?", "product:borsa-aurora")
-    assert undated.text == "Al momento la Borsa Aurora in nero è esaurita e non ho una data di rientro."
+    assert undated.text == ("Al momento la Borsa Aurora in nero è esaurita "
+                            "e non ho una data di rientro.")
     when = say(index, "quando torna la nera?", "product:borsa-aurora")
     assert when.text is None and when.reason == "no_restock_date"
     assert cannot_say(when, "it") == ("Non ho una data di rientro della Borsa Aurora in nero: "
@@ -117,8 +118,10 @@ def test_a_removed_product_and_an_ambiguous_one_escalate(index):
 
 
 def test_prices_in_the_shop_format(index):
-    assert say(index, "prezzo?", "product:sciarpa-merino").text == "La Sciarpa in lana merino costa 49 €."
-    assert say(index, "price?", "product:sciarpa-merino", "en").text == "The Merino wool scarf costs €49."
+    assert say(index, "prezzo?",
+               "product:sciarpa-merino").text == "La Sciarpa in lana merino costa 49 €."
+    assert say(index, "price?", "product:sciarpa-merino",
+               "en").text == "The Merino wool scarf costs €49."
     sale = say(index, "prezzo?", "product:sneakers-pelle")
     assert sale.text == "Le Sneakers in pelle sono in saldo a 99 € invece di 139 €."
     bed = say(index, "quanto costa il matrimoniale?", "product:completo-letto-lino")
@@ -174,7 +177,8 @@ def _questions_for(product: Product) -> list[ProductQuestion]:
     asks += [ProductQuestion(product.slug, A.FITS, thing="laptop", inches=15.0),
              ProductQuestion(product.slug, A.FITS, thing="a4")]
     for colour in product.colours:
-        asks += [ProductQuestion(product.slug, a, colour=colour) for a in (A.AVAILABILITY, A.RESTOCK)]
+        asks += [ProductQuestion(product.slug, a, colour=colour)
+                 for a in (A.AVAILABILITY, A.RESTOCK)]
     for size in product.sizes[:2]:
         asks += [ProductQuestion(product.slug, a, size=size) for a in (A.AVAILABILITY, A.SIZES)]
     return asks

@@ -87,7 +87,8 @@ def test_merchant_tsv_with_language_argument():
 
 def test_semicolon_csv_with_bom_two_languages_and_html():
     it, en = read_feed(FIXTURES / "shop_semicolon.csv")
-    assert (it.slug, it.language, en.slug, en.language) == ("zaino-citta", "it", "zaino-citta", "en")
+    assert ((it.slug, it.language, en.slug, en.language)
+            == ("zaino-citta", "it", "zaino-citta", "en"))
     assert it.description == "Zaino in tela cerata.\n\nTasca imbottita per il portatile."
     assert it.inner == Dimensions(40.64, 28.0, None)  # 16 in; 28 from the second row
     assert it.variants[0].price == Decimal("79.90") and en.variants[0].price == Decimal("79.90")
@@ -183,7 +184,8 @@ def test_a_multiline_quoted_description_keeps_line_numbers_right(tmp_path):
 
 def test_no_language_anywhere_is_an_error(tmp_path):
     path = write(tmp_path, HEADER + "A,,A,1 EUR,in stock,,,,\n")
-    assert problems(path) == ["line 2: no language: add a `language` column or pass --language it|en"]
+    assert problems(path) == ["line 2: no language: add a `language` column or pass --language "
+                              "it|en"]
 
 
 def test_a_too_large_file_is_refused_before_reading(tmp_path, monkeypatch):
@@ -212,7 +214,8 @@ def test_a_hopeless_file_stops_at_the_problem_cap(tmp_path, monkeypatch):
 
 def test_field_length_caps(tmp_path):
     path = write(tmp_path, HEADER + f"A,,{'x' * (limits.TITLE + 1)},1 EUR,in stock,,,,\n")
-    assert problems(path, language="it") == [f"line 2: title is longer than {limits.TITLE} characters"]
+    assert problems(path,
+                    language="it") == [f"line 2: title is longer than {limits.TITLE} characters"]
 
 
 def test_a_field_beyond_the_csv_limit_and_nul_characters(tmp_path):
@@ -229,13 +232,15 @@ def test_a_row_with_more_cells_than_the_header(tmp_path):
 
 def test_prices_of_one_product_share_a_currency(tmp_path):
     path = write(tmp_path, HEADER + "A,g,A,1 EUR,in stock,,,,\nB,g,A,1 USD,in stock,,,,\n")
-    assert "price in USD, but line 2 of the same product is in EUR" in problems(path, language="it")[0]
+    assert ("price in USD, but line 2 of the same product is in EUR"
+            in problems(path, language="it")[0])
 
 
 def test_xml_with_a_dtd_is_refused_before_any_entity_is_expanded(tmp_path):
     bomb = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
             + "".join(f'<!ENTITY lol{i} "{"&lol" + (str(i - 1) if i > 1 else "") + ";" * 1}'
-                      f'{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 9}">' for i in range(1, 10))
+                      f'{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 9}">'
+                      for i in range(1, 10))
             + ']>\n<rss><channel><item><title>&lol9;</title></item></channel></rss>')
     (problem,) = problems(write(tmp_path, bomb, "bomb.xml"), language="it")
     assert "line 2" in problem and "DTD" in problem

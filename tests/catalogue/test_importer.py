@@ -123,7 +123,8 @@ def test_dry_run_counts_but_stores_nothing(database_url):
     ([item("a", price="-1")], "price out of range"),
     ([item("a", price="1.005")], "finer than cents"),
 ])
-def test_products_breaking_a_rule_are_rejected_and_nothing_is_written(database_url, products, words):
+def test_products_breaking_a_rule_are_rejected_and_nothing_is_written(database_url,
+                                                                      products, words):
     run(database_url, [item("keep")])
     with pytest.raises(ImportRejected, match=words):
         run(database_url, products)

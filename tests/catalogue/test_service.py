@@ -23,9 +23,10 @@ LAPTOP = "la borsa entra un portatile da 15 pollici?"
 OTHER_BAGS = [f"borsa-modello-{n}" for n in range(20)]
 MODEL_NAMES = ["Alba", "Bruna", "Carla", "Dora", "Elsa", "Fiora", "Gemma", "Ilda", "Lena",
                "Mara", "Nora", "Olga", "Pia", "Rita", "Sara", "Tea", "Ugo", "Vera", "Zita", "Ada"]
+UNMEASURED = Dimensions()  # a bag whose inner size the feed does not give
 
 
-def bag(slug: str, title: str, *, inner: Dimensions = Dimensions(), black=Availability.IN_STOCK,
+def bag(slug: str, title: str, *, inner: Dimensions = UNMEASURED, black=Availability.IN_STOCK,
         restock: date | None = None, language: str = "it") -> Product:
     colours = ("cuoio", "nero") if language == "it" else ("tan", "black")
     return Product(
@@ -43,7 +44,8 @@ def catalogue(*, aurora_black=Availability.IN_STOCK, without: str = "") -> list[
                 bag("borsa-aurora", "Aurora bag", inner=Dimensions(40, 12, 30), language="en",
                     black=aurora_black, restock=RESTOCK if aurora_black != "in_stock" else None),
                 bag("borsa-nina", "Borsa Nina")]  # no inner size: cannot say what fits
-    products += [bag(slug, f"Borsa {name}") for slug, name in zip(OTHER_BAGS, MODEL_NAMES)]
+    products += [bag(slug, f"Borsa {name}")
+                 for slug, name in zip(OTHER_BAGS, MODEL_NAMES, strict=True)]
     return [p for p in products if p.slug != without]
 
 
@@ -105,7 +107,7 @@ def test_concurrent_questions_after_an_import_build_one_index(desk, database_url
         try:
             start.wait()
             indexes.append(desk.current_index())
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=ask) for _ in range(8)]

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -52,7 +51,8 @@ def test_upgrade_is_idempotent_and_creates_tables(tmp_path):
     upgrade(url)
     upgrade(url)
     tables = set(inspect(get_engine(url)).get_table_names())
-    assert {"kb_entries", "kb_questions", "kb_entry_versions", "kb_changes", "kb_settings"} <= tables
+    assert {"kb_entries", "kb_questions", "kb_entry_versions", "kb_changes",
+            "kb_settings"} <= tables
     dispose_all()
 
 

@@ -6,8 +6,8 @@
 It starts what `supportbot run` starts for escalation (scheduler, outbox sender, the
 answer worker; no sink, no receiver: the test runs the SMTP server and the reply is
 handed straight to `on_message`, as the receiver does), performs one step and waits
-until every answered ticket is finished and the outbox is empty. Run twice with the same arguments it must leave the same state as once:
-that is what a restart after a crash does.
+until every answered ticket is finished and the outbox is empty. Run twice with the same arguments
+it must leave the same state as once: that is what a restart after a crash does.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.assistant import Assistant, Turn
+from bot.assistant import Assistant
 from bot.services import EscalationServices
+from bot.turns import Turn
 from core import Settings, session_scope, utcnow
 from escalation.answers import FINISH_LEASE, resume_answered
 from escalation.models import OutboxMessage, Ticket

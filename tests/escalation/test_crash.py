@@ -24,8 +24,8 @@ from core.faults import ENV
 from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
 from knowledge.models import Entry, Source
 from tests.bot.test_learning_loop_e2e import gmail_reply_it
-from tests.escalation.crash_driver import CONVERSATION, CUSTOMER
 from tests.escalation.conftest import Capture
+from tests.escalation.crash_driver import CONVERSATION, CUSTOMER
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

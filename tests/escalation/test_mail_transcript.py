@@ -26,7 +26,7 @@ def ticket_with_clicks(database_url, add_entry):
             transcript=[
                 {"role": "customer", "text": "Quanto costa la spedizione?"},
                 {"role": "bot", "text": "La spedizione è gratuita sopra i 59 euro."},
-                {"role": "customer", "text": '/feedback_helpful{"entry_id": "%d"}' % entry},
+                {"role": "customer", "text": f'/feedback_helpful{{"entry_id": "{entry:d}"}}'},
                 {"role": "customer", "text": "/deny"},
                 {"role": "customer", "text": "/affirm"},
                 {"role": "customer", "text": '/choose_entry{"entry_id": "999999"}'},

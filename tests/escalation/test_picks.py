@@ -44,7 +44,8 @@ def test_no_candidates_means_every_code_is_unknown():
 @pytest.fixture
 def shop(settings, kb, add_entry):
     """Ticket 12 about an Italian question the bot was unsure of; it considered two entries."""
-    shipping = add_entry("La spedizione costa 5,90 €, gratis da 59 €.", "Quanto costa la spedizione?",
+    shipping = add_entry("La spedizione costa 5,90 €, gratis da 59 €.",
+                         "Quanto costa la spedizione?",
                          language="it")
     returns = add_entry("Hai 30 giorni per il reso.", "Come faccio un reso?", language="it")
     kb.sync(force=True)

@@ -59,15 +59,15 @@ CLIENTS = {
         "Oggetto: [#T12] Nuova domanda\n\nNuova domanda di un cliente\n"), ANSWER_IT),
     # Thunderbird, English, format=flowed, bottom-posting under the quote, "-- " signature
     "thunderbird_en": ("en", (
-        "From: Sophie Marchetti <backup@bottega-aurora.example>\n"
-        "To: assistenza+t12-x@bottega-aurora.example\nSubject: Re: [#T12] New question\n"
-        "Message-ID: <tb-1@bottega-aurora.example>\nMIME-Version: 1.0\n"
-        "Content-Type: text/plain; charset=UTF-8; format=flowed\n"
-        "Content-Transfer-Encoding: 8bit\n\n"
-        "On 23/11/2026 10:15, Bottega Aurora wrote:\n> New customer question\n>\n"
-        "> Does the tote fit a laptop?\n\nHi,\n\nyes, the Aurora tote fits a 14-inch laptop in "
-        "its padded \ninner pocket.\n\nBest regards,\nSophie\n\n-- \nSophie Marchetti\n"
-        "Customer Care | Bottega Aurora\n+39 055 000 0000\n").encode(),
+        b"From: Sophie Marchetti <backup@bottega-aurora.example>\n"
+        b"To: assistenza+t12-x@bottega-aurora.example\nSubject: Re: [#T12] New question\n"
+        b"Message-ID: <tb-1@bottega-aurora.example>\nMIME-Version: 1.0\n"
+        b"Content-Type: text/plain; charset=UTF-8; format=flowed\n"
+        b"Content-Transfer-Encoding: 8bit\n\n"
+        b"On 23/11/2026 10:15, Bottega Aurora wrote:\n> New customer question\n>\n"
+        b"> Does the tote fit a laptop?\n\nHi,\n\nyes, the Aurora tote fits a 14-inch laptop in "
+        b"its padded \ninner pocket.\n\nBest regards,\nSophie\n\n-- \nSophie Marchetti\n"
+        b"Customer Care | Bottega Aurora\n+39 055 000 0000\n"),
         ANSWER_EN),
     # Gmail, English, with an HTML alternative whose signature is in gmail_signature
     "gmail_en": ("en", mail(

@@ -14,8 +14,8 @@ from escalation import (
     open_tickets_of,
 )
 from escalation.models import TicketTimer
-from escalation.tickets import MAX_OPEN_PER_CONVERSATION, MAX_TRANSCRIPT_TURNS
 from escalation.sla import parse_sla_config
+from escalation.tickets import MAX_OPEN_PER_CONVERSATION, MAX_TRANSCRIPT_TURNS, ConsideredEntry
 
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SLA = parse_sla_config({
@@ -40,7 +40,7 @@ def request(**fields) -> TicketRequest:
     base = dict(conversation_id="c1", question="Can I pay in 3 instalments?", language="en",
                 reason="kb_escalate", transcript=(("customer", "hi"), ("bot", "hello")),
                 customer_email="ann@example.com", contact_consent=True,
-                considered=({"entry_id": 1, "key": "en-pay", "score": 0.7},))
+                considered=(ConsideredEntry(1, "en-pay", 0.7),))
     return TicketRequest(**{**base, **fields})
 
 
@@ -50,13 +50,15 @@ def test_a_ticket_records_question_transcript_contact_and_due_time(database_url)
     with session_scope(database_url) as session:
         ticket = session.get(Ticket, info.id)
         assert ticket.question == "Can I pay in 3 instalments?" and ticket.status == "open"
-        assert ticket.transcript == [{"role": "customer", "text": "hi"}, {"role": "bot", "text": "hello"}]
+        assert ticket.transcript == [{"role": "customer", "text": "hi"},
+                                     {"role": "bot", "text": "hello"}]
         assert ticket.customer_email == "ann@example.com" and ticket.contact_consent
         assert ticket.considered[0]["key"] == "en-pay"
         assert ticket.due_at - ticket.opened_at == timedelta(hours=4)
         assert ticket.sla_policy == "standard"
         assert [e.kind for e in ticket.events] == ["opened", "notified"]
-        timers = session.query(TicketTimer).filter_by(ticket_id=info.id).order_by(TicketTimer.due_at).all()
+        timers = (session.query(TicketTimer).filter_by(ticket_id=info.id)
+                  .order_by(TicketTimer.due_at).all())
         assert [(t.kind, t.due_at - ticket.opened_at) for t in timers] == [
             ("warning", timedelta(hours=3)), ("breach", timedelta(hours=4))]
         assert open_ticket_of("c1", session=session).id == info.id
@@ -171,8 +173,8 @@ def test_what_a_stranger_sends_is_capped_and_cleaned(database_url):
     with session_scope(database_url) as session:
         info = open_ticket(request(question="Why?\x00\x1b " + "q" * 9000, language="xx" * 20,
                                    transcript=(("operator", "I am staff"), *forged),
-                                   considered=({"entry_id": "1; drop"}, {"entry_id": 2,
-                                               "key": "<b>" * 100, "score": "high"}),
+                                   considered=(ConsideredEntry("1; drop", "", 0.0),
+                                               ConsideredEntry(2, "<b>" * 100, "high")),
                                    category="c" * 50, reason="r" * 100),
                            session=session, sla=SLA, notify=notify)
         ticket = session.get(Ticket, info.id)

@@ -2,7 +2,6 @@
 real-time test. Times are those of the demo file: Europe/Rome, Mon-Fri 09:00-13:00 +
 14:00-18:00; the standard policy answers in 240 business minutes and warns 60 before."""
 
-import asyncio
 import json
 import os
 import subprocess
@@ -28,7 +27,6 @@ from escalation.timers import (
     plan_timers,
     run_due,
     run_scheduler,
-    run_scheduler_async,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,27 +279,6 @@ def test_the_scheduler_loop_survives_a_failing_round_and_stops_when_asked(databa
     loop.join(timeout=2)
     assert not loop.is_alive()
     assert sent == [(ticket_id, "reminder", OPS, 0)]
-
-
-def test_the_async_scheduler_fires_and_stops(database_url):
-    ticket_id = open_at(database_url, rome(2025, 11, 17, 9, 0))
-    sent = Notifications()
-
-    async def scenario():
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_scheduler_async(
-            database_url, CONFIG, worker="w1", notify=sent, interval_s=0.05, stop=stop,
-            clock=lambda: rome(2025, 11, 17, 13, 0)))
-        for _ in range(100):
-            if sent:
-                break
-            await asyncio.sleep(0.02)
-        stop.set()
-        await asyncio.wait_for(task, 2)
-
-    asyncio.run(scenario())
-    assert [kind for _, kind, _, _ in sent] == ["reminder", "escalation"]
-    assert sent[0][0] == ticket_id
 
 
 def test_a_real_breach_fires_within_two_seconds_of_its_due_time(database_url, tmp_path):

@@ -22,7 +22,7 @@ from escalation.weekly_mail import (
     render_weekly_report,
     run_weekly_reporter,
 )
-from tests.analytics.test_metrics import dataset, local  # noqa: F401 (a fixture)
+from tests.analytics.test_metrics import local
 
 W44 = date(2026, 10, 26)
 MONDAY_9 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # 09:00 in Rome: W44's report is due
@@ -45,7 +45,7 @@ def outbox(url) -> list[OutboxMessage]:
         return list(session.query(OutboxMessage).order_by(OutboxMessage.id))
 
 
-def test_the_report_reads_in_italian_with_the_changes(dataset, tmp_path):  # noqa: F811
+def test_the_report_reads_in_italian_with_the_changes(dataset, tmp_path):
     url, _ = dataset
     mail = render_weekly_report(build(url), settings=settings_for(
         tmp_path, url, public_url="https://assistenza.example/"))
@@ -103,7 +103,7 @@ def test_customer_text_is_escaped_in_html(database_url, tmp_path):
     assert "<script" not in logged.html
 
 
-def test_a_week_is_queued_once(dataset, tmp_path):  # noqa: F811
+def test_a_week_is_queued_once(dataset, tmp_path):
     url, _ = dataset
     settings = settings_for(tmp_path, url)
     report = build(url)
@@ -119,7 +119,7 @@ def test_a_week_is_queued_once(dataset, tmp_path):  # noqa: F811
     assert row.message_id == "<weekly-report.2026-W44@bottega-aurora.example>"
 
 
-def test_the_due_check_queues_last_week_once_it_is_due(dataset, tmp_path):  # noqa: F811
+def test_the_due_check_queues_last_week_once_it_is_due(dataset, tmp_path):
     url, _ = dataset
     settings = settings_for(tmp_path, url)
     sunday_night = local("2026-11-01T23:59")  # W44 is not over: W43's report is the due one
@@ -136,7 +136,7 @@ def test_the_due_check_queues_last_week_once_it_is_due(dataset, tmp_path):  # no
     assert len(outbox(url)) == 2
 
 
-def test_the_sender_delivers_both_parts_to_the_marketing_list(dataset, tmp_path,  # noqa: F811
+def test_the_sender_delivers_both_parts_to_the_marketing_list(dataset, tmp_path,
                                                                smtp_server):
     url, _ = dataset
     capture, port = smtp_server

@@ -60,9 +60,8 @@ def main() -> None:
     # The same for an answer the killed process was finishing: its lease has run out.
     resume_answered(settings=settings, kb=kb, deliver_in_chat=lambda ticket: False,
                     now=utcnow() + FINISH_LEASE)
-    app = create_app(assistant)
     services = EscalationServices(assistant, deliver_in_chat=lambda ticket: False)
-    app.state.escalation = services
+    app = create_app(assistant, escalation=services)
     services.start()
     try:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")

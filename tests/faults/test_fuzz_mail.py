@@ -119,15 +119,18 @@ def mutate(raw: bytes, rng: random.Random) -> bytes:
                         for i in range(depth))
         return raw.split(b"\r\n\r\n", 1)[0] + b"\r\nMIME-Version: 1.0\r\n" + head + b"x\r\n"
     if kind == 4:  # bogus encodings and charsets
-        return (raw.replace(b"quoted-printable", rng.choice([b"base64", b"x-uuencode", b"7bit\x00"]))
-                .replace(b"UTF-8", rng.choice([b"x-unknown", b"utf-7", b"\xff\xfe", b"iso-2022-jp"])))
+        return (raw.replace(b"quoted-printable",
+                            rng.choice([b"base64", b"x-uuencode", b"7bit\x00"]))
+                .replace(b"UTF-8",
+                         rng.choice([b"x-unknown", b"utf-7", b"\xff\xfe", b"iso-2022-jp"])))
     if kind == 5:  # NULs, bare CRs, non-UTF-8 bytes sprinkled in the body
         for _ in range(rng.randrange(1, 60)):
             data.insert(rng.randrange(len(data)), rng.choice([0, 13, 0xFF, 0xC3, 0x80]))
         return bytes(data)
     if kind == 6:  # a stranger, or an operator hidden in a display name
         return re.sub(rb"^From: .*$", rng.choice([b"From: attacker@evil.example",
-                                                  b'From: "operatore@bottega-aurora.example" <x@evil.example>',
+                                                  b'From: "operatore@bottega-aurora.example" '
+                                                  b'<x@evil.example>',
                                                   b"From: <>", b"From: " + b"@" * 500]),
                       raw, count=1, flags=re.MULTILINE)
     if kind == 7:  # encoded words that do not decode
@@ -162,7 +165,8 @@ def fuzz_corpus(escalations: dict[int, object], rng: random.Random) -> list[byte
 
 def send(settings: Settings, raw: bytes, rcpt: str) -> int:
     try:
-        with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port, timeout=60) as smtp:
+        with smtplib.SMTP(settings.inbound_smtp_host, settings.inbound_smtp_port,
+                          timeout=60) as smtp:
             smtp.sendmail(OPERATOR, [rcpt], raw)
         return 250
     except smtplib.SMTPResponseException as exc:

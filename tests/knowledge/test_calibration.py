@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from knowledge.calibration import (
-    BANK_NEAR_DUPLICATE, FoldSearch, Query, collect_probes, unanswerable_bank,
+    BANK_NEAR_DUPLICATE,
+    FoldSearch,
+    Query,
+    collect_probes,
+    unanswerable_bank,
 )
 from knowledge.confidence import FEATURES, train
 

@@ -11,9 +11,23 @@ import numpy as np
 import pytest
 
 from knowledge.confidence import (
-    CLARIFY_BAND, FEATURES, LEXICAL_SCALE, MAX_SHARE, MIN_SHARE, ConfidenceModel, Logistic,
-    Probes, QueryFacts, buttons, calibration_error, choose_answer_at,
-    estimate_unanswerable_share, feature_vector, reliability_table, sigmoid, train,
+    CLARIFY_BAND,
+    FEATURES,
+    LEXICAL_SCALE,
+    MAX_SHARE,
+    MIN_SHARE,
+    ConfidenceModel,
+    Logistic,
+    Probes,
+    QueryFacts,
+    buttons,
+    calibration_error,
+    choose_answer_at,
+    estimate_unanswerable_share,
+    feature_vector,
+    reliability_table,
+    sigmoid,
+    train,
 )
 from knowledge.scoring import DecisionKind, ScoredEntry
 
@@ -80,7 +94,7 @@ def unseen(model, probes):
 def test_feature_vector_order_and_margins():
     scored = [s(1, 0.9, lexical=6.0), s(2, 0.7, lexical=8.0), s(3, 0.6), s(4, 0.5), s(5, 0.3)]
     x = feature_vector(scored, QueryFacts(words=4, questions=5))
-    assert x.shape == (N,) and dict(zip(FEATURES, x.tolist())) == pytest.approx({
+    assert x.shape == (N,) and dict(zip(FEATURES, x.tolist(), strict=True)) == pytest.approx({
         "score": 0.9, "runner_up": 0.7, "margin_2": 0.2, "margin_3": 0.3, "nearest": 0.85,
         "centroid": 0.92, "lexical": 1 - math.exp(-6.0 / LEXICAL_SCALE), "lexical_lead": 0.0,
         "questions": math.log1p(5), "query_words": math.log1p(4), "lead_10": 0.6,
@@ -88,7 +102,7 @@ def test_feature_vector_order_and_margins():
     lead = FEATURES.index("lexical_lead")
     assert feature_vector([s(1, 0.9, 3.0), s(2, 0.8, 1.0)], QueryFacts(2, 1))[lead] == 1.0
     assert feature_vector([s(1, 0.9), s(2, 0.8)], QueryFacts(2, 1))[lead] == 0.0  # no words
-    one = dict(zip(FEATURES, feature_vector([s(1, 0.7)], QueryFacts(3, 2)).tolist()))
+    one = dict(zip(FEATURES, feature_vector([s(1, 0.7)], QueryFacts(3, 2)).tolist(), strict=True))
     # a missing score counts as 0: every margin (and the background lead) is the score itself
     assert one["runner_up"] == one["lead_10"] == 0.0
     assert one["margin_2"] == one["margin_3"] == one["lead_background"] == pytest.approx(0.7)
@@ -128,7 +142,7 @@ def test_logistic_separable_weighted_and_one_class():
 def test_round_trip_through_json(trained, probes):
     restored = ConfidenceModel.from_dict(json.loads(json.dumps(trained.as_dict())))
     assert restored == trained
-    for a, b in zip(restored.probabilities(probes.x), trained.probabilities(probes.x)):
+    for a, b in zip(restored.probabilities(probes.x), trained.probabilities(probes.x), strict=True):
         assert np.array_equal(a, b)
 
 

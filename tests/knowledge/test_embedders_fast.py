@@ -9,6 +9,7 @@ import socket
 import numpy as np
 import pytest
 
+from core import Settings
 from knowledge import embedders
 from knowledge.embedders import (
     MultilingualUSEEmbedder,
@@ -85,8 +86,11 @@ def test_unknown_backend_is_refused():
 def test_environment_chooses_backend_and_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPPORTBOT_EMBED_BACKEND", "torch")
     monkeypatch.setenv("SUPPORTBOT_MODEL_CACHE", str(tmp_path))
-    embedder = SentenceTransformerEmbedder("some-model")  # constructing loads nothing
-    assert embedder.backend == "torch" and embedder.cache_dir == tmp_path
+    settings = Settings()
+    assert settings.embed_backend == "torch" and settings.model_cache == tmp_path
+    embedder = SentenceTransformerEmbedder("some-model", backend=settings.embed_backend,
+                                           cache_dir=settings.model_cache)
+    assert embedder.backend == "torch" and embedder.cache_dir == tmp_path  # nothing loaded yet
 
 
 def test_use_embeds_on_one_thread_by_default():

@@ -1,10 +1,26 @@
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
 
+from knowledge.confidence import (
+    FEATURES,
+    ConfidenceModel,
+    Logistic,
+    QueryFacts,
+    feature_vector,
+)
 from knowledge.errors import ImportRejected
-from knowledge.evaluation import evaluate, matthews, read_labelled
+from knowledge.eval_curves import (
+    SWEEP,
+    Outcome,
+    coverage_risk,
+    outcome_rates,
+    reliability,
+)
+from knowledge.evaluation import EvaluationError, evaluate, keep_shots, matthews, read_labelled
+from knowledge.scoring import DecisionKind, ScoredEntry
 
 TOPICS = {
     "shipping": ["shipping", "delivery", "courier", "parcel", "postage", "freight"],
@@ -98,27 +114,13 @@ def test_evaluate_with_hashing_embedder(tmp_path):
 
 # -- issue 11: shots, decision figures, coverage-risk, reliability --------------------------
 
-from collections import Counter  # noqa: E402
-
-from knowledge.eval_curves import (  # noqa: E402
-    SWEEP,
-    Outcome,
-    coverage_risk,
-    outcome_rates,
-    reliability,
-)
-from knowledge.evaluation import EvaluationError, keep_shots  # noqa: E402
-from knowledge.confidence import (  # noqa: E402
-    FEATURES, ConfidenceModel, Logistic, QueryFacts, feature_vector,
-)
-from knowledge.scoring import DecisionKind, ScoredEntry  # noqa: E402
-
 A, C, E = DecisionKind.ANSWER, DecisionKind.CLARIFY, DecisionKind.ESCALATE
 
 
 def _sized_rows():
     """a: 10 distinct questions (one repeated), b: 3 distinct (each twice), c: 1, plus oos."""
-    rows = [(f"alpha question number {i}", "a") for i in range(10)] + [("alpha question number 0", "a")]
+    rows = [(f"alpha question number {i}", "a")
+            for i in range(10)] + [("alpha question number 0", "a")]
     rows += [(f"beta {w}", "b") for w in ("one", "two", "three")] * 2
     rows += [("gamma only", "c"), ("something off topic", "oos")]
     return rows
@@ -202,7 +204,8 @@ def _model_on_score() -> ConfidenceModel:
     weights = [0.0] * n
     weights[FEATURES.index("score")] = 20.0
     sure = Logistic((0.0,) * n, (1.0,) * n, (0.0,) * n, 50.0)
-    return ConfidenceModel(in_scope=sure, right=Logistic((0.0,) * n, (1.0,) * n, tuple(weights), -14.0),
+    return ConfidenceModel(in_scope=sure,
+                           right=Logistic((0.0,) * n, (1.0,) * n, tuple(weights), -14.0),
                            among=sure, unanswerable_share=0.5, answer_at=0.8, clarify_at=0.8,
                            budget=0.02)
 
@@ -289,7 +292,8 @@ def test_read_lines_rejects_empty_text_or_label(tmp_path):
                     '{"text": "fine", "label": ""}\n{"text": "\\u200b", "label": "a"}\n')
     with pytest.raises(ImportRejected) as info:
         read_labelled(path)
-    assert info.value.problems == ["line 2: empty text", "line 4: empty label", "line 5: empty text"]
+    assert info.value.problems == ["line 2: empty text", "line 4: empty label",
+                                   "line 5: empty text"]
 
 
 def _cli(tmp_path, *args):
@@ -325,7 +329,8 @@ def test_cli_eval_shots_and_bad_input(tmp_path):
     missing = _cli(tmp_path, "--kb", str(tmp_path / "nope.jsonl"), "--queries", str(qpath))
     bad = _write_jsonl(tmp_path / "bad.jsonl", [("where is my parcel", "tracking")])
     unknown = _cli(tmp_path, "--kb", str(kb), "--queries", str(bad))
-    for result, words in ((negative, ["--shots", "greater than or equal to 0"]), (missing, ["nope.jsonl", "does not exist"]),
+    for result, words in ((negative, ["--shots", "greater than or equal to 0"]),
+                          (missing, ["nope.jsonl", "does not exist"]),
                           (unknown, ["line 1", "tracking"])):
         assert result.returncode != 0
         assert "Traceback" not in result.stderr + result.stdout, result.stderr

@@ -11,7 +11,6 @@ from knowledge.formats import WRITERS, detect_format
 from knowledge.importer import import_file
 from knowledge.repository import EntryDraft
 from migrations import upgrade
-
 from tests.conftest import DEMO_KB
 
 EXT = {"csv": ".csv", "json": ".json", "yaml": ".yaml", "markdown": ".md", "rasa": ".yml"}
@@ -170,7 +169,8 @@ GOOD_ROWS = "".join(f"en,Good question number {i}?,Good answer {i}.\n" for i in 
     ("language,questions,answer\n" + GOOD_ROWS + "en,,no questions\n", "line 42"),
     ("language,questions,answer\n" + GOOD_ROWS + "en,last?,\n", "line 42"),
 ])
-def test_bad_csv_rejected_with_line_numbers_and_nothing_written(database_url, tmp_path, content, line):
+def test_bad_csv_rejected_with_line_numbers_and_nothing_written(database_url, tmp_path,
+                                                                content, line):
     path = _write(tmp_path, "bad.csv", content)
     with pytest.raises(ImportRejected) as info:
         _import(database_url, path)
@@ -196,7 +196,7 @@ def test_csv_missing_columns(database_url, tmp_path):
     with pytest.raises(ImportRejected) as info:
         _import(database_url, path)
     text = " ".join(info.value.problems)
-    assert "line 1" in text and "missing column" in text and "answer" in text and "questions" in text
+    assert all(part in text for part in ("line 1", "missing column", "answer", "questions"))
     assert _count(database_url) == 0
 
 
@@ -327,18 +327,21 @@ def test_rasa_retrieval_intents(database_url, tmp_path):
     assert _import(database_url, path, language="en").created == 2
     with session_scope(database_url) as s:
         e = repo.get_entry("shipping_cost", session=s)
-        assert [q.text for q in e.questions] == ["How much is shipping?", "What are the delivery charges?"]
+        assert [q.text for q in e.questions] == ["How much is shipping?",
+                                                 "What are the delivery charges?"]
         assert e.answer == "Shipping is free over EUR 59." and e.language == "en"
         assert repo.get_entry("opening_hours", session=s).answer == "Monday to Friday, 9 to 18."
         assert repo.stats(session=s)["entries"] == 2  # 'greet' is not knowledge
 
 
 def test_rasa_intent_without_response(database_url, tmp_path):
-    path = _write(tmp_path, "nlu.yml", RASA.replace("  utter_faq/opening_hours:\n  - text: Monday to "
+    path = _write(tmp_path, "nlu.yml",
+                  RASA.replace("  utter_faq/opening_hours:\n  - text: Monday to "
                                                      "Friday, 9 to 18.\n", ""))
     with pytest.raises(ImportRejected) as info:
         _import(database_url, path, language="en")
-    assert any("faq/opening_hours" in p and p.startswith("line 11:") for p in info.value.problems), \
+    assert any("faq/opening_hours" in p and p.startswith("line 11:")
+               for p in info.value.problems), \
         info.value.problems
     assert _count(database_url) == 0
 
@@ -411,7 +414,8 @@ def test_importing_a_directory_is_rejected(database_url, tmp_path):
 
 
 def test_utf8_bom_accepted(database_url, tmp_path):
-    path = _write(tmp_path, "bom.csv", "\ufefflanguage,questions,answer\nen,Hello?,Hi.\n".encode("utf-8"))
+    path = _write(tmp_path, "bom.csv",
+                  "\ufefflanguage,questions,answer\nen,Hello?,Hi.\n".encode("utf-8"))
     assert _import(database_url, path).created == 1
 
 
@@ -420,7 +424,8 @@ HOSTILE_ANSWER = "<script>alert('x')</script> '; DROP TABLE kb_entries; -- <b>bo
 
 def test_hostile_content_stored_verbatim(database_url, tmp_path):
     doc = {"entries": [{"language": "en", "key": "evil'; DELETE FROM kb_questions; --",
-                        "questions": ["Robert'); DROP TABLE kb_questions;--", "<img src=x onerror=alert(1)>?"],
+                        "questions": ["Robert'); DROP TABLE kb_questions;--",
+                                      "<img src=x onerror=alert(1)>?"],
                         "answer": HOSTILE_ANSWER}]}
     _import(database_url, _write(tmp_path, "evil.json", json.dumps(doc)))
     with session_scope(database_url) as s:
@@ -437,7 +442,8 @@ def test_csv_export_neutralises_formulas(database_url, tmp_path):
     with session_scope(database_url) as s:
         for i, (q, a) in enumerate([("=1+1?", "=HYPERLINK(\"http://evil\")"), ("+cmd?", "-2+3"),
                                      ("@SUM(A1)?", "@x"), ("Normal?", "Normal answer.")]):
-            repo.create_entry(EntryDraft(answer=a, questions=(q,), language="en", key=f"k{i}"), session=s)
+            repo.create_entry(EntryDraft(answer=a, questions=(q,), language="en", key=f"k{i}"),
+                              session=s)
         text = WRITERS["csv"](repo.list_entries(session=s))
     import csv
     import io

@@ -44,14 +44,16 @@ def test_ordinary_text_is_left_alone(text):
 
 
 def test_answer_body_drops_greeting_and_sign_off():
-    reply = "Ciao Anna,\n\nSì, i cani sono i benvenuti.\nBasta il guinzaglio.\n\nUn saluto,\nMarco\n"
+    reply = ("Ciao Anna,\n\nSì, i cani sono i benvenuti.\nBasta il guinzaglio.\n\n"
+             "Un saluto,\nMarco\n")
     assert answer_body(reply) == "Sì, i cani sono i benvenuti.\nBasta il guinzaglio."
     assert answer_body("Hello!\nYes we do.\nBest regards") == "Yes we do."
     assert answer_body("Grazie a voi per la domanda: sì.") == "Grazie a voi per la domanda: sì."
 
 
 def test_a_new_question_becomes_an_entry_with_provenance(kb, add_entry):
-    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it",
+              key="ship")
     learned = learn(kb, question="Posso portare il mio cane in negozio? sono Anna Rossi",
                     answer=f"Ciao Anna,\n{DOG}\nSaluti,\nMarco", language="it", ticket_id=7,
                     operator="op@shop.example", category="pre_purchase")
@@ -60,14 +62,17 @@ def test_a_new_question_becomes_an_entry_with_provenance(kb, add_entry):
     assert learned.answer == DOG
     with session_scope(kb.url) as session:
         entry = repo.get_entry(learned.entry_id, session=session)
-        assert (entry.source.value, entry.ticket_id, entry.created_by) == ("operator", 7, "op@shop.example")
+        assert ((entry.source.value, entry.ticket_id, entry.created_by)
+                == ("operator", 7, "op@shop.example"))
         assert entry.category.value == "pre_purchase" and entry.language == "it"
 
 
 def test_the_learned_question_is_answered_within_a_second(kb, add_entry):
-    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it",
+              key="ship")
     kb.warm_up()
-    assert kb.search("Posso portare il mio cane in negozio?", language="it").kind is not DecisionKind.ANSWER
+    assert kb.search("Posso portare il mio cane in negozio?",
+                     language="it").kind is not DecisionKind.ANSWER
     started = time.monotonic()
     learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
           ticket_id=1, operator="op@shop.example")
@@ -111,11 +116,13 @@ def test_the_same_question_answered_differently_twice_is_learned_twice(kb):
 
 
 def test_review_mode_keeps_the_entry_as_a_draft_the_bot_does_not_use(kb, add_entry):
-    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it",
+              key="ship")
     learned = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
                     ticket_id=4, operator="op@shop.example", review=True)
     assert learned.status == "draft"
-    assert kb.search("Posso portare il mio cane in negozio?", language="it").kind is not DecisionKind.ANSWER
+    assert kb.search("Posso portare il mio cane in negozio?",
+                     language="it").kind is not DecisionKind.ANSWER
 
 
 @pytest.mark.parametrize("question, answer", [("", DOG), ("Cani?", "Ciao Anna,\nSaluti,\nMarco"),
@@ -126,7 +133,8 @@ def test_nothing_usable_is_refused(kb, question, answer):
 
 
 def test_learning_the_same_ticket_twice_changes_nothing(kb, add_entry):
-    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it", key="ship")
+    add_entry("La spedizione costa 5,90 €.", "Quanto costa la spedizione?", language="it",
+              key="ship")
     first = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",
                   ticket_id=9, operator="op@shop.example", review=True)
     again = learn(kb, question="Posso portare il mio cane in negozio?", answer=DOG, language="it",

@@ -8,7 +8,6 @@ from knowledge.importer import import_file
 from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 from migrations import upgrade
-
 from tests.conftest import DEMO_KB
 
 pytestmark = pytest.mark.slow
@@ -17,7 +16,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo_kb(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("minilm")
-    settings = Settings(var_dir=var_dir, database_url="", embedder="minilm", index_sync_interval_s=0)
+    settings = Settings(var_dir=var_dir, database_url="", embedder="minilm",
+                        index_sync_interval_s=0)
     upgrade(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as s:
         import_file(DEMO_KB, session=s)

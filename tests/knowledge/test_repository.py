@@ -16,7 +16,8 @@ def _changes(session):
 
 def test_create_makes_version_one_and_a_change(database_url):
     with session_scope(database_url) as s:
-        e = repo.create_entry(EntryDraft(answer="Free over 59 EUR.", questions=("How much is shipping?",),
+        e = repo.create_entry(EntryDraft(answer="Free over 59 EUR.",
+                                         questions=("How much is shipping?",),
                                          language="en", key="en-ship", category="pre_purchase",
                                          topic="Shipping", author="alice"), session=s)
         eid = e.id
@@ -74,7 +75,8 @@ def test_update_with_identical_data_records_nothing(database_url, add_entry):
 def test_duplicate_variants_are_stored_once(database_url):
     with session_scope(database_url) as s:
         e = repo.create_entry(EntryDraft(
-            answer="a", questions=("How much is shipping?", "how much is shipping", "HOW MUCH IS SHIPPING!!",
+            answer="a",
+            questions=("How much is shipping?", "how much is shipping", "HOW MUCH IS SHIPPING!!",
                                    "  How   much is shipping? "), language="en"), session=s)
         assert [q.text for q in e.questions] == ["How much is shipping?"]
         assert repo.update_entry(e, session=s, by="x", reason="r",
@@ -96,7 +98,8 @@ def test_remove_one_of_two_questions(database_url, add_entry):
     eid = add_entry("a", "First question?", "Second question?")
     with session_scope(database_url) as s:
         e = repo.get_entry(eid, session=s)
-        assert repo.update_entry(e, session=s, by="x", reason="r", remove_questions=("FIRST question",))
+        assert repo.update_entry(e, session=s, by="x", reason="r",
+                                 remove_questions=("FIRST question",))
     with session_scope(database_url) as s:
         e = repo.get_entry(eid, session=s)
         assert [q.text for q in e.questions] == ["Second question?"] and e.version == 2

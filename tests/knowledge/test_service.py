@@ -10,13 +10,15 @@ from knowledge.calibration import Signal
 from knowledge.embedders import HashingEmbedder, make_embedder
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
+from knowledge.model_store import model_setting_name
 from knowledge.scoring import DecisionKind
-from knowledge.service import KnowledgeBase, model_setting_name
+from knowledge.service import KnowledgeBase
 from knowledge.vector_index import INDEX_FILE, SIDECAR_FILE
 from tests.conftest import DEMO_KB
 
 ENTRIES = [
-    ("Shipping is free over EUR 59.", ("How much does shipping cost?", "What are the delivery charges?",
+    ("Shipping is free over EUR 59.",
+     ("How much does shipping cost?", "What are the delivery charges?",
                                        "Is shipping free?")),
     ("Returns are free within 30 days.", ("How do I return an item?", "Can I send back my order?",
                                           "What is your return policy?")),
@@ -29,7 +31,8 @@ ENTRIES = [
 
 @pytest.fixture
 def populated(add_entry):
-    return [add_entry(answer, *questions, key=f"e{i}") for i, (answer, questions) in enumerate(ENTRIES)]
+    return [add_entry(answer, *questions, key=f"e{i}")
+            for i, (answer, questions) in enumerate(ENTRIES)]
 
 
 def _no_rebuild(kb, monkeypatch):
@@ -40,7 +43,7 @@ def _no_rebuild(kb, monkeypatch):
 
 def test_identical_question_is_answered(kb, populated):
     kb.warm_up()
-    for entry_id, (answer, questions) in zip(populated, ENTRIES):
+    for entry_id, (answer, questions) in zip(populated, ENTRIES, strict=True):
         for question in questions:
             decision = kb.search(question)
             assert decision.kind is DecisionKind.ANSWER, (question, decision)
@@ -92,7 +95,8 @@ def test_odd_characters_do_not_crash(kb, populated):
 def test_new_entry_found_after_sync(kb, populated, add_entry):
     kb.warm_up()
     assert kb.search("Do you sell gift vouchers?").kind is DecisionKind.ESCALATE
-    new_id = add_entry("Yes, from 25 euros.", "Do you sell gift vouchers?", "Can I buy a gift card?")
+    new_id = add_entry("Yes, from 25 euros.", "Do you sell gift vouchers?",
+                       "Can I buy a gift card?")
     decision = kb.search("Do you sell gift vouchers?")
     assert decision.kind is DecisionKind.ANSWER and decision.entry.entry_id == new_id
 
@@ -163,7 +167,8 @@ def test_stale_index_catches_up(settings, populated, add_entry, database_url, mo
     first = KnowledgeBase(settings, HashingEmbedder())
     first.warm_up()
     first.close()
-    saved_version = json.loads((settings.resolved_index_dir / SIDECAR_FILE).read_text())["kb_version"]
+    sidecar = settings.resolved_index_dir / SIDECAR_FILE
+    saved_version = json.loads(sidecar.read_text())["kb_version"]
     new_id = add_entry("Yes, gift wrapping is free.", "Do you offer gift wrapping?",
                        "Can you wrap my present?")
     with session_scope(database_url) as s:
@@ -177,12 +182,14 @@ def test_stale_index_catches_up(settings, populated, add_entry, database_url, mo
     assert version > saved_version
     assert second.search("Can you wrap my present?").entry.entry_id == new_id
     assert second.search("How much does shipping cost?").entry.answer == "Shipping costs EUR 4."
-    assert all(c.entry_id != populated[3] for c in second.search("What are your opening hours?").candidates)
+    assert all(c.entry_id != populated[3]
+               for c in second.search("What are your opening hours?").candidates)
     with session_scope(database_url) as s:
         variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
     assert set(second._index.ids().tolist()) == variant_ids
     second.close()
-    assert json.loads((settings.resolved_index_dir / SIDECAR_FILE).read_text())["kb_version"] == version
+    sidecar = settings.resolved_index_dir / SIDECAR_FILE
+    assert json.loads(sidecar.read_text())["kb_version"] == version
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "other_model"])
@@ -203,7 +210,7 @@ def test_corrupt_index_is_rebuilt(settings, populated, damage):
     with session_scope(settings.resolved_database_url) as s:
         variants = repo.searchable_variants(session=s)
     assert sorted(second._index.ids().tolist()) == sorted(r[0] for r in variants)
-    for entry_id, (_answer, questions) in zip(populated, ENTRIES):
+    for entry_id, (_answer, questions) in zip(populated, ENTRIES, strict=True):
         assert second.search(questions[0]).entry.entry_id == entry_id
     assert json.loads(sidecar.read_text())["model"] == HashingEmbedder().name
 
@@ -224,8 +231,10 @@ def test_language_preference(kb, add_entry):
                       language="it")
     en_id = add_entry("Yes, we ship all over Europe.", "Spedite in Europa? Europe shipping",
                       language="en")
-    assert kb.search("Spedite in Europa? Europe shipping", language="it").candidates[0].entry_id == it_id
-    assert kb.search("Spedite in Europa? Europe shipping", language="en").candidates[0].entry_id == en_id
+    assert kb.search("Spedite in Europa? Europe shipping",
+                     language="it").candidates[0].entry_id == it_id
+    assert kb.search("Spedite in Europa? Europe shipping",
+                     language="en").candidates[0].entry_id == en_id
     both = {c.entry_id for c in kb.search("Spedite in Europa? Europe shipping").candidates}
     assert both == {it_id, en_id}
     # a language the KB lacks falls back to any language
@@ -333,7 +342,8 @@ def test_service_on_ivf_index(tmp_path, database_url, monkeypatch):
     _no_rebuild(again, monkeypatch)
     again.warm_up()
     assert again._index.kind == "ivf"
-    assert again.search("Quanto costa la spedizione?", language="it").entry.key == "it-shipping-cost"
+    assert again.search("Quanto costa la spedizione?",
+                        language="it").entry.key == "it-shipping-cost"
     with session_scope(database_url) as s:
         variant_ids = {r[0] for r in repo.searchable_variants(session=s)}
     assert set(again._index.ids().tolist()) == variant_ids
@@ -355,7 +365,7 @@ def test_customers_verdicts_teach_the_model(kb, database_url):
 
 
 def test_questions_operators_answered_with_a_new_entry_are_unanswerable_probes(kb, add_entry):
-    for n, topic in enumerate(("shipping", "returns", "payment", "gift cards")):
+    for topic in ("shipping", "returns", "payment", "gift cards"):
         add_entry(f"About {topic}.", f"how does {topic} work", f"tell me about {topic}",
                   f"question on {topic} please")
     learned = add_entry("Yes, in green too.", "is the wool scarf sold in green", source="operator")
@@ -379,7 +389,8 @@ def test_an_english_faq_asked_in_italian_is_decided_by_its_own_model(kb, add_ent
     assert kb._rank("how does shipping work", kb.embedder.embed("x"), "en")[0] == model
     fresh = KnowledgeBase(kb.settings, HashingEmbedder())
     assert fresh.model().cross_lingual["it"] == italian  # stored with the model
-    add_entry("Sulle spedizioni.", "come funziona la spedizione", "spedite in Italia?", language="it")
+    add_entry("Sulle spedizioni.", "come funziona la spedizione", "spedite in Italia?",
+              language="it")
     kb.sync(force=True)  # the KB has Italian now: Italian questions meet Italian entries
     assert kb._rank("come funziona la spedizione", kb.embedder.embed("x"), "it")[0] == model
 
@@ -431,7 +442,8 @@ def test_an_import_never_makes_a_customer_wait_for_its_embedding(settings, add_e
                          "Is shipping free?", key="ship")
     kb.warm_up()
     before = kb.sync(force=True)
-    add_entry("Returns are free within 30 days.", *[f"return question number {i}" for i in range(100)],
+    add_entry("Returns are free within 30 days.",
+              *[f"return question number {i}" for i in range(100)],
               key="returns")
     answered = []
     search = threading.Thread(target=lambda: answered.append(kb.search("Is shipping free?")))

@@ -1,8 +1,9 @@
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge.errors import InvalidQuestion
-from knowledge.text import clean, fingerprint, normalize, validate_question
+from knowledge.text import clean, fingerprint, normalise, validate_question
 
 
 def test_clean_removes_controls_and_collapses_space():
@@ -29,10 +30,10 @@ def test_validate_question():
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
-def test_clean_and_normalize_are_idempotent_and_safe(text):
+def test_clean_and_normalise_are_idempotent_and_safe(text):
     once = clean(text)
     assert clean(once) == once
     assert once == once.strip()
     once.encode("utf-8")  # always encodable: no lone surrogates survive
-    assert normalize(normalize(text)) == normalize(text)
+    assert normalise(normalise(text)) == normalise(text)
     assert len(fingerprint(text)) == 40

@@ -6,7 +6,8 @@ unchanged."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -27,11 +28,11 @@ class GuardedRestInput(RestInput):
     """POST /webhooks/rest/webhook {sender, message, metadata}: a body that is not such an
     object gets 400, an over-long message or metadata 413; nothing of it reaches NLU."""
 
-    def __init__(self, limits: Optional[ChatLimits] = None) -> None:
+    def __init__(self, limits: ChatLimits | None = None) -> None:
         self.limits = limits or ChatLimits.from_env()
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> InputChannel:
+    def from_credentials(cls, credentials: dict | None) -> InputChannel:
         return cls()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -46,13 +47,13 @@ class GuardedRestInput(RestInput):
                 raise SanicException(exc.reason, status_code=exc.status) from None
         return request.ctx.supportbot_checked
 
-    async def _extract_sender(self, req: Request) -> Optional[str]:
+    async def _extract_sender(self, req: Request) -> str | None:
         return self._checked(req)[0]
 
-    def _extract_message(self, req: Request) -> Optional[str]:
+    def _extract_message(self, req: Request) -> str | None:
         return self._checked(req)[1]
 
-    def get_metadata(self, request: Request) -> Optional[dict]:
+    def get_metadata(self, request: Request) -> dict | None:
         return self._checked(request)[2]
 
     def _extract_input_channel(self, req: Request) -> str:
@@ -68,7 +69,7 @@ class GuardedSocketIOInput(SocketIOInput):
     limits: ChatLimits
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> InputChannel:
+    def from_credentials(cls, credentials: dict | None) -> InputChannel:
         channel = super().from_credentials(credentials)
         channel.limits = ChatLimits.from_env()
         return channel
@@ -86,7 +87,7 @@ class GuardedSocketIOInput(SocketIOInput):
         return blueprint
 
     def _guard_connect(self, connect: Callable) -> Callable:
-        async def guarded(sid: str, environ: dict, auth: Optional[dict] = None) -> bool:
+        async def guarded(sid: str, environ: dict, auth: dict | None = None) -> bool:
             origin = environ.get("HTTP_ORIGIN")
             if not self.limits.origin_allowed(origin):
                 log.warning("socket.io: refused a connection from origin %r", origin)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import yaml
 from rasa.core.channels.channel import UserMessage
@@ -47,7 +48,7 @@ def answer_on_failure(
             return await on_new_message(message)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever broke, the customer hears it
+        except Exception as exc:
             log.error("conversation %s: the message could not be handled (%s: %s); answered "
                       "with %s", message.sender_id, type(exc).__name__,
                       str(exc).splitlines()[0] if str(exc) else "", RESPONSE)
