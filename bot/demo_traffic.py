@@ -212,26 +212,36 @@ def _conversation(session: Session, rng: random.Random, rater: random.Random,
             mood = "late" if late else "escalated"
             ended = ticket.answered_at or at
             break
-        decision = DecisionKind.CLARIFY if roll < 0.24 else DecisionKind.ANSWER
-        events.append(InteractionEvent(
-            kind=EventKind.MESSAGE, occurred_at=at, text=rng.choice(entry.questions).text,
-            decision=decision, entry_id=entry.id, score=round(rng.uniform(.78, 1.1), 3),
-            latency_ms=round(rng.uniform(3, 10), 1), **common))
-        if decision == DecisionKind.CLARIFY:
-            events.append(InteractionEvent(kind=EventKind.CHOICE, decision=DecisionKind.ANSWER,
-                                           entry_id=entry.id,
-                                           occurred_at=at + timedelta(seconds=8), **common))
-        if rng.random() < 0.3:
-            helpful = rng.random() < 0.86
-            events.append(InteractionEvent(kind=EventKind.FEEDBACK, entry_id=entry.id,
-                                           occurred_at=at + timedelta(seconds=20),
-                                           data={"helpful": helpful}, **common))
-            mood = mood if helpful else "disliked"
+        answered, helpful = _answered_turn(rng, at, entry, roll < 0.24, common)
+        events += answered
+        mood = "disliked" if helpful is False else mood
         ended = at + timedelta(seconds=20)
     if rater.random() < RATED_SHARE:
         events += _rating(rater, ended + timedelta(seconds=rater.randrange(20, 600)), mood, common)
         counts["ratings"] += 1
     session.add_all(events)
+
+
+def _answered_turn(rng: random.Random, at: datetime, entry: Entry, clarified: bool,
+                   common: dict) -> tuple[list[InteractionEvent], bool | None]:
+    """A question the KB answered (after a clarify pick when `clarified`), and the customer's
+    thumb on it when they gave one (None: no thumb)."""
+    decision = DecisionKind.CLARIFY if clarified else DecisionKind.ANSWER
+    events = [InteractionEvent(
+        kind=EventKind.MESSAGE, occurred_at=at, text=rng.choice(entry.questions).text,
+        decision=decision, entry_id=entry.id, score=round(rng.uniform(.78, 1.1), 3),
+        latency_ms=round(rng.uniform(3, 10), 1), **common)]
+    if clarified:
+        events.append(InteractionEvent(kind=EventKind.CHOICE, decision=DecisionKind.ANSWER,
+                                       entry_id=entry.id,
+                                       occurred_at=at + timedelta(seconds=8), **common))
+    helpful = None
+    if rng.random() < 0.3:
+        helpful = rng.random() < 0.86
+        events.append(InteractionEvent(kind=EventKind.FEEDBACK, entry_id=entry.id,
+                                       occurred_at=at + timedelta(seconds=20),
+                                       data={"helpful": helpful}, **common))
+    return events, helpful
 
 
 def _rating(rng: random.Random, at: datetime, mood: str, common: dict) -> list[InteractionEvent]:

@@ -194,16 +194,7 @@ def collect_probes(
     then searches as an asker of its language would."""
     rng = np.random.default_rng(seed)
     entries = np.unique(entry_of_variant)
-    bank_queries = []
-    if bank is not None and len(entries):
-        # A bank question that is nearly a KB question is one this KB answers: left out.
-        bank_vectors, bank_texts = bank[0], bank[1]
-        bank_languages = bank[2] if len(bank) > 2 else [""] * len(bank_texts)
-        nearest = (bank_vectors @ vectors.T).max(axis=1)
-        bank_queries = [Query(v, t, None, "bank", language)
-                        for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages,
-                                                     nearest, strict=True)
-                        if n < BANK_NEAR_DUPLICATE]
+    bank_queries = _bank_queries(bank, vectors) if bank is not None and len(entries) else []
     if len(entries) < 3:  # no folds: the bank alone, against the whole KB
         whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
                            lexical_weight, languages)
@@ -236,10 +227,21 @@ def collect_probes(
                 hidden[r] = True
                 queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
         search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts,
-                            lexical_weight,
-                            languages)
+                            lexical_weight, languages)
         parts.append(search.probes(queries))
     return Probes.join(parts)
+
+
+def _bank_queries(bank: tuple, vectors: np.ndarray) -> list[Query]:
+    """The bank's questions as probes (vectors, texts and optionally languages), but those
+    nearly a KB question: this KB answers them."""
+    bank_vectors, bank_texts = bank[0], bank[1]
+    bank_languages = bank[2] if len(bank) > 2 else [""] * len(bank_texts)
+    nearest = (bank_vectors @ vectors.T).max(axis=1)
+    return [Query(v, t, None, "bank", language)
+            for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages, nearest,
+                                         strict=True)
+            if n < BANK_NEAR_DUPLICATE]
 
 
 def _language(languages: np.ndarray | None, row: int) -> str:
