@@ -43,14 +43,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(RASA_STAMP): bot/rasa_project/requirements.txt
+$(RASA_STAMP): bot/conversation/rasa_project/requirements.txt
 	@test -n "$(PYTHON_RASA)" || { \
 	  echo "error: Python 3.10 not found; Rasa 3.6 needs it (it supports Python 3.8-3.10 only)." \
 	       "Install it (for example 'pyenv install 3.10') or run" \
 	       "'make PYTHON_RASA=/path/to/python3.10 ...'." >&2; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(PYTHON_RASA) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
-	$(RASA_VENV)/bin/pip install --quiet -r bot/rasa_project/requirements.txt
+	$(RASA_VENV)/bin/pip install --quiet -r bot/conversation/rasa_project/requirements.txt
 	touch $(RASA_STAMP)
 
 $(WEB_STAMP): package.json package-lock.json

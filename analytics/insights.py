@@ -19,7 +19,7 @@ Every round is recorded with what it left waiting (analytics.freshness), so an e
 dashboard and `supportbot analytics refresh` can say why a count is zero.
 
 `refresh` runs the three steps (`update_topics`, `label_batch` until done, `roll_up`) in
-the caller's transaction; the running product's refresher (bot/insights_job.py) commits
+the caller's transaction; the running product's refresher (bot/jobs/insights_job.py) commits
 after each step, so a first run over a long history never holds SQLite's write lock for
 long (the chat writes to the same database).
 
@@ -120,7 +120,7 @@ def run_round(open_session: Callable[[], AbstractContextManager[Session]], embed
               settle: timedelta = SETTLE) -> RefreshResult:
     """Every step of a round, each in a session from `open_session`: find topics when due,
     move the labelled questions to them, label new questions, roll up finished days. The
-    running product opens (and commits) a session per step (bot/insights_job.py).
+    running product opens (and commits) a session per step (bot/jobs/insights_job.py).
     `settle` is how long a question waits for its conversation to finish before it is
     labelled; the demo passes 0, since the history it just wrote is complete."""
     now = now or utcnow()

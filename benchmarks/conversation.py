@@ -82,7 +82,7 @@ def _start_product(var: Path, port: int, rasa_port: int, embedder: str | None) -
            "SUPPORTBOT_RASA_MODEL_DIR": str(ROOT / "benchmarks" / "cache" / "rasa-models")}
     if embedder:
         env["SUPPORTBOT_EMBEDDER"] = embedder
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "bot.commands.main", "run", "--port", str(port),
                              "--rasa-port", str(rasa_port)], cwd=ROOT, env=env,
                             stdout=open(var / "run.log", "wb"), stderr=subprocess.STDOUT)
 

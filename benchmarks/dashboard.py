@@ -201,8 +201,8 @@ def measure(url: str, var_dir: Path, runs: int, today: date) -> dict:
     from fastapi.testclient import TestClient
 
     from bot.app import create_app
-    from bot.assistant import Assistant
     from bot.console.auth import set_account, users_file
+    from bot.conversation.assistant import Assistant
     from knowledge.embedders import HashingEmbedder
     from knowledge.service import KnowledgeBase
 

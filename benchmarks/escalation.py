@@ -121,9 +121,9 @@ class _Loop:
     """The product's escalation side: the prepared assistant and its running services."""
 
     def __init__(self, var: Path) -> None:
-        from bot.assistant import Assistant
+        from bot.conversation.assistant import Assistant
+        from bot.jobs.services import EscalationServices
         from bot.product import prepare
-        from bot.services import EscalationServices
         from bot.stack import free_port
         from core import Settings
         from escalation.sla import parse_sla_config
@@ -139,7 +139,7 @@ class _Loop:
         self._conversations = 0
 
     def open(self, language: str, question: str) -> int:
-        from bot.turns import Turn
+        from bot.conversation.turns import Turn
         from core import session_scope
         from escalation import open_ticket_of
 

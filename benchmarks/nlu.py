@@ -3,8 +3,8 @@
 Why: the knowledge base answers questions, but only if Rasa first routes them to
 `ask_question` instead of a conversational intent (greet, ask_human, feedback, ...).
 A routing mistake is invisible in the retrieval benchmarks, so this trains the NLU
-model on `bot/rasa_project/data/nlu-*.yml` alone (`rasa train nlu`: no rules,
-stories or domain) and scores it on `bot/rasa_project/tests/nlu-holdout-*.yml`,
+model on `bot/conversation/rasa_project/data/nlu-*.yml` alone (`rasa train nlu`: no rules,
+stories or domain) and scores it on `bot/conversation/rasa_project/tests/nlu-holdout-*.yml`,
 which are never trained on. Rasa runs in its own virtualenv (`.venv-rasa`), so it is
 driven through subprocess rather than imported.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-PROJECT = ROOT / "bot" / "rasa_project"
+PROJECT = ROOT / "bot" / "conversation" / "rasa_project"
 LANGUAGES = ("it", "en")
 
 
@@ -37,7 +37,7 @@ def _rasa(cache: Path, *args: str) -> None:
 def run_nlu_eval(out_dir: Path, config: Path | None = None) -> dict:
     """Train NLU on the training files, test each held-out file, return the scores.
 
-    `config` defaults to the product's `bot/rasa_project/config.yml`. Reports and the
+    `config` defaults to the product's `bot/conversation/rasa_project/config.yml`. Reports and the
     model are left under `out_dir` for inspection.
     """
     out_dir = out_dir.resolve()  # rasa runs from the repo root

@@ -40,8 +40,8 @@ def _faq_questions() -> list[str]:
 
 
 def run(embedder: str = "auto", rounds: int = 200) -> dict:
+    from bot.conversation.turns import Turn
     from bot.product import prepare
-    from bot.turns import Turn
     from core import Settings, dispose_all
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -47,7 +47,7 @@ DASHBOARD = {"width": 1280, "height": 900}
 @contextmanager
 def product(var: Path):
     """The real app and Rasa server on the demo FAQ, as the end-to-end tests start them."""
-    from bot.rasa_runtime import ensure_model
+    from bot.conversation.rasa_runtime import ensure_model
     from bot.stack import start_stack
     from core import Settings
 
@@ -65,7 +65,7 @@ def fill_demo_data(stack) -> dict:
     """`supportbot demo-traffic`'s quarter of traffic, then its refresh with no settling
     time, so the queue has open tickets and the dashboard has labelled questions and topics."""
     from bot.demo_traffic import simulate
-    from bot.insights_job import InsightsRefresher
+    from bot.jobs.insights_job import InsightsRefresher
     from core import session_scope
 
     url = stack.settings.resolved_database_url

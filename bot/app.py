@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from bot.action_endpoint import action_router
-from bot.assistant import Assistant
 from bot.console import install_console
+from bot.conversation.action_endpoint import action_router
+from bot.conversation.assistant import Assistant
 from bot.health import ChatHealth, report
-from bot.services import EscalationServices
+from bot.jobs.services import EscalationServices
 from bot.web.routes import STATIC, web_router
 from knowledge.api import router as knowledge_router
 

@@ -33,8 +33,8 @@ from bot.cluster_proxy import (
     haproxy_executable,
     write_private,
 )
-from bot.rasa_runtime import RasaServer, end_process, tracker_db_path
-from bot.rasa_stores import is_postgres
+from bot.conversation.rasa_runtime import RasaServer, end_process, tracker_db_path
+from bot.conversation.rasa_stores import is_postgres
 from core import Settings, SupportBotError
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,10 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
     import uvicorn
 
     from bot.app import create_app
-    from bot.chat_delivery import RasaChatDelivery
+    from bot.conversation.chat_delivery import RasaChatDelivery
     from bot.health import ChatHealth
+    from bot.jobs.services import EscalationServices
     from bot.product import start_learning_jobs
-    from bot.services import EscalationServices
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     for noisy in ("bm25s", "httpx", "mail.log"):
@@ -206,8 +206,8 @@ def _checked_settings(host: str | None, port: int | None, rasa_port: int | None,
                       workers: int) -> Settings:
     """The settings with the command line's address; every check that can fail in a
     second fails now, not after minutes of preparation."""
-    from bot.rasa_runtime import rasa_executable
-    from bot.rasa_stores import prepare_stores
+    from bot.conversation.rasa_runtime import rasa_executable
+    from bot.conversation.rasa_stores import prepare_stores
     from bot.server import port_free
     from core import get_settings
 
@@ -226,8 +226,8 @@ def _checked_settings(host: str | None, port: int | None, rasa_port: int | None,
 
 def _model_and_data(settings: Settings, demo_kb: Path):
     """Rasa trains (or finds its cached model) while the data is migrated and loaded."""
+    from bot.conversation.rasa_runtime import ensure_model
     from bot.product import prepare
-    from bot.rasa_runtime import ensure_model
 
     trained: dict[str, Path] = {}
     training = threading.Thread(target=lambda: trained.update(model=ensure_model(settings)))
@@ -286,10 +286,10 @@ def worker_main(port: int) -> None:
     import uvicorn
 
     from bot.app import create_app
-    from bot.assistant import Assistant
-    from bot.chat_delivery import RasaChatDelivery
+    from bot.conversation.assistant import Assistant
+    from bot.conversation.chat_delivery import RasaChatDelivery
     from bot.health import ChatHealth
-    from bot.services import EscalationServices
+    from bot.jobs.services import EscalationServices
     from core import ensure_secret_key, get_settings
     from knowledge.service import KnowledgeBase
 

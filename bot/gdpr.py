@@ -15,7 +15,7 @@ sink's copies (`bot.gdpr_files`). On SQLite, deleted rows are overwritten on dis
 free pages; on PostgreSQL, (auto)vacuum reclaims dead rows. `PERSONAL_TABLES` and
 `OTHER_TABLES` classify every table; the tests fail when a new one is neither.
 
-Rasa keeps its own copy of each conversation in its tracker store (`bot.rasa_tracker`):
+Rasa keeps its own copy of each conversation in its tracker store (`bot.conversation.rasa_tracker`):
 export includes those events and erasure deletes them first, so a failure there leaves
 everything in place to try again (our tables are one transaction; the tracker is another
 database). The customer's browser keeps the chat transcript in its localStorage: that
@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.purchase_stage import clean_for_model
+from bot.conversation.rasa_tracker import TrackerStore
 from bot.gdpr_files import MailTraces, erase_mail_files
-from bot.rasa_tracker import TrackerStore
 from catalogue.models import ProductNote
 from core import SupportBotError, get_engine
 from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent

@@ -13,7 +13,7 @@ from typing import Protocol
 import httpx
 from sqlalchemy import func, select, text
 
-from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from bot.conversation.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
 from core import Settings, as_utc, session_scope, utcnow
 from escalation.models import OutboxMessage, OutboxStatus
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from bot import recalibration
-from bot.assistant import Assistant
-from bot.chat_delivery import RasaChatDelivery
+from bot.conversation.assistant import Assistant
+from bot.conversation.chat_delivery import RasaChatDelivery
+from bot.conversation.rasa_runtime import RasaServer
 from bot.health import ChatHealth
-from bot.insights_job import InsightsRefresher
-from bot.rasa_runtime import RasaServer
-from bot.services import EscalationServices
+from bot.jobs import recalibration
+from bot.jobs.insights_job import InsightsRefresher
+from bot.jobs.services import EscalationServices
 from catalogue import catalogue_version, import_products, read_feed
 from core import Settings, ensure_secret_key, session_scope
 from knowledge import repository as repo

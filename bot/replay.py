@@ -6,7 +6,7 @@ offer counts as resolved when the right entry is among the buttons (the customer
 every question the bot does not resolve goes to an operator through the product's own
 ticket path (open the ticket with its SLA and notification, record the answer, finish it:
 delivery by email to the outbox and learning), and the confidence model is trained again
-when the product would (`bot.recalibration.due`). What this measures is the loop itself:
+when the product would (`bot.jobs.recalibration.due`). What this measures is the loop itself:
 does the bot resolve the next customers' versions of a question a person answered once,
 without starting to answer the wrong ones.
 
@@ -141,7 +141,7 @@ def replay(kb_path: Path, stream_path: Path, *, embedder: str, language: str = "
            seed: int = 0, limit: int = 0, model: Embedder | None = None,
            work_dir: Path | None = None) -> dict:
     """Run the loop and return the report (see `summarise`)."""
-    from bot.recalibration import due
+    from bot.jobs.recalibration import due
     from migrations import upgrade
 
     kb_rows, stream = read_replay_file(kb_path), read_replay_file(stream_path)

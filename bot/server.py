@@ -10,11 +10,11 @@ from pathlib import Path
 
 import uvicorn
 
-from bot.boundary import chat_allowed_origins
 from bot.console import ensure_demo_account
+from bot.conversation.boundary import chat_allowed_origins
+from bot.conversation.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
+from bot.conversation.rasa_stores import prepare_stores
 from bot.product import build_product, prepare
-from bot.rasa_runtime import RasaServer, ensure_model, rasa_executable, tracker_db_path
-from bot.rasa_stores import prepare_stores
 from core import Settings, SupportBotError, get_settings
 
 log = logging.getLogger("supportbot")

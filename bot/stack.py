@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from bot.assistant import Assistant
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_runtime import RasaServer
+from bot.jobs.services import EscalationServices
 from bot.product import Product, build_product, prepare
-from bot.rasa_runtime import RasaServer
-from bot.services import EscalationServices
 from core import Settings
 
 

@@ -9,7 +9,7 @@ Redeliveries are harmless because the callback deduplicates by Message-ID.
 
 The callback only records (the mail and, for an accepted answer, the answer itself, in
 one transaction) so the sending server waits for that and nothing more; delivering the
-answer and learning from it happen afterwards in a worker (`bot.services`).
+answer and learning from it happen afterwards in a worker (`bot.jobs.services`).
 
 The receiver writes the envelope into the mail as a delivering MTA does: a Return-Path
 with the MAIL FROM address (any Return-Path the sender wrote is removed first: only the

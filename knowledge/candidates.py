@@ -22,8 +22,8 @@ all day), so it only makes Q a *candidate* (`observe`):
   entry's language, and a candidate whose entry is retired or gone is dropped.
 
 This module only stores and decides; which log events count as confirmations is read from
-the interaction log by `analytics.log.customer_signals`, and `bot.signal_learning` runs the
-two together in the background.
+the interaction log by `analytics.log.customer_signals`, and
+`bot.conversation.signal_learning` runs the two together in the background.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from bot.console.dashboard_filters import (
 from bot.console.dashboard_products import product_section
 from bot.console.errors import NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render
-from bot.insights_job import INTERVAL_S
+from bot.jobs.insights_job import INTERVAL_S
 from core import session_scope, utcnow
 from knowledge.privacy import scrub
 

@@ -13,7 +13,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.rating import (
+from bot.web.rating import (
     AlreadyRated,
     InvalidRating,
     UnknownConversation,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics.log import most_answered_entries
-from bot.language import SERVED
+from bot.conversation.language import SERVED
 from core import Settings, session_scope, utcnow
 from knowledge.models import Entry, Question, Status
 

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from bot.app import create_app
-from bot.assistant import Assistant
 from bot.console.auth import set_account, users_file
-from bot.insights_job import InsightsRefresher
-from bot.rasa_runtime import ensure_model
-from bot.services import EscalationServices
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_runtime import ensure_model
+from bot.jobs.insights_job import InsightsRefresher
+from bot.jobs.services import EscalationServices
 from bot.stack import start_stack
 from core import Settings
 from tests.bot.console_fixtures import EMAIL, PASSWORD, Console

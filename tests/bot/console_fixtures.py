@@ -15,8 +15,8 @@ from datetime import timedelta
 import uvicorn
 from fastapi.testclient import TestClient
 
-from bot.assistant import Assistant
-from bot.services import EscalationServices
+from bot.conversation.assistant import Assistant
+from bot.jobs.services import EscalationServices
 from bot.stack import free_port
 from core import Settings, session_scope, utcnow
 from escalation import Ticket, TicketRequest, open_ticket

@@ -12,13 +12,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions import (
+from bot.conversation.actions import (
     ActionAnswerQuestion,
     BadTracker,
 )
-from bot.assistant import Assistant
-from bot.contact_form import ActionOpenTicket, ValidateEscalationForm
-from bot.identity import sign_email, verified_email
+from bot.conversation.assistant import Assistant
+from bot.conversation.contact_form import ActionOpenTicket, ValidateEscalationForm
+from bot.conversation.identity import sign_email, verified_email
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage

@@ -2,7 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.assistant import Assistant
+from bot.conversation.assistant import Assistant
 from core import session_scope
 from knowledge import repository as repo
 

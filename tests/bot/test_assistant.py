@@ -8,8 +8,8 @@ import re
 import pytest
 
 from analytics import EventKind, events_of
-from bot.assistant import Assistant
-from bot.turns import Turn
+from bot.conversation.assistant import Assistant
+from bot.conversation.turns import Turn
 from core import session_scope
 from escalation import Ticket
 from escalation.models import OutboxMessage

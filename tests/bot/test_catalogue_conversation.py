@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from analytics import EventKind, events_of
-from bot.actions import ActionSmallTalk
-from bot.assistant import Assistant
 from bot.console.tickets import outcome_lines
-from bot.product_path import feedback_product
-from bot.turns import Turn
+from bot.conversation.actions import ActionSmallTalk
+from bot.conversation.assistant import Assistant
+from bot.conversation.product_path import feedback_product
+from bot.conversation.turns import Turn
 from catalogue.models import ProductNote
 from core import session_scope
 from escalation import Ticket, finish_answer, record_answer
@@ -234,10 +234,10 @@ def test_a_product_question_the_nlu_misfiled_is_answered(assistant, action_class
     """Measured on the labelled dev set with the trained model: short product questions
     ("disponibile?", "ci entra un a4?", "è impermeabile?") come as ask_human, thumbs or
     thanks; the action takes them as questions."""
-    import bot.actions
+    import bot.conversation.actions
     from tests.bot.test_actions_hostile import run, tracker
 
-    action = getattr(bot.actions, action_class)(assistant)
+    action = getattr(bot.conversation.actions, action_class)(assistant)
     question = tracker("entra un portatile da 15 pollici?", sender=f"m-{intent}",
                        intent=intent, metadata={"page": "product:borsa-aurora"},
                        slots={"language": "it", "last_entry_id": "1"})

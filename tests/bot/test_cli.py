@@ -18,7 +18,8 @@ SUPPORTBOT = Path(sys.executable).parent / "supportbot"
 def run(var_dir, *args, input=None, env=None):
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var_dir), "SUPPORTBOT_EMBEDDER": "hashing",
            "SUPPORTBOT_DATABASE_URL": "", "NO_COLOR": "1", **(env or {})}
-    command = [str(SUPPORTBOT)] if SUPPORTBOT.exists() else [sys.executable, "-m", "bot.cli"]
+    command = ([str(SUPPORTBOT)] if SUPPORTBOT.exists()
+               else [sys.executable, "-m", "bot.commands.main"])
     return subprocess.run(command + list(args), env=env, cwd=var_dir, capture_output=True,
                           text=True, timeout=120, input=input)
 

@@ -17,7 +17,8 @@ SUPPORTBOT = Path(sys.executable).parent / "supportbot"
 def run(var_dir, database_url, *args):
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var_dir), "SUPPORTBOT_EMBEDDER": "hashing",
            "SUPPORTBOT_DATABASE_URL": database_url, "NO_COLOR": "1"}
-    command = [str(SUPPORTBOT)] if SUPPORTBOT.exists() else [sys.executable, "-m", "bot.cli"]
+    command = ([str(SUPPORTBOT)] if SUPPORTBOT.exists()
+               else [sys.executable, "-m", "bot.commands.main"])
     return subprocess.run(command + list(args), check=False, env=env, cwd=var_dir,
                           capture_output=True, text=True, timeout=120)
 

@@ -20,7 +20,7 @@ import pytest
 
 from bot.cluster import check_cluster
 from bot.cluster_proxy import SERVED_BY, ClusterError, Layout, haproxy_config
-from bot.rasa_stores import StoreError, check_redis
+from bot.conversation.rasa_stores import StoreError, check_redis
 from bot.stack import free_port
 from core import Settings, session_scope
 from escalation import Ticket
@@ -42,8 +42,8 @@ def test_more_than_one_process_needs_postgres_and_redis(tmp_path):
 def test_supportbot_run_refuses_workers_on_sqlite_in_one_line(tmp_path):
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(tmp_path)}
     env.pop("SUPPORTBOT_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--workers", "2"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "bot.commands.main", "run", "--workers", "2"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("error:") == 1 and "--workers 2 needs" in result.stderr
     assert "Traceback" not in result.stderr
@@ -138,7 +138,7 @@ class Running:
 
     def __init__(self, env: dict[str, str]):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "--workers", "2"], cwd=ROOT, env=env,
+            [sys.executable, "-m", "bot.commands.main", "run", "--workers", "2"], cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app import create_app
-from bot.assistant import Assistant
 from bot.console.auth import set_account, users_file
+from bot.conversation.assistant import Assistant
 from core import session_scope, utcnow
 from escalation import Ticket, TicketRequest, open_ticket
 from tests.bot.axe import describe, violations

@@ -152,7 +152,7 @@ def test_the_first_run_creates_a_demo_account_once(tmp_path, monkeypatch):
 
 
 def test_the_cli_writes_accounts_to_the_configured_file(tmp_path, monkeypatch, request):
-    from bot.cli import app
+    from bot.commands.main import app
 
     path = tmp_path / "operators.yaml"
     monkeypatch.setenv("SUPPORTBOT_CONSOLE_USERS", str(path))

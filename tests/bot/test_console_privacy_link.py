@@ -12,12 +12,13 @@ from pydantic import ValidationError
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.action_endpoint import all_actions
-from bot.assistant import Assistant
-from bot.contact_form import ActionAskContactConsent
+from bot.conversation.action_endpoint import all_actions
+from bot.conversation.assistant import Assistant
+from bot.conversation.contact_form import ActionAskContactConsent
 from core import Settings
 
-DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "rasa_project" / "domain.yml"
+DOMAIN = (Path(__file__).resolve().parents[2] / "bot" / "conversation" / "rasa_project"
+          / "domain.yml")
 
 
 def test_the_privacy_page_is_an_http_url_the_shop_sets(tmp_path):

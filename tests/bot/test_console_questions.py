@@ -3,7 +3,7 @@ shows the others of the same conversation, and answering one closes that one onl
 
 from __future__ import annotations
 
-from bot.turns import Turn
+from bot.conversation.turns import Turn
 from core import session_scope
 from escalation import Ticket
 from tests.bot.console_fixtures import HOSTILE

@@ -126,8 +126,8 @@ def test_the_review_page_has_no_serious_accessibility_violations(page, kb, add_e
     sideways."""
     from analytics import EventKind, Interaction, record
     from bot.app import create_app
-    from bot.assistant import Assistant
     from bot.console.auth import set_account, users_file
+    from bot.conversation.assistant import Assistant
     from tests.bot.axe import describe, violations
     from tests.bot.console_fixtures import EMAIL, PASSWORD, SLA, served
 

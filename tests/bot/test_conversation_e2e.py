@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from analytics import EventKind, events_of
-from bot.rasa_runtime import RasaServer
+from bot.conversation.rasa_runtime import RasaServer
 from bot.stack import free_port
 from core import session_scope
 from escalation import Ticket
@@ -187,7 +187,7 @@ def test_a_question_typed_where_the_email_was_asked_is_not_swallowed(live_bot):
 
 
 def test_only_a_signed_identity_skips_the_email_question(live_bot, monkeypatch):
-    from bot.identity import sign_email
+    from bot.conversation.identity import sign_email
 
     secret = "the-shop-backend-secret"
     monkeypatch.setattr(live_bot.assistant, "settings", live_bot.settings.model_copy(

@@ -13,13 +13,13 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from analytics import EventKind, events_of
-from bot.actions import (
+from bot.conversation.actions import (
     ActionAnswerQuestion,
     ActionSmallTalk,
     ActionThanks,
 )
-from bot.contact_form import ActionOpenTicket, ValidateEscalationForm
-from bot.phrases import deadline
+from bot.conversation.contact_form import ActionOpenTicket, ValidateEscalationForm
+from bot.conversation.phrases import deadline
 from core import session_scope
 from tests.bot.test_actions_hostile import (
     DOG,

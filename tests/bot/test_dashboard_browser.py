@@ -13,9 +13,9 @@ from PIL import Image
 
 from analytics.models import EventKind, InteractionEvent
 from bot.app import create_app
-from bot.assistant import Assistant
 from bot.console.auth import set_account, users_file
-from bot.insights_job import InsightsRefresher
+from bot.conversation.assistant import Assistant
+from bot.jobs.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from tests.bot.axe import describe, violations
 from tests.bot.console_fixtures import served

@@ -14,7 +14,7 @@ import pytest
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import report_zone
 from bot.console.auth import set_account, users_file
-from bot.insights_job import InsightsRefresher
+from bot.jobs.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from tests.bot.console_fixtures import HOSTILE
 

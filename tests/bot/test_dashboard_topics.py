@@ -11,7 +11,7 @@ from datetime import timedelta
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import report_zone
 from bot.console.auth import set_account, users_file
-from bot.insights_job import InsightsRefresher
+from bot.jobs.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from tests.bot.console_fixtures import CSRF
 from tests.bot.test_dashboard_pages import MARKETING, MARKETING_PASSWORD, numbers

@@ -20,7 +20,7 @@ from analytics.dashboard import key_figures
 from analytics.models import QuestionInsight
 from analytics.period import report_zone
 from bot.demo_traffic import simulate
-from bot.insights_job import InsightsRefresher
+from bot.jobs.insights_job import InsightsRefresher
 from core import session_scope, utcnow
 from escalation.models import Ticket
 from knowledge.embedders import HashingEmbedder

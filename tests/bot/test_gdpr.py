@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
+from bot.conversation.rasa_tracker import TrackerStore
 from bot.gdpr import (
     ERASED,
     UnknownCustomer,
@@ -18,7 +19,6 @@ from bot.gdpr import (
     find_customer,
     purge_before,
 )
-from bot.rasa_tracker import TrackerStore
 from core import Settings, session_scope, utcnow
 from escalation.models import OutboxMessage, Ticket
 from knowledge import repository as repo
@@ -415,8 +415,8 @@ def _rows_mentioning(url, *needles: str) -> list[str]:
 
 
 def test_erase_leaves_no_copy_in_any_table_or_file(settings):
+    from bot.conversation.rasa_runtime import tracker_db_path
     from bot.gdpr import VAR_STORES, wipe_deleted
-    from bot.rasa_runtime import tracker_db_path
     from core import dispose_all
 
     url = settings.resolved_database_url
@@ -449,8 +449,8 @@ def test_erase_leaves_no_copy_in_any_table_or_file(settings):
 @pytest.mark.skipif(not PG_URL, reason="needs SUPPORTBOT_TEST_DATABASE_URL (PostgreSQL)")
 def test_erasure_reaches_rasas_tracker_in_its_postgresql_schema(tmp_path):
     """With several Rasa processes the tracker lives in the schema `rasa` of the product's
-    PostgreSQL database (bot.rasa_stores): export, erasure and retention must reach it there,
-    not look for a SQLite file that does not exist and report nothing to erase."""
+    PostgreSQL database (bot.conversation.rasa_stores): export, erasure and retention must reach
+    it there, not look for a SQLite file that does not exist and report nothing to erase."""
     engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS rasa CASCADE"))

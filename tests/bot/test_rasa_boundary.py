@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.assistant import Assistant
-from bot.boundary import action_endpoint_token, chat_allowed_origins
+from bot.conversation.assistant import Assistant
+from bot.conversation.boundary import action_endpoint_token, chat_allowed_origins
+from bot.conversation.rasa_project.boundary.limits import ChatLimits, Refused
+from bot.conversation.rasa_runtime import RasaServer, write_endpoints
 from bot.health import ChatHealth
-from bot.rasa_project.boundary.limits import ChatLimits, Refused
-from bot.rasa_runtime import RasaServer, write_endpoints
 from core import Settings, session_scope
 from escalation.models import Ticket
 
@@ -161,7 +161,7 @@ def test_a_dead_rasa_is_restarted_with_a_growing_wait(tmp_path, caplog):
     settings = Settings(var_dir=tmp_path, secret_key="k", rasa_restart_max_delay_s=4)
     rasa = CrashingRasa(settings, model=tmp_path / "m", port=5999, log_path=tmp_path / "r.log",
                         action_url="http://127.0.0.1:1/webhook", tracker_db=tmp_path / "t.db")
-    caplog.set_level(logging.INFO, logger="bot.rasa_runtime")
+    caplog.set_level(logging.INFO, logger="bot.conversation.rasa_runtime")
     rasa.start(supervise=True)
     try:
         deadline = time.monotonic() + 30

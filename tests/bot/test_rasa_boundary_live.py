@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.boundary import action_endpoint_token
+from bot.conversation.boundary import action_endpoint_token
 from tests.bot.socketio_client import SocketChat
 
 pytestmark = [pytest.mark.rasa]

@@ -9,9 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.assistant import Assistant
-from bot.boundary import action_endpoint_token
-from bot.rasa_runtime import PROJECT, RasaError, ensure_model, project_hash, rasa_executable
+from bot.conversation.assistant import Assistant
+from bot.conversation.boundary import action_endpoint_token
+from bot.conversation.rasa_runtime import (
+    PROJECT,
+    RasaError,
+    ensure_model,
+    project_hash,
+    rasa_executable,
+)
 from core import Settings
 
 

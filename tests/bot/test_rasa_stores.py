@@ -19,8 +19,8 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from bot.rasa_runtime import RasaServer, write_endpoints
-from bot.rasa_stores import (
+from bot.conversation.rasa_runtime import RasaServer, write_endpoints
+from bot.conversation.rasa_stores import (
     RASA_SCHEMA,
     REDIS_PASSWORD_ENV,
     TRACKER_URL_ENV,
@@ -135,7 +135,7 @@ def test_supportbot_run_exits_non_zero_when_redis_is_down(tmp_path):
            "SUPPORTBOT_PORT": str(free_port()), "SUPPORTBOT_RASA_PORT": str(free_port()),
            "SUPPORTBOT_SMTP_PORT": str(free_port()),
            "SUPPORTBOT_INBOUND_SMTP_PORT": str(free_port())}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "bot.commands.main", "run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

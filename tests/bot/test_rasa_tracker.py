@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from bot.rasa_runtime import rasa_executable
-from bot.rasa_tracker import TrackerStore
+from bot.conversation.rasa_runtime import rasa_executable
+from bot.conversation.rasa_tracker import TrackerStore
 from core import Settings
 
 pytestmark = pytest.mark.rasa

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from analytics import EventKind, Interaction, events_of, record
 from bot.app import create_app
-from bot.assistant import Assistant
-from bot.rating import AlreadyRated, Rating, record_rating, submit_rating
+from bot.conversation.assistant import Assistant
+from bot.web.rating import AlreadyRated, Rating, record_rating, submit_rating
 from core import session_scope
 
 

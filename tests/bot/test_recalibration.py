@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot import recalibration
+from bot.jobs import recalibration
 from core import session_scope
 from knowledge.embedders import HashingEmbedder
 from knowledge.importer import import_file

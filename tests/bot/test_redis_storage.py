@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 
-from bot.assistant import Assistant
 from bot.console.guard import LoginLimiter, SessionRegistry
-from bot.turns import Turn
+from bot.conversation.assistant import Assistant
+from bot.conversation.turns import Turn
 
 REDIS = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 

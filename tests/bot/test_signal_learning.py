@@ -17,7 +17,7 @@ from analytics.log import (
     is_rephrase,
 )
 from analytics.models import EventKind, InteractionEvent
-from bot.signal_learning import SETTLE, collect
+from bot.conversation.signal_learning import SETTLE, collect
 from core import session_scope, utcnow
 from knowledge import candidates as cand
 from knowledge import repository as repo
@@ -228,7 +228,8 @@ def test_repeated_thumbs_down_flag_the_entry_with_its_questions(kb, log, ship):
 def test_the_recalibration_loop_runs_a_round_and_survives_its_failure(kb, monkeypatch):
     import threading
 
-    from bot import recalibration, signal_learning
+    from bot.conversation import signal_learning
+    from bot.jobs import recalibration
 
     stop, calls = threading.Event(), []
 

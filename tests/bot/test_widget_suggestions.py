@@ -12,7 +12,7 @@ from analytics import EventKind
 from analytics.log import most_answered_entries
 from analytics.models import InteractionEvent
 from bot.app import create_app
-from bot.assistant import Assistant
+from bot.conversation.assistant import Assistant
 from core import session_scope, utcnow
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.assistant import Assistant
-from bot.services import EscalationServices
-from bot.turns import Turn
+from bot.conversation.assistant import Assistant
+from bot.conversation.turns import Turn
+from bot.jobs.services import EscalationServices
 from core import Settings, session_scope, utcnow
 from escalation.answers import FINISH_LEASE, resume_answered
 from escalation.models import OutboxMessage, Ticket

@@ -11,8 +11,8 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import select
 
-from bot.assistant import Assistant
-from bot.services import EscalationServices
+from bot.conversation.assistant import Assistant
+from bot.jobs.services import EscalationServices
 from core import Settings, session_scope, utcnow
 from escalation import TicketRequest, open_ticket, record_answer
 from escalation.models import Ticket

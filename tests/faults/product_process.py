@@ -16,8 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from bot.app import create_app
-from bot.assistant import Assistant
-from bot.services import EscalationServices
+from bot.conversation.assistant import Assistant
+from bot.jobs.services import EscalationServices
 from core import Settings, utcnow
 from escalation.answers import FINISH_LEASE, resume_answered
 from escalation.outbox import SENDING_LEASE, send_due

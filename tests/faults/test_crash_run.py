@@ -32,9 +32,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
-from bot.identity import sign_email
-from bot.phrases import PHRASES
+from bot.conversation.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from bot.conversation.identity import sign_email
+from bot.conversation.phrases import PHRASES
 from bot.stack import free_port
 from core import dispose_all, session_scope
 from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent

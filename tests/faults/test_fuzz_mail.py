@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.assistant import Assistant
-from bot.services import EscalationServices
+from bot.conversation.assistant import Assistant
+from bot.jobs.services import EscalationServices
 from bot.stack import free_port
 from core import Settings, session_scope
 from escalation import TicketRequest, open_ticket

@@ -303,7 +303,8 @@ def _cli(tmp_path, *args):
     from pathlib import Path
 
     supportbot = Path(sys.executable).parent / "supportbot"
-    command = [str(supportbot)] if supportbot.exists() else [sys.executable, "-m", "bot.cli"]
+    command = ([str(supportbot)] if supportbot.exists()
+               else [sys.executable, "-m", "bot.commands.main"])
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(tmp_path), "SUPPORTBOT_EMBEDDER": "hashing",
            "SUPPORTBOT_DATABASE_URL": "", "NO_COLOR": "1"}
     return subprocess.run(command + ["eval", *args], env=env, cwd=tmp_path, capture_output=True,

@@ -7,7 +7,7 @@ publishes the candidates that enough distinct conversations confirmed
 Signals are read only once they are SETTLE old, so a thumbs-down or a request for a person
 that follows a pick is seen before the pick counts. Where the last round stopped is kept
 in `kb_settings` (WATERMARK), so a restart neither loses nor repeats signals. It runs in the
-recalibration thread (`bot.recalibration.run`): one background loop, no new thread.
+recalibration thread (`bot.jobs.recalibration.run`): one background loop, no new thread.
 """
 
 from __future__ import annotations

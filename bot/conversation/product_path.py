@@ -14,7 +14,7 @@ import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.phrases import say
+from bot.conversation.phrases import say
 from catalogue.service import PAGE_PREFIX, ProductAnswer, ProductDesk
 
 log = logging.getLogger(__name__)

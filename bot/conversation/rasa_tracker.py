@@ -24,8 +24,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.rasa_runtime import tracker_db_path
-from bot.rasa_stores import RASA_SCHEMA, is_postgres
+from bot.conversation.rasa_runtime import tracker_db_path
+from bot.conversation.rasa_stores import RASA_SCHEMA, is_postgres
 from core import Settings
 
 # The columns of Rasa 3.6's SQLTrackerStore.SQLEvent, as Rasa creates them.

@@ -49,7 +49,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "entry_gone": "Questa risposta non è più disponibile. Puoi riformulare la domanda?",
         "invalid_email": "Questo indirizzo non sembra valido ({reason}). Scrivilo di nuovo, "
                          "oppure scrivi «no» per ricevere la risposta solo qui in chat.",
-        # The {reason} of invalid_email (bot/identity.py's EMAIL_PROBLEMS), and email_two.
+        # The {reason} of invalid_email (bot/conversation/identity.py's EMAIL_PROBLEMS),
+        # and email_two.
         "email_no_at": "manca la chiocciola @",
         "email_spaces": "un indirizzo email non contiene spazi",
         "email_bad_domain": "dopo la @ ci vuole un dominio come gmail.com",

@@ -31,7 +31,7 @@ from escalation import EscalationError, valid_email
 
 MAX_SIG_CHARS = 128
 MAX_TYPED_EMAIL = 254  # the longest address mail servers accept (RFC 5321 path)
-# What the form says about a typed address: each a phrase key (bot/phrases.py).
+# What the form says about a typed address: each a phrase key (bot/conversation/phrases.py).
 EMAIL_PROBLEMS = ("email_no_at", "email_spaces", "email_bad_domain", "email_too_long",
                   "email_bad", "email_two")
 _EDGES = "\"'«»“”‘’()<>[]{},;:!?."

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from analytics import EventKind, Interaction, InteractionEvent, events_of, has_events, record
 from analytics.queries import asked_a_question, conversation_context
-from bot import language as lang
+from bot.conversation import language as lang
 from core import SupportBotError, session_scope
 
 MAX_COMMENT = 1000

@@ -12,7 +12,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.types import DomainDict
 
-from bot.actions import (
+from bot.conversation.actions import (
     MAX_SENDER,
     ActionAnswerQuestion,
     ActionHandoff,
@@ -20,11 +20,11 @@ from bot.actions import (
     bounded_text,
     send,
 )
-from bot.assistant import Assistant
-from bot.identity import typed_email
-from bot.language import SERVED
-from bot.phrases import say
-from bot.turns import ReplyKind
+from bot.conversation.assistant import Assistant
+from bot.conversation.identity import typed_email
+from bot.conversation.language import SERVED
+from bot.conversation.phrases import say
+from bot.conversation.turns import ReplyKind
 from escalation import EscalationError, valid_email
 
 log = logging.getLogger(__name__)

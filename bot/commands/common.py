@@ -9,7 +9,7 @@ import typer
 
 from core import ensure_secret_key, get_settings
 
-DEMO_KB = Path(__file__).resolve().parent.parent / "data" / "demo_kb.yaml"
+DEMO_KB = Path(__file__).resolve().parents[2] / "data" / "demo_kb.yaml"
 
 
 def fail(message: str) -> None:

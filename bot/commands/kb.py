@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail, migrated_database, open_knowledge_base
+from bot.commands.common import fail, migrated_database, open_knowledge_base
 from core import get_settings, session_scope
 from knowledge import repository as repo
 from knowledge.formats import WRITERS
@@ -126,7 +126,7 @@ def kb_reindex() -> None:
 @kb_app.command("calibrate")
 def kb_calibrate() -> None:
     """Train the confidence model on the KB (and the recent log) and show what it expects."""
-    from bot.recalibration import recalibrate
+    from bot.jobs.recalibration import recalibrate
     from knowledge.confidence import calibration_error
 
     migrated_database()

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bot.assistant import Assistant
+from bot.conversation.assistant import Assistant
 from core import Settings, session_scope, utcnow
 from core.faults import crash_point
 from escalation import (

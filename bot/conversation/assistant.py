@@ -20,9 +20,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from analytics import EventKind, Interaction, events_of, record
-from bot import language as lang
-from bot.phrases import deadline, say
-from bot.product_path import (
+from bot.conversation import language as lang
+from bot.conversation.phrases import deadline, say
+from bot.conversation.product_path import (
     answer_product,
     consult,
     last_product_answer,
@@ -32,7 +32,7 @@ from bot.product_path import (
     shop_today,
     ticket_product,
 )
-from bot.turns import Reply, ReplyKind, Turn
+from bot.conversation.turns import Reply, ReplyKind, Turn
 from catalogue.service import ProductAnswer, ProductDesk
 from core import Settings, as_utc, session_scope, utcnow
 from escalation import (

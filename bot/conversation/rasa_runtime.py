@@ -17,19 +17,19 @@ from pathlib import Path
 import httpx
 from filelock import FileLock
 
-from bot.boundary import (
+from bot.conversation.boundary import (
     ACTION_TOKEN_ENV,
     ACTION_TOKEN_HEADER,
     action_endpoint_token,
     chat_allowed_origins,
 )
-from bot.rasa_stores import is_postgres, prepare_stores, store_environment, store_lines
+from bot.conversation.rasa_stores import is_postgres, prepare_stores, store_environment, store_lines
 from core import Settings, SupportBotError
 
 log = logging.getLogger(__name__)
 
 PROJECT = Path(__file__).resolve().parent / "rasa_project"
-ROOT = PROJECT.parent.parent
+ROOT = PROJECT.parents[2]
 _ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT), "PYTHONWARNINGS": "ignore",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false"}

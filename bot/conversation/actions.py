@@ -15,11 +15,16 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.assistant import Assistant
-from bot.identity import verified_email
-from bot.language import SERVED, conversation_language, shop_question, thanks_and_goodbye
-from bot.product_path import feedback_product
-from bot.turns import Reply, ReplyKind, Turn
+from bot.conversation.assistant import Assistant
+from bot.conversation.identity import verified_email
+from bot.conversation.language import (
+    SERVED,
+    conversation_language,
+    shop_question,
+    thanks_and_goodbye,
+)
+from bot.conversation.product_path import feedback_product
+from bot.conversation.turns import Reply, ReplyKind, Turn
 from core import utcnow
 from knowledge import DecisionKind, InvalidQuestion
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import migrated_database
+from bot.commands.common import migrated_database
 from core import session_scope
 
 catalogue_app = typer.Typer(help="The product catalogue: import a feed, list, show.",

@@ -1,6 +1,6 @@
 """The `supportbot` command line: the commands that run the product (`run`, `chat`,
 `console-user`) and the registration, in help order, of the command groups kept beside it
-(`cli_kb`, `cli_reports`, `cli_gdpr`, `catalogue_cli`)."""
+(`kb`, `reports`, `gdpr`, `catalogue`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from bot.catalogue_cli import catalogue_app
-from bot.cli_common import DEMO_KB, fail
-from bot.cli_gdpr import gdpr_app
-from bot.cli_kb import eval_command, kb_app, replay_command
-from bot.cli_reports import (
+from bot.commands.catalogue import catalogue_app
+from bot.commands.common import DEMO_KB, fail
+from bot.commands.gdpr import gdpr_app
+from bot.commands.kb import eval_command, kb_app, replay_command
+from bot.commands.reports import (
     analytics_app,
     demo_traffic,
     export_conversations,
@@ -61,7 +61,7 @@ def chat(
         help="Conversation id (default: a new one).")] = None,
 ) -> None:
     """Talk to the running bot from the terminal (empty line or Ctrl-D ends)."""
-    from bot.terminal_chat import chat_loop
+    from bot.conversation.terminal_chat import chat_loop
 
     settings = get_settings()
     chat_loop(url or f"http://{settings.host}:{settings.rasa_port}", sender)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import DEMO_KB, fail, migrated_database, open_knowledge_base
+from bot.commands.common import DEMO_KB, fail, migrated_database, open_knowledge_base
 from core import ensure_secret_key, get_settings, session_scope
 from knowledge import repository as repo
 
@@ -195,7 +195,7 @@ def demo_traffic(
 
 def _refresh_insights(*, recluster: bool, settle: timedelta | None = None) -> None:
     from analytics.freshness import explain
-    from bot.insights_job import InsightsRefresher
+    from bot.jobs.insights_job import InsightsRefresher
 
     settings = get_settings()
     refresher = InsightsRefresher(migrated_database(), open_knowledge_base().embedder,

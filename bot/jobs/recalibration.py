@@ -51,7 +51,7 @@ def recalibrate(kb: KnowledgeBase) -> ConfidenceModel:
 
 
 def run(kb: KnowledgeBase, stop: threading.Event, interval_s: float = CHECK_EVERY_S) -> None:
-    from bot import signal_learning  # customers' picks and thumbs, in the same loop
+    from bot.conversation import signal_learning  # customers' picks and thumbs, in the same loop
 
     while not stop.wait(interval_s):
         try:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail, migrated_database
+from bot.commands.common import fail, migrated_database
 from core import get_settings, session_scope
 
 gdpr_app = typer.Typer(help="Export or erase what is stored about a customer; retention.",
@@ -22,8 +22,8 @@ def gdpr_export(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Everything stored about one customer, as JSON."""
+    from bot.conversation.rasa_tracker import TrackerStore
     from bot.gdpr import export_customer, find_customer
-    from bot.rasa_tracker import TrackerStore
 
     tracker = TrackerStore.of(get_settings())
     with session_scope(migrated_database()) as session:
@@ -44,8 +44,8 @@ def gdpr_erase(
     by: Annotated[str, typer.Option(help="Recorded on the tickets as who erased.")] = "gdpr",
 ) -> None:
     """Erase one customer's interactions, contact and questions; learned entries are unlinked."""
+    from bot.conversation.rasa_tracker import TrackerStore
     from bot.gdpr import erase_customer, find_customer, wipe_deleted
-    from bot.rasa_tracker import TrackerStore
 
     tracker = TrackerStore.of(get_settings())
     with session_scope(migrated_database()) as session:
@@ -65,8 +65,8 @@ def gdpr_purge(
                                                   "setting (24).")] = None,
 ) -> None:
     """Delete interaction events and Rasa tracker events older than the retention period."""
+    from bot.conversation.rasa_tracker import TrackerStore
     from bot.gdpr import purge_before
-    from bot.rasa_tracker import TrackerStore
     from core import utcnow
 
     months = months or get_settings().retention_months

@@ -24,7 +24,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.actions import (
+from bot.conversation.actions import (
     ActionAnswerQuestion,
     ActionDeliverAnswer,
     ActionDetectLanguage,
@@ -34,14 +34,14 @@ from bot.actions import (
     ActionSmallTalk,
     ActionThanks,
 )
-from bot.assistant import Assistant
-from bot.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
-from bot.contact_form import (
+from bot.conversation.assistant import Assistant
+from bot.conversation.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
+from bot.conversation.contact_form import (
     ActionAskContactConsent,
     ActionOpenTicket,
     ValidateEscalationForm,
 )
-from bot.rasa_project.boundary.limits import json_depth
+from bot.conversation.rasa_project.boundary.limits import json_depth
 from core import Settings
 
 log = logging.getLogger(__name__)

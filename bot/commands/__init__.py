@@ -1,0 +1,1 @@
+"""The `supportbot` command line: the typer app (`main`) and its command groups."""

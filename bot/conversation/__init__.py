@@ -1,0 +1,1 @@
+"""The conversation room: Rasa project and actions, assistant, language, Rasa runtime."""

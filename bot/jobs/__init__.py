@@ -1,0 +1,1 @@
+"""Background jobs: escalation mail and SLA services, recalibration, the insights refresher."""
