@@ -325,7 +325,7 @@ def _find_topics(session: Session, embedder: Embedder, *, now: datetime, seed: i
         members = np.flatnonzero(nearest == index)
         name, examples = describe(members, vectors[members] @ topic.centroid, weights, italian)
         # The name is kept among the examples too: erasing a customer's questions drops
-        # them from the examples (bot/gdpr.py), and a name no longer there is not shown.
+        # them from the examples (analytics/gdpr.py), and a name no longer there is not shown.
         shown = ([name] if name is not None else []) + [i for i in examples if i != name]
         rows.append(QuestionTopic(
             run=run, created_at=now, embedder=embedder.name, keywords=list(topic.keywords),

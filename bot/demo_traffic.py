@@ -13,7 +13,12 @@ Deterministic for a given seed.
 The history is written into days the dashboard may already have summed (a shop that ran
 before the demo): those days' roll-ups are reopened, and the command then labels all of it
 at once (`supportbot demo-traffic` refreshes with no settling time), so the dashboard is
-alive the moment it returns."""
+alive the moment it returns.
+
+Unlike the rest of `bot/`, it writes analytics' and escalation's models (and reads
+knowledge's entries) directly: it fabricates a past that no product path produces (events
+and answered tickets dated weeks ago), so as a demo data generator it stands in for
+those packages' own writers rather than calling across their seams."""
 
 from __future__ import annotations
 

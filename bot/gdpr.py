@@ -20,6 +20,9 @@ export includes those events and erasure deletes them first, so a failure there 
 everything in place to try again (our tables are one transaction; the tracker is another
 database). The customer's browser keeps the chat transcript in its localStorage: that
 copy is on their device, not ours.
+
+Each package owns its part (`analytics.gdpr`, `escalation.gdpr`, `knowledge.gdpr`,
+`catalogue.gdpr`): this module only orchestrates them, in the caller's one session.
 """
 
 from __future__ import annotations
@@ -28,17 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, func, or_, select, text, update
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from analytics.models import EventKind, InteractionEvent, QuestionInsight, QuestionTopic
-from analytics.purchase_stage import clean_for_model
+from analytics import gdpr as interaction_log
 from bot.conversation.rasa_tracker import TrackerStore
 from bot.gdpr_files import MailTraces, erase_mail_files
-from catalogue.models import ProductNote
+from catalogue import gdpr as catalogue_notes
 from core import SupportBotError, get_engine
-from escalation.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
-from knowledge.models import CandidateStatus, CandidateVariant, CandidateVote, Entry
+from escalation import gdpr as escalation_records
+from knowledge import gdpr as knowledge_records
 from knowledge.privacy import scrub
 
 ERASED = "[erased]"
@@ -83,9 +85,6 @@ VAR_STORES = {
     "console_users.json": "staff accounts",
     "secret.key": "the product's signing key",
 }
-# Ticket event details that say nothing about the customer (the rest may quote mail).
-_SAFE_DETAIL = {"reason", "status", "level", "name", "to", "by", "via", "channel", "policy",
-                "inbound_id", "entry_id", "error"}
 
 
 class UnknownCustomer(SupportBotError):
@@ -105,13 +104,11 @@ def find_customer(ref: str, *, session: Session, tracker: TrackerStore | None = 
     if not ref or len(ref) > 320:
         raise UnknownCustomer("give a conversation id or an email address")
     by_email = "@" in ref
-    tickets = list(session.scalars(select(Ticket).where(
-        Ticket.customer_email.ilike(ref) if by_email else Ticket.conversation_id == ref)))
+    tickets = escalation_records.tickets_named(ref, by_email=by_email, session=session)
     conversations = {t.conversation_id for t in tickets} | (set() if by_email else {ref})
-    logged = set(session.scalars(select(InteractionEvent.conversation_id).distinct().where(
-        InteractionEvent.conversation_id.in_(conversations))))
-    tickets += list(session.scalars(select(Ticket).where(
-        Ticket.conversation_id.in_(conversations), Ticket.id.not_in([t.id for t in tickets]))))
+    logged = interaction_log.logged_conversations(conversations, session=session)
+    tickets += escalation_records.tickets_in(
+        conversations, excluding=[t.id for t in tickets], session=session)
     if not by_email and not logged and tracker is not None and tracker.has_sender(ref):
         logged = {ref}
     if not tickets and not logged:
@@ -121,19 +118,10 @@ def find_customer(ref: str, *, session: Session, tracker: TrackerStore | None = 
 
 
 def export_customer(customer: Customer, *, session: Session, tracker: TrackerStore) -> dict:
-    events = session.scalars(select(InteractionEvent).where(
-        InteractionEvent.conversation_id.in_(customer.conversations)).order_by(InteractionEvent.id))
-    tickets = session.scalars(select(Ticket).where(Ticket.id.in_(customer.ticket_ids)))
     return {
         "conversations": list(customer.conversations),
-        "interactions": [{"at": _iso(e.occurred_at), "conversation": e.conversation_id,
-                          "kind": e.kind, "text": e.text, "decision": e.decision,
-                          "language": e.language, "channel": e.channel, "page": e.page,
-                          "data": e.data} for e in events],
-        "tickets": [{"id": t.id, "opened_at": _iso(t.opened_at), "question": t.question,
-                     "transcript": t.transcript, "email": t.customer_email,
-                     "consent": t.contact_consent, "status": t.status, "answer": t.answer,
-                     "learned_entry_id": t.learned_entry_id} for t in tickets],
+        "interactions": interaction_log.interactions_of(customer.conversations, session=session),
+        "tickets": escalation_records.tickets_export(customer.ticket_ids, session=session),
         "rasa_tracker_events": tracker.events_of(customer.conversations),
         **_tracker_note(tracker),
     }
@@ -147,42 +135,24 @@ def erase_customer(customer: Customer, *, session: Session, by: str, tracker: Tr
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA secure_delete=ON"))  # overwrite, don't just unlink
     rasa_events = tracker.erase(customer.conversations)  # first: see the module's doc
-    emails = _emails(session, customer)
-    outbox, inbound = _mail_rows(session, customer, emails)
+    mail = escalation_records.customer_mail(customer.ticket_ids, session=session)
     files = erase_mail_files(var_dir, MailTraces(
-        frozenset(emails), frozenset(m.message_id for m in outbox),
-        frozenset(m.raw_path for m in inbound))) if var_dir else {}
-    theirs = select(InteractionEvent.id).where(
-        InteractionEvent.conversation_id.in_(customer.conversations))
-    labels = session.execute(delete(QuestionInsight).where(
-        QuestionInsight.event_id.in_(theirs))).rowcount  # derived from the events below
-    examples = _forget_topic_examples(session, customer)
-    events = session.execute(delete(InteractionEvent).where(
-        InteractionEvent.conversation_id.in_(customer.conversations))).rowcount
-    session.execute(update(Ticket).where(Ticket.id.in_(customer.ticket_ids)).values(
-        question=ERASED, transcript=[], answer=ERASED,  # the answer may greet them by name
-        customer_email="", contact_consent=False))
-    for event in session.scalars(select(TicketEvent).where(
-            TicketEvent.ticket_id.in_(customer.ticket_ids))):
-        event.detail = {k: v for k, v in (event.detail or {}).items() if k in _SAFE_DETAIL}
-    session.add_all(TicketEvent(ticket_id=i, kind="customer_erased", detail={"by": by})
-                    for i in customer.ticket_ids)
-    for row in outbox:
-        session.delete(row)
-    for row in inbound:
-        row.answer_text, row.subject, row.raw_path = "", ERASED, ""
-        if row.from_addr.lower() in emails or row.envelope_from.lower() in emails:
-            row.from_addr, row.envelope_from = ERASED, ""  # they wrote it; operators stay
-    entries = session.execute(update(Entry).where(Entry.ticket_id.in_(customer.ticket_ids))
-                              .values(ticket_id=None, source_ref=ERASED)).rowcount
-    session.execute(update(ProductNote).where(ProductNote.ticket_id.in_(customer.ticket_ids))
-                    .values(ticket_id=None))
-    candidates = _forget_candidate_votes(session, customer)
+        mail.emails, mail.message_ids, mail.raw_paths)) if var_dir else {}
+    erased = interaction_log.erase_interactions(customer.conversations, scrub=scrub,
+                                                session=session)
+    escalation_records.erase_tickets(customer.ticket_ids, mail, by=by, placeholder=ERASED,
+                                     session=session)
+    entries = knowledge_records.unlink_entries(customer.ticket_ids, placeholder=ERASED,
+                                               session=session)
+    catalogue_notes.unlink_notes(customer.ticket_ids, session=session)
+    candidates = knowledge_records.forget_candidate_votes(customer.conversations,
+                                                          session=session)
     session.flush()
-    return {"interactions_deleted": events, "question_labels_deleted": labels,
-            "topic_examples_removed": examples,
+    return {"interactions_deleted": erased.events, "question_labels_deleted": erased.labels,
+            "topic_examples_removed": erased.examples,
             "tickets_blanked": len(customer.ticket_ids),
-            "mails_deleted": len(outbox), "inbound_mails_blanked": len(inbound), **files,
+            "mails_deleted": len(mail.outbox_ids),
+            "inbound_mails_blanked": len(mail.inbound_ids), **files,
             "entries_unlinked": entries, "candidate_questions_deleted": candidates,
             "rasa_tracker_events_deleted": rasa_events, **note}
 
@@ -195,71 +165,14 @@ def wipe_deleted(url: str) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _emails(session: Session, customer: Customer) -> set[str]:
-    return {email.strip().lower() for email in session.scalars(select(Ticket.customer_email)
-            .where(Ticket.id.in_(customer.ticket_ids))) if email and email.strip()}
-
-
-def _mail_rows(session: Session, customer: Customer, emails: set[str]
-               ) -> tuple[list[OutboxMessage], list[InboundMessage]]:
-    """Outbox rows about their tickets or naming their address; inbound mail answering
-    their tickets or sent from their address."""
-    mentions = [func.lower(cast(column, String)).contains(email, autoescape=True)
-                for email in emails
-                for column in (OutboxMessage.to_addrs, OutboxMessage.subject,
-                               OutboxMessage.text_body, OutboxMessage.html_body)]
-    outbox = list(session.scalars(select(OutboxMessage).where(or_(
-        OutboxMessage.ticket_id.in_(customer.ticket_ids), *mentions))))
-    senders = [func.lower(column) == email for email in emails
-               for column in (InboundMessage.from_addr, InboundMessage.envelope_from)]
-    inbound = list(session.scalars(select(InboundMessage).where(or_(
-        InboundMessage.ticket_id.in_(customer.ticket_ids), *senders))))
-    return outbox, inbound
-
-
-def _forget_topic_examples(session: Session, customer: Customer) -> int:
-    """Topics keep a few example questions (cleaned and scrubbed as they were kept): drop
-    the customer's from them."""
-    asked = {scrub(clean_for_model(text))
-             for text in session.scalars(select(InteractionEvent.text).where(
-        InteractionEvent.kind == EventKind.MESSAGE.value,
-        InteractionEvent.conversation_id.in_(customer.conversations)))}
-    removed = 0
-    for topic in session.scalars(select(QuestionTopic)):
-        kept = [example for example in topic.examples if example not in asked]
-        if topic.name in asked:  # a topic is named by its most central question
-            topic.name = ""
-        if len(kept) < len(topic.examples):
-            removed += len(topic.examples) - len(kept)
-            topic.examples = kept
-    return removed
-
-
-def _forget_candidate_votes(session: Session, customer: Customer) -> int:
-    """Their votes go; a pending candidate question only they voted for is their words
-    alone, so it goes too (a published one is a scrubbed KB question, like learned ones)."""
-    session.execute(delete(CandidateVote).where(
-        CandidateVote.conversation_id.in_(customer.conversations)))
-    voted = select(CandidateVote.candidate_id)
-    return session.execute(delete(CandidateVariant).where(
-        CandidateVariant.status == CandidateStatus.PENDING,
-        CandidateVariant.id.not_in(voted))).rowcount
-
-
 def purge_before(cutoff: datetime, *, session: Session) -> int:
     """Retention: interaction events older than `cutoff` are deleted, with the dashboard's
     labels of those questions (they carry the event's time)."""
-    session.execute(delete(QuestionInsight).where(QuestionInsight.occurred_at < cutoff))
-    return session.execute(delete(InteractionEvent).where(
-        InteractionEvent.occurred_at < cutoff)).rowcount
+    return interaction_log.purge_interactions_before(cutoff, session=session)
 
 
 def _tracker_note(tracker: TrackerStore) -> dict:
     """{"rasa_tracker": why there is nothing} when the tracker store is not there."""
     missing = tracker.missing
     return {"rasa_tracker": missing} if missing else {}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 

@@ -14,8 +14,6 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import selectinload
 
 from analytics.log import disliked_entries
 from bot.console.deps import OPERATORS_ONLY, CurrentOperator
@@ -32,10 +30,9 @@ from bot.console.web import (
     text_field,
 )
 from core import session_scope, utcnow
-from knowledge import EntryNotFound, InvalidEntry, candidates
+from knowledge import EntryNotFound, InvalidEntry, candidates, queries
 from knowledge import repository as repo
 from knowledge.learning import RESOLUTIONS, conflicts, resolve_conflict
-from knowledge.models import Entry, Question, Status
 from knowledge.text import clean, fingerprint
 
 router = APIRouter(prefix="/console/kb", include_in_schema=False, dependencies=OPERATORS_ONLY)
@@ -49,28 +46,10 @@ MOVES = {
 }
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _search(url: str, q: str, status: str, offset: int) -> tuple[list[Entry], list[Entry], bool]:
+def _search(url: str, q: str, status: str, offset: int) -> queries.EntrySearch:
     """Drafts (always first, oldest first) and one page of entries matching `q`."""
-    base = select(Entry).options(selectinload(Entry.questions))
-    query = base.order_by(Entry.id)
-    if q:
-        pattern = _like(q)
-        query = query.where(or_(
-            Entry.key.ilike(pattern, escape="\\"), Entry.answer.ilike(pattern, escape="\\"),
-            exists().where(Question.entry_id == Entry.id,
-                           Question.text.ilike(pattern, escape="\\"))))
-    if status in {s.value for s in Status}:
-        query = query.where(Entry.status == Status(status))
     with session_scope(url) as session:
-        drafts = list(session.scalars(base.where(Entry.status == Status.DRAFT)
-                                      .order_by(Entry.id).limit(PAGE)))
-        found = list(session.scalars(query.offset(offset).limit(PAGE + 1)))
-    return drafts, found[:PAGE], len(found) > PAGE
+        return queries.search_entries(q, status, offset=offset, page=PAGE, session=session)
 
 
 @router.get("")
@@ -78,9 +57,10 @@ def kb_page(request: Request, q: str = "", status: str = "", offset: str = "0") 
     # Query values are parsed here: a bad one shows the first page, not a JSON 422.
     q = q.strip()[:200]
     offset = int(offset) if offset.isascii() and offset.isdigit() and len(offset) < 8 else 0
-    drafts, entries, more = _search(config(request).database_url, q, status, offset)
-    return render(request, "kb.html", section="kb", drafts=drafts, entries=entries, q=q,
-                  status=status, offset=offset, more=more, page=PAGE, categories=CATEGORIES)
+    found = _search(config(request).database_url, q, status, offset)
+    return render(request, "kb.html", section="kb", drafts=found.drafts, entries=found.entries,
+                  q=q, status=status, offset=offset, more=found.more, page=PAGE,
+                  categories=CATEGORIES)
 
 
 # -- the review list -----------------------------------------------------------------------
@@ -145,19 +125,18 @@ async def decide_conflict(request: Request, draft: str, action: str,
     return redirect("/console/kb/review")
 
 
-def _load(url: str, ref: str) -> tuple[Entry, list]:
+def _load(url: str, ref: str) -> queries.EntryDetail:
     with session_scope(url) as session:
         try:
-            entry = repo.get_entry(ref, session=session)
+            return queries.entry_detail(ref, session=session)
         except EntryNotFound:
             raise NotFound(f"La voce «{ref[:80]}» non esiste nella knowledge base.") from None
-        return entry, repo.versions_of(entry.id, session=session)
 
 
 def _entry_page(request: Request, ref: str, status: int = 200, **extra) -> Response:
-    entry, versions = _load(config(request).database_url, ref)
+    entry = _load(config(request).database_url, ref)
     return render(request, "entry.html", status, section="kb", entry=entry,
-                  versions=list(reversed(versions)), moves=MOVES, categories=CATEGORIES,
+                  versions=entry.versions, moves=MOVES, categories=CATEGORIES,
                   max_text=MAX_TEXT, **extra)
 
 
@@ -184,7 +163,7 @@ async def edit_entry(request: Request, ref: str,
     answer, raw_questions = text_field(form, "answer"), text_field(form, "questions")
     questions = [clean(line) for line in raw_questions.split("\n") if clean(line)]
     url = config(request).database_url
-    entry, _ = await asyncio.to_thread(_load, url, ref)  # 404 before judging the form
+    entry = await asyncio.to_thread(_load, url, ref)  # 404 before judging the form
     error = ""
     if not answer.strip():
         error = "La risposta non può essere vuota."
@@ -220,7 +199,7 @@ async def change_status(request: Request, ref: str,
                         operator: CurrentOperator) -> Response:
     form = await checked_form(request)
     url = config(request).database_url
-    entry, _ = await asyncio.to_thread(_load, url, ref)
+    entry = await asyncio.to_thread(_load, url, ref)
     message = await asyncio.to_thread(_move, url, ref, operator, form.get("status", ""))
     flash(request, "ok", message)
     back = form.get("back", "")

@@ -11,14 +11,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from jinja2 import pass_context
-from sqlalchemy import func, select, update
 
 from bot.console.deps import OPERATORS_ONLY, SessionDep
 from bot.console.errors import NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render, templates
 from core import session_scope, utcnow
+from escalation import queries
 from escalation.mail_sink import list_messages, read_message
-from escalation.models import InboundMessage, InboundStatus, OutboxMessage, OutboxStatus
+from escalation.models import InboundStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=OPERATORS_ONLY)
 SHOWN = (InboundStatus.QUARANTINED, InboundStatus.IGNORED)
@@ -47,10 +47,6 @@ KINDS = {"escalation": "nuova domanda", "reminder": "promemoria", "breach": "SLA
          "answer": "risposta al cliente", "weekly_report": "report settimanale"}
 
 
-def _unseen_failures():
-    return (OutboxMessage.status == OutboxStatus.FAILED) & OutboxMessage.failure_seen_at.is_(None)
-
-
 @pass_context
 def failed_mail(context) -> int:
     """How many mails failed for good and no operator has seen yet (the banner's number)."""
@@ -58,8 +54,7 @@ def failed_mail(context) -> int:
     if request is None or not hasattr(request.app.state, "console"):
         return 0
     with session_scope(config(request).database_url) as session:
-        return session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(_unseen_failures())) or 0
+        return queries.unseen_failure_count(session=session)
 
 
 templates.env.globals["failed_mail"] = failed_mail
@@ -70,10 +65,7 @@ templates.env.filters["mail_reason"] = lambda reason: REASONS.get(str(reason), s
 @router.get("/outbox")
 def failed_outbox(request: Request, session: SessionDep) -> Response:
     """Mail that will never leave, newest first, with why; unseen ones on top."""
-    messages = list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
-        .order_by(OutboxMessage.failure_seen_at.is_not(None), OutboxMessage.id.desc())
-        .limit(LIST_LIMIT)))
+    messages = queries.failed_mails(limit=LIST_LIMIT, session=session)
     return render(request, "outbox.html", section="mail", messages=messages, kinds=KINDS)
 
 
@@ -82,8 +74,7 @@ async def failed_outbox_seen(request: Request) -> Response:
     """The operator has read the list: the banner goes until another mail fails."""
     await checked_form(request)
     with session_scope(config(request).database_url) as session:
-        session.execute(update(OutboxMessage).where(_unseen_failures())
-                        .values(failure_seen_at=utcnow()))
+        queries.mark_failures_seen(now=utcnow(), session=session)
     flash(request, "ok", "Avviso archiviato: le email non inviate restano in questo elenco.")
     return redirect("/console/outbox")
 
@@ -91,14 +82,12 @@ async def failed_outbox_seen(request: Request) -> Response:
 @router.get("/quarantine")
 def quarantine(request: Request, session: SessionDep, status: str = "") -> Response:
     wanted = (status,) if status in SHOWN else SHOWN
-    messages = list(session.scalars(select(InboundMessage)
-                                    .where(InboundMessage.status.in_(wanted))
-                                    .order_by(InboundMessage.id.desc()).limit(LIST_LIMIT)))
+    messages = queries.inbound_rows(wanted, limit=LIST_LIMIT, session=session)
     return render(request, "quarantine.html", section="quarantine", messages=messages,
                   reasons=REASONS, status=status if status in SHOWN else "")
 
 
-def _raw_text(message: InboundMessage, inbound_dir: Path) -> str | None:
+def _raw_text(message: queries.InboundMail, inbound_dir: Path) -> str | None:
     """The stored mail as text, when it is where the receiver keeps mail."""
     if not message.raw_path:
         return None
@@ -116,7 +105,7 @@ def _raw_text(message: InboundMessage, inbound_dir: Path) -> str | None:
 
 @router.get("/quarantine/{message_id}")
 def quarantined_message(request: Request, message_id: str, session: SessionDep) -> Response:
-    message = session.get(InboundMessage, parse_id(message_id))
+    message = queries.inbound_mail(parse_id(message_id), session=session)
     if message is None:
         raise NotFound(f"Il messaggio #{message_id} non esiste.")
     raw = _raw_text(message, config(request).settings.var_dir / "mail" / "inbound")
