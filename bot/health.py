@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from bot.conversation.boundary import ACTION_TOKEN_HEADER, action_endpoint_token
 from core import Settings, as_utc, session_scope, utcnow
 from escalation.models import OutboxMessage, OutboxStatus
+from escalation.queries import unseen_failure_count
 
 # A mail still pending this long after it was queued means the sender is stuck or failing.
 MAIL_STUCK_AFTER = timedelta(minutes=15)
@@ -75,9 +76,7 @@ class ChatHealth:
                     select(func.count(), func.min(OutboxMessage.created_at))
                     .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
                 ).one()
-                failed = session.scalar(select(func.count()).where(
-                    OutboxMessage.status == OutboxStatus.FAILED,
-                    OutboxMessage.failure_seen_at.is_(None)))
+                failed = unseen_failure_count(session=session)
         except Exception as exc:
             return Component(False, f"outbox unreadable ({type(exc).__name__})", critical=False)
         age = utcnow() - as_utc(oldest) if oldest is not None else timedelta(0)
