@@ -165,10 +165,20 @@ def wipe_deleted(url: str) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def purge_before(cutoff: datetime, *, session: Session) -> int:
+@dataclass(frozen=True)
+class Purged:
+    interaction_events: int
+    candidate_votes: int
+    candidate_questions: int
+
+
+def purge_before(cutoff: datetime, *, session: Session) -> Purged:
     """Retention: interaction events older than `cutoff` are deleted, with the dashboard's
-    labels of those questions (they carry the event's time)."""
-    return interaction_log.purge_interactions_before(cutoff, session=session)
+    labels of those questions (they carry the event's time), and so are older candidate
+    votes and candidate questions no customer has asked since (`knowledge.gdpr`)."""
+    events = interaction_log.purge_interactions_before(cutoff, session=session)
+    candidates = knowledge_records.purge_candidates_before(cutoff, session=session)
+    return Purged(events, candidates.votes, candidates.questions)
 
 
 def _tracker_note(tracker: TrackerStore) -> dict:

@@ -1,19 +1,23 @@
 """What the knowledge base keeps about one customer, for the GDPR orchestration in
 `bot.gdpr`: learned entries link to the tickets they were learned from, and candidate
-questions carry the votes of the conversations that asked them. Each function works
-inside the caller's session, so an erasure across packages stays one transaction
+questions carry the votes of the conversations that asked them; retention forgets both
+when they are old. Each function works inside the caller's session, so an erasure across
+packages stays one transaction
 (tests/knowledge/test_gdpr_contract.py holds the contract)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.models import CandidateStatus, CandidateVariant, CandidateVote, Entry
 
-__all__ = ["forget_candidate_votes", "unlink_entries"]
+__all__ = ["PurgedCandidates", "forget_candidate_votes", "purge_candidates_before",
+           "unlink_entries"]
 
 
 def unlink_entries(ticket_ids: Collection[int], *, placeholder: str, session: Session) -> int:
@@ -33,3 +37,21 @@ def forget_candidate_votes(conversations: Collection[str], *, session: Session) 
     return session.execute(delete(CandidateVariant).where(
         CandidateVariant.status == CandidateStatus.PENDING,
         CandidateVariant.id.not_in(voted))).rowcount
+
+
+@dataclass(frozen=True)
+class PurgedCandidates:
+    votes: int
+    questions: int
+
+
+def purge_candidates_before(cutoff: datetime, *, session: Session) -> PurgedCandidates:
+    """Retention: votes cast before `cutoff` go (each names a conversation and a time; a
+    publication counts only recent ones anyway), and so do pending candidate questions no
+    customer has asked since: their words, kept no longer than the log keeps them. Published
+    ones are KB questions and rejected ones an operator's decision: they stay."""
+    votes = session.execute(delete(CandidateVote).where(CandidateVote.seen_at < cutoff)).rowcount
+    questions = session.execute(delete(CandidateVariant).where(
+        CandidateVariant.status == CandidateStatus.PENDING,
+        CandidateVariant.last_seen < cutoff)).rowcount
+    return PurgedCandidates(votes, questions)

@@ -64,7 +64,8 @@ def gdpr_purge(
     months: Annotated[int | None, typer.Option(min=1, max=240, help="Default: the retention "
                                                   "setting (24).")] = None,
 ) -> None:
-    """Delete interaction events and Rasa tracker events older than the retention period."""
+    """Delete interaction events, candidate questions' votes and Rasa tracker events older
+    than the retention period."""
     from bot.conversation.rasa_tracker import TrackerStore
     from bot.gdpr import purge_before
     from core import utcnow
@@ -72,8 +73,10 @@ def gdpr_purge(
     months = months or get_settings().retention_months
     cutoff = utcnow() - timedelta(days=round(months * 30.44))
     with session_scope(migrated_database()) as session:
-        deleted = purge_before(cutoff, session=session)
-    typer.echo(f"{deleted} interaction events older than {months} months deleted")
+        purged = purge_before(cutoff, session=session)
+    typer.echo(f"{purged.interaction_events} interaction events, {purged.candidate_votes} "
+               f"candidate votes and {purged.candidate_questions} pending candidate questions "
+               f"older than {months} months deleted")
     tracker = TrackerStore.of(get_settings())
     if missing := tracker.missing:
         typer.echo(f"{missing}: nothing to purge there")

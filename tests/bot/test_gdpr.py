@@ -228,7 +228,8 @@ def test_retention_purges_only_old_events(database_url):
         event(session, "old", "old", datetime(2020, 1, 1, tzinfo=UTC))
         event(session, "new", "new")
     with session_scope(database_url) as session:
-        assert purge_before(utcnow() - timedelta(days=730), session=session) == 1
+        purged = purge_before(utcnow() - timedelta(days=730), session=session)
+        assert (purged.interaction_events, purged.candidate_votes) == (1, 0)
         assert [e.conversation_id for e in session.query(InteractionEvent)] == ["new"]
         assert labelled(session) == [e.id for e in session.query(InteractionEvent)]
 
