@@ -15,7 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_kb_changes()
+    _create_kb_entries()
+    _create_kb_settings()
+    _create_kb_entry_versions()
+    _create_kb_questions()
 
+
+def _create_kb_changes() -> None:
     op.create_table('kb_changes',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -25,6 +32,8 @@ def upgrade() -> None:
     with op.batch_alter_table('kb_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kb_changes_entry_id'), ['entry_id'], unique=False)
 
+
+def _create_kb_entries() -> None:
     op.create_table('kb_entries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -52,12 +61,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_kb_entries_language'), ['language'], unique=False)
         batch_op.create_index(batch_op.f('ix_kb_entries_status'), ['status'], unique=False)
 
+
+def _create_kb_settings() -> None:
     op.create_table('kb_settings',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('value', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_kb_settings'))
     )
+
+
+def _create_kb_entry_versions() -> None:
     op.create_table('kb_entry_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -79,6 +93,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_kb_entry_versions_entry_id'), ['entry_id'],
                               unique=False)
 
+
+def _create_kb_questions() -> None:
     op.create_table('kb_questions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -94,8 +110,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_kb_questions_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_kb_questions_fingerprint'), ['fingerprint'],
                               unique=False)
-
-
 
 
 def downgrade() -> None:

@@ -15,6 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_inbound_messages()
+    _create_outbox()
+    _create_ticket_timers()
+    _add_ticket_sla_and_answer_columns()
+
+
+def _create_inbound_messages() -> None:
     op.create_table('inbound_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.String(length=300), nullable=False),
@@ -36,6 +43,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbound_messages_ticket_id'), ['ticket_id'],
                               unique=False)
 
+
+def _create_outbox() -> None:
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
@@ -61,6 +70,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_ticket_id'), ['ticket_id'], unique=False)
 
+
+def _create_ticket_timers() -> None:
     op.create_table('ticket_timers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -78,6 +89,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_ticket_timers_pending', ['fired_at', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_timers_ticket_id'), ['ticket_id'], unique=False)
 
+
+def _add_ticket_sla_and_answer_columns() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sla_policy', sa.String(length=64), nullable=False,
                                       server_default=''))
@@ -93,7 +106,6 @@ def upgrade() -> None:
                                       server_default=''))
         batch_op.add_column(sa.Column('learned_entry_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
-
 
 
 def downgrade() -> None:

@@ -16,6 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_catalogue_imports()
+    _create_catalogue_notes()
+    _create_catalogue_products()
+    _create_catalogue_variants()
+
+
+def _create_catalogue_imports() -> None:
     op.create_table('catalogue_imports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
@@ -27,6 +34,9 @@ def upgrade() -> None:
     sa.Column('unchanged', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_imports'))
     )
+
+
+def _create_catalogue_notes() -> None:
     op.create_table('catalogue_notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=200), nullable=False),
@@ -41,6 +51,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('catalogue_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalogue_notes_slug'), ['slug'], unique=False)
+
+
+def _create_catalogue_products() -> None:
     op.create_table('catalogue_products',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=200), nullable=False),
@@ -65,6 +78,9 @@ def upgrade() -> None:
     with op.batch_alter_table('catalogue_products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalogue_products_language'), ['language'],
                               unique=False)
+
+
+def _create_catalogue_variants() -> None:
     op.create_table('catalogue_variants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
