@@ -20,12 +20,13 @@ from analytics.models import InteractionEvent, QuestionInsight, QuestionTopic
 from analytics.period import AnalyticsError, ErrorCode, Filters, Period, iso_week
 from analytics.purchase_stage import LABELS as STAGES
 from analytics.topics import emerging
+from core import DecisionKind
 from core.text import normalise
 
 Q = QuestionInsight
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-DECISIONS = ("answer", "clarify", "escalate")
+DECISIONS = (DecisionKind.ANSWER, DecisionKind.CLARIFY, DecisionKind.ESCALATE)
 EMERGING_MIN = 10
 
 
@@ -183,7 +184,7 @@ def top_questions(period: Period, filters: Filters, *, session: Session, limit: 
         raise AnalyticsError(f"limit must be 1 to {MAX_PAGE_SIZE}")
     conditions = _where(period, filters)
     if gaps_only:
-        conditions.append(or_(Q.decision == "escalate", Q.escalated, Q.disliked))
+        conditions.append(or_(Q.decision == DecisionKind.ESCALATE, Q.escalated, Q.disliked))
     asked = func.count().label("asked")
     ranked = session.execute(select(Q.text_key, asked, func.min(Q.event_id)).where(*conditions)
                              .group_by(Q.text_key).order_by(asked.desc(), Q.text_key)
@@ -240,7 +241,7 @@ def topic_overview(period: Period, filters: Filters, *, session: Session,
     for tid, day, decision, row_stage, n in rows:
         root = mapping.root(tid)
         weekly[root][iso_week(rollup.as_date(day))] += n
-        if decision == "escalate":
+        if decision == DecisionKind.ESCALATE:
             escalated[root] += n
         if row_stage == "pre_purchase":
             pre[root] += n

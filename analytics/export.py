@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import Filters, Period
-from core import as_utc, get_settings
+from core import DecisionKind, as_utc, get_settings
 
 PAGE = 5000
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
@@ -94,9 +94,9 @@ def _add(row: ConversationRow, event: InteractionEvent) -> None:
     if event.kind == EventKind.MESSAGE:
         row.questions += 1
         row.first_question = row.first_question or event.text
-        row.answered += event.decision == "answer"
-        row.clarified += event.decision == "clarify"
-        row.escalated += event.decision == "escalate"
+        row.answered += event.decision == DecisionKind.ANSWER
+        row.clarified += event.decision == DecisionKind.CLARIFY
+        row.escalated += event.decision == DecisionKind.ESCALATE
     elif event.kind == EventKind.FEEDBACK:
         helpful = bool((event.data or {}).get("helpful"))
         row.thumbs_up += helpful

@@ -50,6 +50,7 @@ from analytics.models import EventKind
 from analytics.models import InteractionEvent as E
 from analytics.period import Filters, Period
 from analytics.sources import ENTRIES, LEARNED, OPERATOR, TICKET_EVENTS, TICKETS
+from core import DecisionKind
 
 __all__ = ["LearningCurve", "LearningWeek", "learning_curve", "text_rows"]
 
@@ -162,7 +163,7 @@ def learning_curve(period: Period, filters: Filters | None = None, *, session: S
     where = period.covers(E.occurred_at) + filters.conditions(E.language, E.channel)
     bucket = _bucket(weeks, E.occurred_at).label("week")
     en = ENTRIES.c
-    answer = E.decision == "answer"
+    answer = E.decision == DecisionKind.ANSWER
     by_entry = exists().where(en.id == E.entry_id, en.source == OPERATOR,
                               en.created_at <= E.occurred_at)
     taught = _taught()

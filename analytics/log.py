@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
-from core import as_utc
+from core import DecisionKind, as_utc
 
 MAX_TEXT = 2000  # the log keeps what was asked, not a 20,000-character paste
 
@@ -49,8 +49,7 @@ def record(interaction: Interaction, *, session: Session) -> InteractionEvent:
         text=_safe(interaction.text, MAX_TEXT),
         decision=interaction.decision,
         entry_id=interaction.entry_id,
-        score=interaction.score,
-        latency_ms=interaction.latency_ms,
+        score=interaction.score, latency_ms=interaction.latency_ms,
         data=interaction.data,
     )
     session.add(row)
@@ -161,14 +160,15 @@ def answer_verdicts(*, session: Session, limit: int = 2000) -> list[AnswerVerdic
     answered = set(session.scalars(
         select(InteractionEvent.conversation_id)
         .where(InteractionEvent.kind == EventKind.MESSAGE.value,
-               InteractionEvent.decision == "answer", InteractionEvent.entry_id.is_not(None))
+               InteractionEvent.decision == DecisionKind.ANSWER,
+               InteractionEvent.entry_id.is_not(None))
         .order_by(InteractionEvent.id.desc()).limit(limit)))
     timelines = _timelines({v.conversation_id for v in verdicts} | answered, session=session)
     found: list[tuple[int, str, str, int, str]] = []  # (event id, conversation, q, entry, verdict)
     for v in verdicts:
         before = [e for e in timelines.get(v.conversation_id, ())
                   if e.id < v.id and e.kind == EventKind.MESSAGE.value
-                  and e.decision in ("answer", "clarify")]
+                  and e.decision in (DecisionKind.ANSWER, DecisionKind.CLARIFY)]
         helpful = v.data.get("helpful") if isinstance(v.data, dict) else None
         if v.kind == EventKind.CHOICE.value:
             if not before or v.entry_id not in _offered(before[-1]):
@@ -217,8 +217,8 @@ def _rephrases(timeline) -> list[tuple[InteractionEvent, InteractionEvent]]:
     """(an answered question, the rephrase that followed it) pairs of one conversation."""
     pairs = []
     for first, after in zip(timeline, timeline[1:], strict=False):
-        if (first.kind == after.kind == EventKind.MESSAGE.value and first.decision == "answer"
-                and first.entry_id is not None and first.text and after.text
+        if (first.kind == after.kind == EventKind.MESSAGE.value and first.text and after.text
+                and first.decision == DecisionKind.ANSWER and first.entry_id is not None
                 and as_utc(after.occurred_at) - as_utc(first.occurred_at) <= REPHRASE_WITHIN
                 and is_rephrase(first.text, after.text)):
             pairs.append((first, after))
@@ -276,21 +276,21 @@ def customer_signals(*, session: Session, after_id: int, until: datetime, limit:
 def _signal_of(event: InteractionEvent, timeline: list[InteractionEvent]) -> CustomerSignal | None:
     before = [e for e in timeline if e.id < event.id]
     asked = [e for e in before if e.kind == EventKind.MESSAGE.value
-             and e.decision in ("answer", "clarify")]
+             and e.decision in (DecisionKind.ANSWER, DecisionKind.CLARIFY)]
     if not asked or not asked[-1].text:
         return None
     question = asked[-1]
     after = [e for e in timeline if e.id > event.id]
     helpful = event.data.get("helpful") if isinstance(event.data, dict) else None
     if event.kind == EventKind.CHOICE.value:
-        if (event.decision != "answer" or question.decision != "clarify"
+        if (event.decision != DecisionKind.ANSWER or question.decision != DecisionKind.CLARIFY
                 or event.entry_id not in _offered(question)):
             return None
         confirms = not _spoiled(event, question, after)
     elif helpful is False:
         confirms = False
     elif helpful is True:
-        direct = question.decision == "answer" and question.entry_id == event.entry_id
+        direct = question.decision == DecisionKind.ANSWER and question.entry_id == event.entry_id
         picked = event.entry_id in _offered(question) and any(
             e.kind == EventKind.CHOICE.value and e.entry_id == event.entry_id
             and e.id > question.id for e in before)
@@ -391,7 +391,8 @@ def most_answered_entries(language: str, since: datetime, *, session: Session,
     answered = func.count(InteractionEvent.id)
     query = (select(InteractionEvent.entry_id)
              .where(InteractionEvent.kind.in_((EventKind.MESSAGE.value, EventKind.CHOICE.value)),
-                    InteractionEvent.decision == "answer", InteractionEvent.entry_id.is_not(None),
+                    InteractionEvent.decision == DecisionKind.ANSWER,
+                    InteractionEvent.entry_id.is_not(None),
                     InteractionEvent.language == language, InteractionEvent.occurred_at >= since)
              .group_by(InteractionEvent.entry_id)
              .order_by(answered.desc(), InteractionEvent.entry_id).limit(limit))

@@ -22,7 +22,7 @@ from analytics.models import EventKind
 from analytics.models import InteractionEvent as E
 from analytics.period import CHANNELS, AnalyticsError, Filters, Period
 from analytics.sources import ENTRIES, PUBLISHED, TICKETS, learned_entries
-from core import as_utc, utcnow
+from core import DecisionKind, as_utc, utcnow
 from core.text import normalise
 
 __all__ = ["CHANNELS", "AnalyticsError", "EntryVotes", "Filters", "Period", "QuestionCount",
@@ -158,9 +158,10 @@ def _followed_by(q, condition) -> exists:
 
 
 def _outcomes(q):
-    chosen = _followed_by(q,
-                          lambda f: and_(f.kind == EventKind.CHOICE.value, f.decision == "answer"))
-    answered = or_(q.c.decision == "answer", and_(q.c.decision == "clarify", chosen))
+    chosen = _followed_by(q, lambda f: and_(f.kind == EventKind.CHOICE.value,
+                                            f.decision == DecisionKind.ANSWER))
+    answered = or_(q.c.decision == DecisionKind.ANSWER,
+                   and_(q.c.decision == DecisionKind.CLARIFY, chosen))
     escalated = _followed_by(q, lambda f: f.kind == EventKind.ESCALATION.value)
     disliked = _followed_by(q, lambda f: _helpful(f, False))
     return answered, escalated, disliked
@@ -235,8 +236,8 @@ def summary(period: Period, filters: Filters, *, session: Session,
     answered, escalated, disliked = _outcomes(q)
     questions = session.execute(select(
         func.count(), _sum(answered), _sum(and_(answered, not_(escalated), not_(disliked))),
-        _sum(escalated), _sum(q.c.decision == "clarify"),
-        _sum(and_(q.c.decision == "answer", q.c.entry_id.in_(learned_entries()))))).one()
+        _sum(escalated), _sum(q.c.decision == DecisionKind.CLARIFY),
+        _sum(and_(q.c.decision == DecisionKind.ANSWER, q.c.entry_id.in_(learned_entries()))))).one()
     counts = event_counts(period, filters, session=session) + Counts(
         0, *(int(n) for n in questions))
     return summary_of(counts, period, filters, session=session, now=now)
@@ -333,7 +334,7 @@ def knowledge_gaps(period: Period, filters: Filters, *, session: Session,
     q = _questions(*_in(period, filters))
     _, escalated, disliked = _outcomes(q)
     rows = session.execute(select(q.c.text, func.count())
-                           .where(or_(q.c.decision == "escalate", escalated, disliked))
+                           .where(or_(q.c.decision == DecisionKind.ESCALATE, escalated, disliked))
                            .group_by(q.c.text))
     return _grouped(rows, limit)
 
@@ -361,7 +362,8 @@ def stale_entries(*, session: Session, today: date, unused_days: int = 90) -> li
     cutoff = datetime.combine(today - timedelta(days=unused_days), time.min, tzinfo=UTC)
     used = (select(E.entry_id, func.count().label("uses"))
             .where(E.kind.in_([EventKind.MESSAGE.value, EventKind.CHOICE.value]),
-                   E.decision == "answer", E.entry_id.is_not(None), E.occurred_at >= cutoff)
+                   E.decision == DecisionKind.ANSWER, E.entry_id.is_not(None),
+                   E.occurred_at >= cutoff)
             .group_by(E.entry_id).subquery())
     votes = (select(E.entry_id, _sum(_helpful(E, True)).label("up"),
                     _sum(_helpful(E, False)).label("down"))

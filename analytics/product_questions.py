@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EventKind, InteractionEvent
 from analytics.period import AnalyticsError, Filters, Period
+from core import DecisionKind
 
 E = InteractionEvent
 MAX_SLUG = 200  # as page_subject keeps a page's slug; anything longer is no slug of ours
@@ -63,8 +64,9 @@ class Counts:
     @classmethod
     def of(cls, decision: str, n: int) -> Counts:
         """`n` questions the bot decided `decision` on (any other decision: only asked)."""
-        return cls(n, n if decision == "answer" else 0, n if decision == "escalate" else 0,
-                   n if decision == "clarify" else 0)
+        return cls(n, n if decision == DecisionKind.ANSWER else 0,
+                   n if decision == DecisionKind.ESCALATE else 0,
+                   n if decision == DecisionKind.CLARIFY else 0)
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(self.asked + other.asked, self.answered + other.answered,
@@ -174,7 +176,7 @@ def product_questions(period: Period, filters: Filters, *, session: Session,
             continue
         slug = slug.strip()
         per_attribute[slug][attribute or ""] += Counts.of(decision, int(n))
-        if decision == "answer" and source:
+        if decision == DecisionKind.ANSWER and source:
             sources[slug][source] += int(n)
     products = [_product(slug, by_attribute, sources[slug])
                 for slug, by_attribute in per_attribute.items()]

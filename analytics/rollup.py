@@ -24,7 +24,7 @@ from analytics.metrics import Counts, event_counts, ratings_by_score
 from analytics.models import DailyFigures, EventKind, InteractionEvent, QuestionInsight, RolledUpDay
 from analytics.period import Filters, Period, report_zone
 from analytics.sources import learned_entries
-from core import as_utc
+from core import DecisionKind, as_utc
 
 Q, F = QuestionInsight, DailyFigures
 MAX_DAYS_PER_ROUND = 400  # a first run over a year of history does it in one round
@@ -33,7 +33,8 @@ MAX_DAYS_PER_ROUND = 400  # a first run over a year of history does it in one ro
 SETTLE = timedelta(minutes=30)
 _COUNTED = [f.name for f in fields(Counts)]
 _DECIDED = ("decided_answer", "decided_escalate")  # written here; clarify is `clarified`
-_BY_DECISION = {"answer": "decided_answer", "clarify": "clarified", "escalate": "decided_escalate"}
+_BY_DECISION = {DecisionKind.ANSWER: "decided_answer", DecisionKind.CLARIFY: "clarified",
+                DecisionKind.ESCALATE: "decided_escalate"}
 _SCORES = tuple(f"rating_{score}" for score in range(1, 6))
 
 
@@ -45,9 +46,9 @@ def question_columns():
     """Counts of labelled questions, in `Counts` order after conversations, then decisions."""
     return [func.count(), _count(Q.answered),
             _count(and_(Q.answered, not_(Q.escalated), not_(Q.disliked))), _count(Q.escalated),
-            _count(Q.decision == "clarify"),
-            _count(and_(Q.decision == "answer", Q.entry_id.in_(learned_entries()))),
-            _count(Q.decision == "answer"), _count(Q.decision == "escalate")]
+            _count(Q.decision == DecisionKind.CLARIFY),
+            _count(and_(Q.decision == DecisionKind.ANSWER, Q.entry_id.in_(learned_entries()))),
+            _count(Q.decision == DecisionKind.ANSWER), _count(Q.decision == DecisionKind.ESCALATE)]
 
 
 def roll_up(session: Session, *, now: datetime, max_days: int = MAX_DAYS_PER_ROUND) -> int:

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from analytics import rollup
 from analytics.models import EventKind, InteractionEvent
+from core import DecisionKind
 from escalation.models import DeliveryChannel, Ticket, TicketStatus
 from knowledge.models import Category, Entry, Status
-from knowledge.scoring import DecisionKind
 
 PAGES = {"pre_purchase": ["product:sciarpa-merino", "product:borsa-aurora", "product:stivali",
                           "product:foulard-seta", "category:sciarpe", "category:borse", "cart"],

@@ -36,7 +36,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import Settings, SupportBotError, dispose_all, ensure_secret_key, session_scope
+from core import (
+    DecisionKind,
+    Settings,
+    SupportBotError,
+    dispose_all,
+    ensure_secret_key,
+    session_scope,
+)
 from escalation.answers import finish_answer, record_answer
 from escalation.notify import mail_notifier
 from escalation.sla import load_sla_config
@@ -47,7 +54,6 @@ from knowledge.eval_curves import OOS
 from knowledge.evaluation import Labelled, build_kb, read_lines
 from knowledge.learning import resolve_conflict
 from knowledge.models import Entry
-from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 
 OPERATOR = "operator@example.com"

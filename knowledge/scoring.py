@@ -11,19 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+
+from core import DecisionKind
 
 NEAREST_WEIGHT = 0.3
 CENTROID_WEIGHT = 0.7
 LEXICAL_SCALE = 5.0  # BM25 score at which the lexical bonus reaches 63 % of its weight
 MAX_CANDIDATES = 10
 NEAR_COPY = 0.97  # cosine at which a question is one of the KB's own
-
-
-class DecisionKind(StrEnum):
-    ANSWER = "answer"
-    CLARIFY = "clarify"
-    ESCALATE = "escalate"
 
 
 @dataclass(frozen=True)

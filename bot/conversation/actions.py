@@ -25,8 +25,8 @@ from bot.conversation.language import (
 )
 from bot.conversation.product_path import feedback_product
 from bot.conversation.turns import Reply, ReplyKind, Turn
-from core import utcnow
-from knowledge import DecisionKind, InvalidQuestion
+from core import DecisionKind, utcnow
+from knowledge import InvalidQuestion
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

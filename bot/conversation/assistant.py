@@ -34,7 +34,7 @@ from bot.conversation.product_path import (
 )
 from bot.conversation.turns import Reply, ReplyKind, Turn
 from catalogue.service import ProductAnswer, ProductDesk
-from core import Settings, as_utc, session_scope, utcnow
+from core import DecisionKind, Settings, as_utc, session_scope, utcnow
 from escalation import (
     ConsideredEntry,
     EscalationError,
@@ -49,7 +49,7 @@ from escalation import (
     open_ticket,
     take_undelivered_answers,
 )
-from knowledge import Decision, DecisionKind, EntryNotFound, InvalidQuestion, KnowledgeBase
+from knowledge import Decision, EntryNotFound, InvalidQuestion, KnowledgeBase
 from knowledge import repository as repo
 from knowledge.models import Status
 from knowledge.text import clean

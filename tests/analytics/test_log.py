@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import text
 
 from analytics import (
     AppendOnlyViolation,
@@ -8,7 +11,7 @@ from analytics import (
     events_of,
     record,
 )
-from core import session_scope
+from core import DecisionKind, session_scope
 
 
 def test_events_are_appended_and_read_in_order(database_url):
@@ -22,6 +25,23 @@ def test_events_are_appended_and_read_in_order(database_url):
         assert [e.kind for e in events] == ["conversation_start", "message"]
         assert len(events[1].text) == 2000 and events[1].data == {"candidates": [4]}
         assert events[1].occurred_at is not None
+
+
+def test_decisions_are_stored_as_plain_words_and_counted_either_way(database_url):
+    """Rows logged before decisions had a type hold plain words; the typed ones must store
+    the same words, or reports would split one decision in two."""
+    from analytics.log import most_answered_entries
+    with session_scope(database_url) as session:
+        for conversation, decision in (("c1", DecisionKind.ANSWER), ("c2", "answer"),
+                                       ("c3", DecisionKind.CLARIFY)):
+            record(Interaction(EventKind.MESSAGE, conversation, language="it", text="q",
+                               decision=decision, entry_id=7), session=session)
+    with session_scope(database_url) as session:
+        stored = session.execute(text(
+            "SELECT decision FROM interaction_events ORDER BY id")).scalars().all()
+        assert stored == ["answer", "answer", "clarify"]
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        assert most_answered_entries("it", since, session=session) == [7]
 
 
 def test_logged_events_cannot_be_changed_or_deleted(database_url):

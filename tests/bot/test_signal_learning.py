@@ -18,11 +18,10 @@ from analytics.log import (
 )
 from analytics.models import EventKind, InteractionEvent
 from bot.conversation.signal_learning import SETTLE, collect
-from core import session_scope, utcnow
+from core import DecisionKind, session_scope, utcnow
 from knowledge import candidates as cand
 from knowledge import repository as repo
 from knowledge.models import Entry
-from knowledge.scoring import DecisionKind
 
 Q = "what do i pay to get my parcel"
 

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from core import session_scope, utcnow
+from core import DecisionKind, session_scope, utcnow
 from knowledge import candidates as cand
 from knowledge import repository as repo
 from knowledge.models import CandidateVariant
-from knowledge.scoring import DecisionKind
 
 Q = "what do i pay to get my parcel"
 

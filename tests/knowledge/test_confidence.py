@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from core import DecisionKind
 from knowledge.confidence import (
     CLARIFY_BAND,
     FEATURES,
@@ -29,7 +30,7 @@ from knowledge.confidence import (
     sigmoid,
     train,
 )
-from knowledge.scoring import DecisionKind, ScoredEntry
+from knowledge.scoring import ScoredEntry
 
 N = len(FEATURES)
 SCORE, MARGIN = FEATURES.index("score"), FEATURES.index("margin_2")

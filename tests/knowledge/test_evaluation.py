@@ -4,6 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from core import DecisionKind
 from knowledge.confidence import (
     FEATURES,
     ConfidenceModel,
@@ -20,7 +21,7 @@ from knowledge.eval_curves import (
     reliability,
 )
 from knowledge.evaluation import EvaluationError, evaluate, keep_shots, matthews, read_labelled
-from knowledge.scoring import DecisionKind, ScoredEntry
+from knowledge.scoring import ScoredEntry
 
 TOPICS = {
     "shipping": ["shipping", "delivery", "courier", "parcel", "postage", "freight"],

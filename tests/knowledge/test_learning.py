@@ -7,12 +7,11 @@ import time
 
 import pytest
 
-from core import session_scope
+from core import DecisionKind, session_scope
 from knowledge import repository as repo
 from knowledge.errors import InvalidEntry
 from knowledge.learning import answer_body, learn
 from knowledge.privacy import scrub
-from knowledge.scoring import DecisionKind
 
 DOG = "Sì, i cani sono i benvenuti in negozio, purché tenuti al guinzaglio."
 

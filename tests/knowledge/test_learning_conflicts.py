@@ -8,13 +8,12 @@ from __future__ import annotations
 import pytest
 
 from analytics import EventKind, Interaction, record
-from core import session_scope
+from core import DecisionKind, session_scope
 from escalation import TicketRequest, finish_answer, open_ticket, record_answer
 from escalation.models import Ticket
 from escalation.sla import parse_sla_config
 from knowledge import repository as repo
 from knowledge.learning import ConflictError, conflicts, learn, resolve_conflict
-from knowledge.scoring import DecisionKind
 
 SHIP = "Shipping is free over EUR 59."
 SWISS = "Shipping to Switzerland costs EUR 25 and takes a week."

@@ -9,12 +9,11 @@ import bm25s
 import numpy as np
 import pytest
 
-from core import session_scope
+from core import DecisionKind, session_scope
 from knowledge import lexical
 from knowledge import repository as repo
 from knowledge.embedders import HashingEmbedder
 from knowledge.lexical import LexicalIndex, tokenize
-from knowledge.scoring import DecisionKind
 
 WORDS = ("order refund parcel invoice voucher gift card shipping return broken size colour "
          "delivery tracking paypal klarna store opening hours warranty exchange discount "

@@ -2,10 +2,9 @@
 
 import pytest
 
-from core import Settings, dispose_all, session_scope
+from core import DecisionKind, Settings, dispose_all, session_scope
 from knowledge.embedders import make_embedder
 from knowledge.importer import import_file
-from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 from migrations import upgrade
 from tests.conftest import DEMO_KB

@@ -2,11 +2,11 @@ import math
 
 import pytest
 
+from core import DecisionKind
 from knowledge.scoring import (
     CENTROID_WEIGHT,
     LEXICAL_SCALE,
     NEAREST_WEIGHT,
-    DecisionKind,
     ScoredEntry,
     Thresholds,
     decide,

@@ -4,14 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from core import Settings, session_scope
+from core import DecisionKind, Settings, session_scope
 from knowledge import repository as repo
 from knowledge.calibration import Signal
 from knowledge.embedders import HashingEmbedder, make_embedder
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
 from knowledge.model_store import model_setting_name
-from knowledge.scoring import DecisionKind
 from knowledge.service import KnowledgeBase
 from knowledge.vector_index import INDEX_FILE, SIDECAR_FILE
 from tests.conftest import DEMO_KB
