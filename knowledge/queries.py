@@ -1,6 +1,7 @@
 """What other packages read from the knowledge base's tables, as plain values: escalation
 shows a ticket's transcript with the entries the customer clicked by their first question,
-and the operator console lists, searches and shows entries; they call these instead of querying
+and the operator console lists, searches and shows entries, and names the entries a ticket
+or the review list points at; they call these instead of querying
 `Entry` and `Question` themselves (tests/knowledge/test_queries_contract.py
 holds the contract).
 """
@@ -18,7 +19,7 @@ from knowledge import repository
 from knowledge.models import Category, Entry, Question, Source, Status
 
 __all__ = ["MAX_ENTRIES", "EntryDetail", "EntryRow", "EntrySearch", "QuestionText",
-           "VersionRow", "entry_detail", "first_questions", "search_entries"]
+           "VersionRow", "entry_detail", "entry_rows", "first_questions", "search_entries"]
 
 MAX_ENTRIES = 100  # a transcript names a few entries; more ids than this are a forged input
 
@@ -98,6 +99,17 @@ def search_entries(q: str, status: str, *, offset: int, page: int, session: Sess
         base.where(Entry.status == Status.DRAFT).order_by(Entry.id).limit(page))]
     found = [_row(entry) for entry in session.scalars(query.offset(offset).limit(page + 1))]
     return EntrySearch(drafts, found[:page], len(found) > page)
+
+
+def entry_rows(entry_ids: Iterable[int], *, session: Session) -> dict[int, EntryRow]:
+    """{entry id: its row} for the ids given, whatever their status (a page says what became
+    of each); ids with no entry, deleted since, are left out."""
+    ids = sorted(set(entry_ids))
+    if not ids:
+        return {}
+    found = session.scalars(select(Entry).options(selectinload(Entry.questions))
+                            .where(Entry.id.in_(ids)))
+    return {entry.id: _row(entry) for entry in found}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from analytics.dashboard import subject_name
 from analytics.product_questions import ProductQuestions, ProductReport, product_questions
@@ -93,12 +94,13 @@ def _web_link(link: str) -> str:
     return link if link.lower().startswith(("https://", "http://")) and len(link) <= 2000 else ""
 
 
-def product_section(view: View, url: str, *, shown: int = SHOWN) -> ProductSection:
-    """The section's figures for the page's period and filters, with names."""
-    with session_scope(url) as session:
-        report = product_questions(view.period, view.filters, session=session, limit=shown)
-    # Read after the counts, in a session of its own: on PostgreSQL a failed catalogue read
-    # would otherwise abort the transaction the counts were read in.
+def product_section(view: View, url: str, *, session: Session, shown: int = SHOWN
+                    ) -> ProductSection:
+    """The section's figures for the page's period and filters (read in the page's
+    `session`), with names (read from `url`)."""
+    report = product_questions(view.period, view.filters, session=session, limit=shown)
+    # Names in a session of their own: on PostgreSQL a failed catalogue read would otherwise
+    # abort the page's transaction.
     titles = catalogue_titles(url, [stat.slug for stat in report.products])
     rows = []
     for stat in report.products:

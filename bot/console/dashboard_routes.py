@@ -40,6 +40,7 @@ from bot.console.dashboard_filters import (
     view_of,
 )
 from bot.console.dashboard_products import product_section
+from bot.console.deps import SessionDep
 from bot.console.errors import NotFound
 from bot.console.web import checked_form, config, flash, parse_id, redirect, render
 from bot.jobs.insights_job import INTERVAL_S
@@ -49,6 +50,8 @@ from knowledge.privacy import scrub
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 ROOT = Path(__file__).resolve().parents[2]
 CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+
+
 def _page(request: Request, name: str, view: View, section: str, **context: Any) -> Response:
     return render(request, name, area="dashboard", section=section, view=view,
                   languages=LANGUAGE_NAMES, channels=CHANNEL_NAMES, stages=STAGE_NAMES,
@@ -66,16 +69,16 @@ def _masked(text: str) -> str:
 
 # -- pages --------------------------------------------------------------------------------
 @router.get("")
-def overview(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+def overview(request: Request, session: SessionDep,
+             user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request)
     p, f = view.period, view.filters
-    with session_scope(_url(request)) as session:
-        summary = data.key_figures(p, f, session=session)
-        volume = data.daily_volume(p, f, session=session)
-        stages = data.stage_totals(p, f, session=session)
-        ratings = rollup.ratings(p, f, session=session)
-        top = data.top_questions(p, f, session=session, limit=10)
-        fresh = _freshness(session) if not summary.questions else None
+    summary = data.key_figures(p, f, session=session)
+    volume = data.daily_volume(p, f, session=session)
+    stages = data.stage_totals(p, f, session=session)
+    ratings = rollup.ratings(p, f, session=session)
+    top = data.top_questions(p, f, session=session, limit=10)
+    fresh = _freshness(session) if not summary.questions else None
     charts = [
         {"id": "chart-volume", "type": "bar", "stacked": True, "title": "Domande al giorno",
          "aspectRatio": 3,
@@ -104,10 +107,10 @@ def _weeks(view: View) -> tuple[list[str], list[str], list[int]]:
 
 
 @router.get("/topics")
-def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+def topics(request: Request, session: SessionDep,
+           user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request, stage_filter=True)
-    with session_scope(_url(request)) as session:
-        stats = data.topic_overview(view.period, view.filters, session=session, stage=view.stage)
+    stats = data.topic_overview(view.period, view.filters, session=session, stage=view.stage)
     weeks, labels, partial = _weeks(view)
     shown = stats[:8]
     charts = [{"id": "chart-topics", "type": "line", "title": "Domande per argomento e settimana",
@@ -120,26 +123,25 @@ def topics(request: Request, user: str = Depends(current_dashboard_user)) -> Res
 
 
 @router.get("/topics/{topic_id}")
-def topic_detail(request: Request, topic_id: str,
+def topic_detail(request: Request, topic_id: str, session: SessionDep,
                  user: str = Depends(current_dashboard_user)) -> Response:
     number = parse_id(topic_id)
     view = view_of(request, stage_filter=True)
     before = _bookmark(request)
-    with session_scope(_url(request)) as session:
-        topics, mapping = data.current_map(session)
-        if number not in topics:
-            raise NotFound(f"L'argomento {number} non esiste (gli argomenti vengono ricalcolati "
-                           "ogni settimana: riparti dall'elenco).")
-        if mapping.root(number) != number:  # merged into another: its page is that one
-            return redirect(view.link(f"/dashboard/topics/{mapping.root(number)}"))
-        stats = {t.id: t for t in data.topic_overview(view.period, view.filters,
-                                                      session=session, stage=view.stage)}
-        page = data.questions(view.period, view.filters, session=session,
-                              topic_id=mapping.members(number), stage=view.stage, before=before)
-        others = [(tid, data.display_name(topics[tid], mapping)) for tid in topics
-                  if tid != number and mapping.root(tid) == tid]
-        found = topics[number]
-        name = data.display_name(found, mapping)
+    topics, mapping = data.current_map(session)
+    if number not in topics:
+        raise NotFound(f"L'argomento {number} non esiste (gli argomenti vengono ricalcolati "
+                       "ogni settimana: riparti dall'elenco).")
+    if mapping.root(number) != number:  # merged into another: its page is that one
+        return redirect(view.link(f"/dashboard/topics/{mapping.root(number)}"))
+    stats = {t.id: t for t in data.topic_overview(view.period, view.filters,
+                                                  session=session, stage=view.stage)}
+    page = data.questions(view.period, view.filters, session=session,
+                          topic_id=mapping.members(number), stage=view.stage, before=before)
+    others = [(tid, data.display_name(topics[tid], mapping)) for tid in topics
+              if tid != number and mapping.root(tid) == tid]
+    found = topics[number]
+    name = data.display_name(found, mapping)
     weeks, labels, partial = _weeks(view)
     stat = stats.get(number)
     charts = [{"id": "chart-topic", "type": "bar", "title": "Domande per settimana",
@@ -155,7 +157,7 @@ def topic_detail(request: Request, topic_id: str,
 
 
 @router.post("/topics/{topic_id}/{action}")
-async def change_topic(request: Request, topic_id: str, action: str,
+async def change_topic(request: Request, topic_id: str, action: str, session: SessionDep,
                        user: str = Depends(current_dashboard_user)) -> Response:
     """Rename a topic, merge another into it, or undo its merges: stored against the
     topics' centres, so they hold when topics are found again (analytics.topic_names)."""
@@ -163,14 +165,19 @@ async def change_topic(request: Request, topic_id: str, action: str,
     if action not in ("rename", "merge", "split"):
         raise NotFound("Azione sconosciuta.")
     form = await checked_form(request)
-    with session_scope(_url(request)) as session:
-        topics, mapping = data.current_map(session)
-        topic = topics.get(mapping.root(number)) if number in topics else None
-        if topic is None:
-            raise NotFound(f"L'argomento {number} non esiste più: riparti dall'elenco.")
-        message = _apply(session, topics, mapping, topic, action, form, user)
+    root, message = await asyncio.to_thread(_change, session, number, action, form, user)
     flash(request, "ok", message)
-    return redirect(f"/dashboard/topics/{topic.id}")
+    return redirect(f"/dashboard/topics/{root}")
+
+
+def _change(session, number: int, action: str, form: dict[str, str], user: str
+            ) -> tuple[int, str]:
+    """(the topic whose page to show, what was done) for the topic `number` names."""
+    topics, mapping = data.current_map(session)
+    topic = topics.get(mapping.root(number)) if number in topics else None
+    if topic is None:
+        raise NotFound(f"L'argomento {number} non esiste più: riparti dall'elenco.")
+    return topic.id, _apply(session, topics, mapping, topic, action, form, user)
 
 
 def _apply(session, topics, mapping, topic, action: str, form: dict[str, str],
@@ -190,13 +197,13 @@ def _apply(session, topics, mapping, topic, action: str, form: dict[str, str],
 
 
 @router.get("/questions")
-def question_list(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+def question_list(request: Request, session: SessionDep,
+                  user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request, stage_filter=True)
     subject, kind = _text_param(request, "subject"), _text_param(request, "kind")
     before = _bookmark(request)
-    with session_scope(_url(request)) as session:
-        page = data.questions(view.period, view.filters, session=session, stage=view.stage,
-                              subject=subject, subject_kind=kind, before=before)
+    page = data.questions(view.period, view.filters, session=session, stage=view.stage,
+                          subject=subject, subject_kind=kind, before=before)
     more = view.link("/dashboard/questions", subject=subject, kind=kind,
                      before=page.next_before)
     return _page(request, "dashboard/questions.html", view, "purchase" if subject else "overview",
@@ -205,12 +212,12 @@ def question_list(request: Request, user: str = Depends(current_dashboard_user))
 
 
 @router.get("/purchase")
-def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+def purchase(request: Request, session: SessionDep,
+             user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request)
     p, f = view.period, view.filters
-    with session_scope(_url(request)) as session:
-        products = data.subjects(p, f, session=session)
-        weekly = data.stage_by_week(p, f, session=session)
+    products = data.subjects(p, f, session=session)
+    weekly = data.stage_by_week(p, f, session=session)
     weeks, labels, partial = _weeks(view)
     charts = [
         {"id": "chart-products", "type": "bar", "horizontal": True,
@@ -226,22 +233,23 @@ def purchase(request: Request, user: str = Depends(current_dashboard_user)) -> R
                       for s, counts in weekly.items()]},
     ]
     return _page(request, "dashboard/purchase.html", view, "purchase", products=products,
-                 charts=charts, product_questions=product_section(view, _url(request)))
+                 charts=charts,
+                 product_questions=product_section(view, _url(request), session=session))
 
 
 @router.get("/quality")
-def quality(request: Request, user: str = Depends(current_dashboard_user)) -> Response:
+def quality(request: Request, session: SessionDep,
+            user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request)
     p, f = view.period, view.filters
     offset = _offset(request)
     today = utcnow().astimezone(config(request).settings.zone).date()
-    with session_scope(_url(request)) as session:
-        gaps = data.top_questions(p, f, session=session, limit=15, gaps_only=True)
-        unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
-        stale = analytics.stale_entries(session=session, today=today)
-        learning = learning_curve(p, f, session=session, today=today)
-        comments = analytics.rating_comments(p, f, session=session, limit=data.PAGE_SIZE + 1,
-                                             offset=offset)
+    gaps = data.top_questions(p, f, session=session, limit=15, gaps_only=True)
+    unhelpful = analytics.unhelpful_entries(p, f, session=session, limit=15)
+    stale = analytics.stale_entries(session=session, today=today)
+    learning = learning_curve(p, f, session=session, today=today)
+    comments = analytics.rating_comments(p, f, session=session, limit=data.PAGE_SIZE + 1,
+                                         offset=offset)
     more = len(comments) > data.PAGE_SIZE
     return _page(request, "dashboard/quality.html", view, "quality", learning=learning,
                  gaps=[(_masked(g.text), g.count) for g in gaps], unhelpful=unhelpful,
@@ -292,7 +300,9 @@ def export_csv(request: Request, user: str = Depends(current_dashboard_user)) ->
     url = _url(request)
     key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
 
-    def chunks():  # Starlette runs a sync generator in a worker thread, chunk by chunk
+    # Starlette runs a sync generator in a worker thread, chunk by chunk, after this function
+    # has returned (and the request's session with it): the body reads in a session of its own.
+    def chunks():
         with session_scope(url) as session:
             yield from export.csv_chunks(_scrubbed(
                 export.conversation_rows(view.period, view.filters, session=session, key=key)))
@@ -303,22 +313,16 @@ def export_csv(request: Request, user: str = Depends(current_dashboard_user)) ->
 
 
 @router.get("/export.parquet")
-async def export_parquet(request: Request,
-                         user: str = Depends(current_dashboard_user)) -> Response:
+def export_parquet(request: Request, session: SessionDep,
+                   user: str = Depends(current_dashboard_user)) -> Response:
     view = view_of(request)
-    url = _url(request)
     key = config(request).settings.resolved_secret_key  # pseudonyms of conversation ids
     handle = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
     handle.close()
     path = Path(handle.name)
-
-    def write() -> None:
-        with session_scope(url) as session:
-            export.write_parquet(_scrubbed(export.conversation_rows(
-                view.period, view.filters, session=session, key=key)), path)
-
     try:
-        await asyncio.to_thread(write)
+        export.write_parquet(_scrubbed(export.conversation_rows(
+            view.period, view.filters, session=session, key=key)), path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -6,6 +6,7 @@ Raw mail is shown as escaped text, never rendered: it is whatever a stranger sen
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -49,7 +50,9 @@ KINDS = {"escalation": "nuova domanda", "reminder": "promemoria", "breach": "SLA
 
 @pass_context
 def failed_mail(context) -> int:
-    """How many mails failed for good and no operator has seen yet (the banner's number)."""
+    """How many mails failed for good and no operator has seen yet (the banner's number).
+    Every console page shows it, error pages and pages without a database session
+    included, so it reads in a session of its own."""
     request = context.get("request")
     if request is None or not hasattr(request.app.state, "console"):
         return 0
@@ -70,11 +73,10 @@ def failed_outbox(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/outbox/seen")
-async def failed_outbox_seen(request: Request) -> Response:
+async def failed_outbox_seen(request: Request, session: SessionDep) -> Response:
     """The operator has read the list: the banner goes until another mail fails."""
     await checked_form(request)
-    with session_scope(config(request).database_url) as session:
-        queries.mark_failures_seen(now=utcnow(), session=session)
+    await asyncio.to_thread(queries.mark_failures_seen, now=utcnow(), session=session)
     flash(request, "ok", "Avviso archiviato: le email non inviate restano in questo elenco.")
     return redirect("/console/outbox")
 

@@ -12,6 +12,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from bot.console import tickets as views
 from bot.console.auth import (
@@ -21,7 +22,7 @@ from bot.console.auth import (
     sign_out,
     signed_in_account,
 )
-from bot.console.deps import OPERATORS_ONLY, CurrentOperator
+from bot.console.deps import OPERATORS_ONLY, CurrentOperator, SessionDep
 from bot.console.errors import NotFound, ServiceUnavailable
 from bot.console.guard import minutes
 from bot.console.web import (
@@ -101,12 +102,11 @@ async def logout(request: Request) -> Response:
 
 # -- the queue ----------------------------------------------------------------------------
 @router.get("", dependencies=OPERATORS_ONLY)
-def queue(request: Request) -> Response:
+def queue(request: Request, session: SessionDep) -> Response:
     """The queue, filtered by the GET parameters of its form (see `views.parse_filter`)."""
-    cfg = config(request)
-    levels = len(cfg.levels) or MAX_LEVELS
+    levels = len(config(request).levels) or MAX_LEVELS
     f = views.parse_filter(list(request.query_params.multi_items()), levels)
-    rows, counts = views.queue(cfg.database_url, f, utcnow())
+    rows, counts = views.queue(f, utcnow(), session=session)
     return render(request, "queue.html", section="queue", f=f, status=f.status, rows=rows,
                   counts=counts, categories=views.CATEGORIES, levels=range(levels),
                   languages=LANGUAGES, stale_days=views.STALE_AFTER.days)
@@ -118,8 +118,9 @@ def queue_slash() -> Response:
 
 
 # -- one ticket ---------------------------------------------------------------------------
-def _ticket_page(request: Request, ticket_id: int, status: int = 200, **extra) -> Response:
-    view = views.ticket_view(config(request).database_url, ticket_id, utcnow())
+def _ticket_page(request: Request, session: Session, ticket_id: int, status: int = 200,
+                 **extra) -> Response:
+    view = views.ticket_view(ticket_id, utcnow(), session=session)
     if view is None:
         raise NotFound(f"Il ticket #{ticket_id} non esiste.")
     return render(request, "ticket.html", status, section="queue", view=view, t=view.ticket,
@@ -128,31 +129,32 @@ def _ticket_page(request: Request, ticket_id: int, status: int = 200, **extra) -
 
 
 @router.get("/tickets/{ticket_id}", dependencies=OPERATORS_ONLY)
-def ticket_page(request: Request, ticket_id: str) -> Response:
-    return _ticket_page(request, parse_id(ticket_id))
+def ticket_page(request: Request, ticket_id: str, session: SessionDep) -> Response:
+    return _ticket_page(request, session, parse_id(ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: str, operator: CurrentOperator) -> Response:
+async def close(request: Request, ticket_id: str, operator: CurrentOperator,
+                session: SessionDep) -> Response:
     """A question closed without an answer (a duplicate, not a question), with its reason."""
     form = await checked_form(request)
     number, reason = parse_id(ticket_id), text_field(form, "reason")
-    error = await asyncio.to_thread(views.close_question, config(request).database_url, number,
-                                    operator, reason)
+    error = await asyncio.to_thread(views.close_question, number, operator, reason,
+                                    session=session)
     if error:
-        return await asyncio.to_thread(_ticket_page, request, number, 400, error=error)
+        return await asyncio.to_thread(_ticket_page, request, session, number, 400, error=error)
     flash(request, "ok", f"Ticket #{number} chiuso senza risposta.")
     return redirect(f"/console/tickets/{number}")
 
 
 @router.post("/tickets/{ticket_id}/answer")
-async def answer(request: Request, ticket_id: str, operator: CurrentOperator) -> Response:
+async def answer(request: Request, ticket_id: str, operator: CurrentOperator,
+                 session: SessionDep) -> Response:
     """An answer written by the operator, or (field `entry_id`) the answer of one of the
     entries the bot considered, picked: the question then joins that entry."""
     form = await checked_form(request)
     number, text = parse_id(ticket_id), text_field(form, "answer")
-    url = config(request).database_url
-    view = await asyncio.to_thread(views.ticket_view, url, number, utcnow())
+    view = await asyncio.to_thread(views.ticket_view, number, utcnow(), session=session)
     if view is None:
         raise NotFound(f"Il ticket #{number} non esiste.")
     picked = None
@@ -160,12 +162,12 @@ async def answer(request: Request, ticket_id: str, operator: CurrentOperator) ->
         picked = _picked(view, form["entry_id"])
         if picked is None:
             return await asyncio.to_thread(
-                _ticket_page, request, number, 400,
+                _ticket_page, request, session, number, 400,
                 error="Questa risposta non è tra quelle proposte o non è più pubblicata.")
         text = picked["answer"]
     error, status = _problem(view.ticket, text)
     if error:
-        return await asyncio.to_thread(_ticket_page, request, number, status, draft=text,
+        return await asyncio.to_thread(_ticket_page, request, session, number, status, draft=text,
                                        error=error)
     services = request.app.state.escalation
     if services is None:
@@ -176,7 +178,7 @@ async def answer(request: Request, ticket_id: str, operator: CurrentOperator) ->
         await asyncio.to_thread(services.answer, number, text, operator, via="console", **chosen)
     except EscalationError:  # someone answered between our check and the write
         return await asyncio.to_thread(
-            _ticket_page, request, number, 409, draft=text,
+            _ticket_page, request, session, number, 409, draft=text,
             error="Nel frattempo il ticket ha già ricevuto una risposta.")
     except Exception:
         log.exception("ticket %s: the answer from the console failed", number)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, case, func, not_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from bot.console.errors import BadFilter
 from bot.console.web import aware
-from core import LANGUAGES, session_scope
+from core import LANGUAGES
 from core.text import drop_controls
 from escalation import (
     DeliveryChannel,
@@ -29,7 +29,7 @@ from escalation.queries import (
     warning_times,
 )
 from escalation.transcript import shown_transcript
-from knowledge import repository as repo
+from knowledge.queries import EntryRow, entry_rows
 
 URGENT_WITHIN = timedelta(hours=1)  # amber below this, whatever the policy's warning says
 QUEUE_LIMIT = 300
@@ -188,17 +188,17 @@ class QueueRow:
     stale: bool  # open and overdue for more than STALE_AFTER: listed below the others
 
 
-def queue(url: str, f: QueueFilter, now: datetime) -> tuple[list[QueueRow], dict[str, int]]:
+def queue(f: QueueFilter, now: datetime, *, session: Session
+          ) -> tuple[list[QueueRow], dict[str, int]]:
     """The tickets the filter selects, in the queue's order, and the count of each status
     under the same filter (for the tabs)."""
     where = _conditions(f, now)
     is_open = f.status == TicketStatus.OPEN
-    with session_scope(url) as session:
-        tickets = list(session.scalars(select(Ticket).where(Ticket.status == f.status, *where)
-                                       .order_by(*_order(f.status, now)).limit(QUEUE_LIMIT)))
-        counts = dict(session.execute(select(Ticket.status, func.count()).where(*where)
-                                      .group_by(Ticket.status)).all())
-        warns = warning_times([t.id for t in tickets], session=session) if is_open else {}
+    tickets = list(session.scalars(select(Ticket).where(Ticket.status == f.status, *where)
+                                   .order_by(*_order(f.status, now)).limit(QUEUE_LIMIT)))
+    counts = dict(session.execute(select(Ticket.status, func.count()).where(*where)
+                                  .group_by(Ticket.status)).all())
+    warns = warning_times([t.id for t in tickets], session=session) if is_open else {}
     rows = [QueueRow(t, sla_state(t, warns.get((t.id, t.level)), now) if is_open else None,
                      is_open and aware(t.due_at) < now - STALE_AFTER) for t in tickets]
     return rows, {s.value: counts.get(s, 0) for s in TicketStatus}
@@ -219,32 +219,34 @@ class TicketView:
     transcript: list[dict] = field(default_factory=list)
 
 
-def ticket_view(url: str, ticket_id: int, now: datetime) -> TicketView | None:
-    with session_scope(url) as session:
-        ticket = session.scalar(select(Ticket).options(selectinload(Ticket.events))
-                                .where(Ticket.id == ticket_id))
-        if ticket is None:
-            return None
-        sla = None
-        if ticket.status == TicketStatus.OPEN:
-            warns = warning_times([ticket.id], session=session)
-            sla = sla_state(ticket, warns.get((ticket.id, ticket.level)), now)
-        weighed = [c for c in ticket.considered if str(c.get("entry_id", "")).isdigit()]
-        ids = [int(c["entry_id"]) for c in weighed]
-        ids += [ticket.learned_entry_id] if ticket.learned_entry_id else []
-        entries = repo.entries_by_id(ids, session=session)
-        considered = [_candidate(c, entries.get(int(c["entry_id"]))) for c in weighed]
-        replies = held_replies(ticket_id, session=session)
-        learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
-        outcome = outcome_lines(ticket, learned.key if learned else "")
-        siblings = sibling_tickets(ticket.conversation_id, excluding=ticket.id,
-                                   session=session)
-        transcript = shown_transcript(ticket.transcript or [], session)
+def ticket_view(ticket_id: int, now: datetime, *, session: Session) -> TicketView | None:
+    """The ticket and the entries the bot considered as stored now: read afresh even when
+    the session has seen the ticket before (an answer may have been written since, in the
+    escalation services' own session)."""
+    ticket = session.scalar(select(Ticket).options(selectinload(Ticket.events))
+                            .where(Ticket.id == ticket_id).execution_options(
+                                populate_existing=True))
+    if ticket is None:
+        return None
+    sla = None
+    if ticket.status == TicketStatus.OPEN:
+        warns = warning_times([ticket.id], session=session)
+        sla = sla_state(ticket, warns.get((ticket.id, ticket.level)), now)
+    weighed = [c for c in ticket.considered if str(c.get("entry_id", "")).isdigit()]
+    ids = [int(c["entry_id"]) for c in weighed]
+    ids += [ticket.learned_entry_id] if ticket.learned_entry_id else []
+    entries = entry_rows(ids, session=session)
+    considered = [_candidate(c, entries.get(int(c["entry_id"]))) for c in weighed]
+    replies = held_replies(ticket_id, session=session)
+    learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
+    outcome = outcome_lines(ticket, learned.key if learned else "")
+    siblings = sibling_tickets(ticket.conversation_id, excluding=ticket.id, session=session)
+    transcript = shown_transcript(ticket.transcript or [], session)
     return TicketView(ticket, sla, considered, replies, outcome, siblings, transcript)
 
 
-def _candidate(considered: dict, entry) -> dict:
-    """Read while the session is open: the entry may have changed since the ticket."""
+def _candidate(considered: dict, entry: EntryRow | None) -> dict:
+    """The entry as it is now: it may have changed since the ticket."""
     if entry is None:
         return {**considered, "status": "eliminata", "question": ""}
     question = entry.questions[0].text if entry.questions else ""
@@ -287,15 +289,16 @@ def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
     return lines
 
 
-def close_question(url: str, ticket_id: int, operator: str, reason: str) -> str:
+def close_question(ticket_id: int, operator: str, reason: str, *, session: Session) -> str:
     """Close an open question without an answer; "" when done, else what to tell the
-    operator. With one ticket per question, a duplicate is closed here, never silently."""
+    operator (nothing of a refused close is kept). With one ticket per question, a
+    duplicate is closed here, never silently."""
     if not reason.strip():
         return "Scrivi perché chiudi la domanda senza risposta (per esempio: doppione del #12)."
     try:
-        with session_scope(url) as session:
-            close_unanswered(ticket_id, operator, reason, session=session)
+        close_unanswered(ticket_id, operator, reason, session=session)
     except EscalationError:
+        session.rollback()
         return ("Il ticket non è più aperto: nel frattempo ha ricevuto una risposta "
                 "o è stato chiuso.")
     return ""

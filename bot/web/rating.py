@@ -158,10 +158,14 @@ _one_at_a_time = threading.Lock()  # check-then-write in this process (SQLite ha
 
 
 def submit_rating(url: str, rating: Rating) -> None:
+    """Record `rating` in a transaction of its own, committed before the lock is released
+    (a request's session would commit after it, and a second rating could pass the check
+    in between)."""
     with _one_at_a_time, session_scope(url) as session:
         record_rating(rating, session=session)
 
 
 def submit_end(url: str, conversation_id: str) -> bool:
+    """`record_end` under the same lock and rule as `submit_rating`."""
     with _one_at_a_time, session_scope(url) as session:
         return record_end(conversation_id, session=session)

@@ -12,7 +12,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
 
+from bot.web.deps import database_session
 from bot.web.rating import (
     AlreadyRated,
     InvalidRating,
@@ -23,7 +25,7 @@ from bot.web.rating import (
     submit_end,
     submit_rating,
 )
-from core import Settings, session_scope
+from core import Settings
 
 # A rating is a score and at most 1000 characters; 16 KiB holds even a fully \u-escaped one.
 MAX_RATING_BODY = 16_384
@@ -69,22 +71,19 @@ async def json_body(request: Request, limit: int) -> object:
 def rating_router(settings: Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     database = settings.resolved_database_url
+    sessions = database_session(database)
     limiter = RatingLimiter(settings.rate_limit_storage)
 
     @router.get("/chat/rating")
-    async def may_rate(
-        request: Request, conversation_id: Annotated[str, Query(min_length=1, max_length=128)]
+    def may_rate(
+        request: Request, conversation_id: Annotated[str, Query(min_length=1, max_length=128)],
+        session: Session = sessions,
     ) -> dict:
         """Whether the conversation can still be rated, whether the customer asked anything
         (else there is nothing to rate), and its language (for the prompt)."""
         limiter.check(request, "rating-status", conversation_id)
-
-        def status():
-            with session_scope(database) as session:
-                return rating_status(conversation_id, session=session)
-
         try:
-            found = await asyncio.to_thread(status)
+            found = rating_status(conversation_id, session=session)
         except UnknownConversation as exc:
             raise HTTPException(404, str(exc)) from None
         return {"rated": found.rated, "asked": found.asked, "language": found.language}

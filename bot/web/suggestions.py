@@ -9,7 +9,6 @@ the log yet, gets the first published entries instead.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -19,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from analytics.log import most_answered_entries
 from bot.conversation.language import SERVED
-from core import Settings, session_scope, utcnow
+from bot.web.deps import database_session
+from core import Settings, utcnow
 from knowledge.models import Entry, Question, Status
 
 RECENT = timedelta(days=30)
@@ -64,22 +64,19 @@ def suggested_questions(language: str, count: int, *, session: Session,
 def suggestions_router(settings: Settings) -> APIRouter:
     """GET /chat/suggestions?language=it&count=3 -> {language, questions}."""
     router = APIRouter(include_in_schema=False)
-    database = settings.resolved_database_url
+    sessions = database_session(settings.resolved_database_url)
     known = [code for code in settings.languages if code in SERVED] or ["it"]
 
     @router.get("/chat/suggestions")
-    async def suggestions(
+    def suggestions(
         language: Annotated[str, Query(min_length=2, max_length=8)] = known[0],
         count: Annotated[int, Query(ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
+        session: Session = sessions,
     ) -> dict:
         if language not in known:
             raise HTTPException(422, f"unknown language {language!r} (use one of "
                                      f"{', '.join(known)})")
-
-        def read() -> list[str]:
-            with session_scope(database) as session:
-                return suggested_questions(language, count, session=session)
-
-        return {"language": language, "questions": await asyncio.to_thread(read)}
+        return {"language": language,
+                "questions": suggested_questions(language, count, session=session)}
 
     return router

@@ -179,6 +179,24 @@ def test_answering_an_answered_ticket_says_so(signed_in):
     assert signed_in.load(ticket_id).answer == "Yes, from 10 euros."
 
 
+def test_an_answer_written_while_the_operator_submits_is_shown_on_the_conflict_page(
+        signed_in, monkeypatch):
+    # The page's checks pass, then another operator's emailed answer lands first: the
+    # conflict page must show that answer, not the ticket as the request first read it.
+    ticket_id = signed_in.ticket()
+    original = signed_in.services.answer
+
+    def answered_meanwhile(number, *args, **kwargs):
+        original(number, "Yes, from 10 euros.", "b@shop.example", via="email")
+        return original(number, *args, **kwargs)
+
+    monkeypatch.setattr(signed_in.services, "answer", answered_meanwhile)
+    response = signed_in.post(f"/console/tickets/{ticket_id}/answer", answer="Another answer")
+    assert response.status_code == 409 and "Nel frattempo" in response.text
+    assert "Yes, from 10 euros." in response.text and "b@shop.example" in response.text
+    assert signed_in.load(ticket_id).answer == "Yes, from 10 euros."
+
+
 def test_without_escalation_services_the_console_says_so(signed_in):
     signed_in.client.app.state.escalation = None
     ticket_id = signed_in.ticket()

@@ -74,10 +74,13 @@ def test_editing_an_entry_records_the_operator(signed_in):
     ("Free.", "q" * 1001, "Modifica rifiutata"),
 ])
 def test_a_bad_edit_changes_nothing(signed_in, answer, questions, message):
+    with session_scope(signed_in.url) as session:
+        before = repo.get_entry("en-ship", session=session).answer
     response = signed_in.post("/console/kb/en-ship/edit", answer=answer, questions=questions)
     assert response.status_code == 400 and message in response.text
     with session_scope(signed_in.url) as session:
-        assert repo.get_entry("en-ship", session=session).version == 1
+        entry = repo.get_entry("en-ship", session=session)
+        assert (entry.version, entry.answer) == (1, before)
 
 
 def test_kb_search_by_text_or_key_and_escaping(signed_in, add_entry):

@@ -75,3 +75,21 @@ def test_search_and_detail_on_a_real_database(database_url, add_entry):
             (v.version for v in detail.versions), reverse=True)
         with pytest.raises(EntryNotFound):
             queries.entry_detail("no-such-key", session=session)
+
+
+def test_entry_rows_on_a_real_database(database_url, add_entry):
+    shipping = add_entry("Spediamo in tutta Europa.", "Spedite in Svizzera?", "Spedite 100%?",
+                         language="it", key="it-ship")
+    returns = add_entry("Returns are free.", "Are returns free?")
+    with session_scope(database_url) as session:
+        repo.update_entry(repo.get_entry(returns, session=session), session=session, by="ops",
+                          reason="ritirata", status="retired")
+    with session_scope(database_url) as session:
+        rows = queries.entry_rows([returns, shipping, shipping, 10_000], session=session)
+        assert queries.entry_rows([], session=session) == {}
+    assert set(rows) == {shipping, returns}  # a retired entry too; a missing one left out
+    assert rows[returns].status is Status.RETIRED and rows[returns].version == 2
+    assert (rows[shipping].key, rows[shipping].answer, rows[shipping].language) == (
+        "it-ship", "Spediamo in tutta Europa.", "it")
+    assert rows[shipping].questions == (queries.QuestionText("Spedite in Svizzera?"),
+                                        queries.QuestionText("Spedite 100%?"))
