@@ -84,3 +84,11 @@ def dataset(database_url):
     from tests.analytics.test_metrics import seed_october
 
     return seed_october(database_url)
+
+
+def shared_model_folder(tmp_path_factory) -> Path:
+    """One folder for the trained Rasa model in a test run, whichever package trains it first
+    (models are keyed by the project's hash, so the others find it and train nothing)."""
+    folder = tmp_path_factory.getbasetemp() / "rasa-models"
+    folder.mkdir(exist_ok=True)
+    return folder

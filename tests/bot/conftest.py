@@ -23,7 +23,7 @@ from bot.stack import start_stack
 from core import Settings
 from tests.bot.console_fixtures import EMAIL, PASSWORD, Console
 from tests.bot.console_fixtures import SLA as CONSOLE_SLA
-from tests.conftest import DEMO_KB, PG_URL
+from tests.conftest import DEMO_KB, PG_URL, shared_model_folder
 from tests.escalation.test_tickets import SLA as TICKET_SLA
 
 # Signs the shop's customer e-mails in the `assistant` fixture's settings.
@@ -35,7 +35,7 @@ def rasa_model(tmp_path_factory):
     """Trained in this run; SUPPORTBOT_TEST_RASA_CACHE names a folder to reuse models
     (keyed by the project's hash) across local runs."""
     cache = os.environ.get("SUPPORTBOT_TEST_RASA_CACHE")
-    folder = Path(cache) if cache else tmp_path_factory.mktemp("rasa-models")
+    folder = Path(cache) if cache else shared_model_folder(tmp_path_factory)
     return ensure_model(Settings(var_dir=folder, rasa_model_dir=folder))
 
 
