@@ -16,12 +16,13 @@ from analytics import dashboard as data
 from analytics.period import CHANNELS, MAX_DAYS, AnalyticsError, ErrorCode, Filters, Period
 from bot.console.errors import ConsoleError
 from bot.console.web import config
-from core import LANGUAGES, utcnow
+from core import LANGUAGES, DecisionKind, utcnow
 
 DEFAULT_DAYS = 28
 STAGE_NAMES = {"pre_purchase": "Prima dell'acquisto", "post_purchase": "Dopo l'acquisto",
                "other": "Altro"}
-DECISION_NAMES = {"answer": "Risposte", "clarify": "Chiarimenti", "escalate": "A un operatore"}
+DECISION_NAMES = {DecisionKind.ANSWER: "Risposte", DecisionKind.CLARIFY: "Chiarimenti",
+                  DecisionKind.ESCALATE: "A un operatore"}
 LANGUAGE_NAMES = {"it": "Italiano", "en": "Inglese"}
 CHANNEL_NAMES = {"socketio": "Widget (socket.io)", "rest": "Widget (REST)", "cmdline": "Terminale"}
 
