@@ -7,25 +7,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, func, not_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.console.errors import BadFilter
 from bot.console.web import aware
 from core import LANGUAGES
 from core.text import drop_controls
-from escalation import (
-    DeliveryChannel,
-    EscalationError,
-    Ticket,
-    TicketStatus,
-    close_unanswered,
-)
+from escalation import DeliveryChannel, EscalationError, TicketStatus, close_unanswered
 from escalation.queries import (
+    STALE_AFTER,
     HeldReply,
     SiblingTicket,
+    TicketDetail,
+    TicketFilter,
+    TicketRow,
     held_replies,
+    queue_tickets,
     sibling_tickets,
+    status_counts,
+    ticket_detail,
     warning_times,
 )
 from escalation.transcript import shown_transcript
@@ -68,7 +68,7 @@ def span(delta: timedelta) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def sla_state(ticket: Ticket, warn_at: datetime | None, now: datetime) -> SlaState:
+def sla_state(ticket: TicketRow, warn_at: datetime | None, now: datetime) -> SlaState:
     due, warn_at = aware(ticket.due_at), aware(warn_at)
     left = due - now
     if ticket.breached or left <= timedelta(0):
@@ -81,24 +81,16 @@ def sla_state(ticket: Ticket, warn_at: datetime | None, now: datetime) -> SlaSta
     return SlaState(colour, label, due, warn_at, ticket.breached)
 
 
-# -- the queue: filters and order ----------------------------------------------------------
-# Open tickets overdue for longer than this (left over from a demo, or forgotten) no longer
-# push today's tickets off the top of the queue: they are listed below them.
-STALE_AFTER = timedelta(days=1)
+# -- the queue: filters ------------------------------------------------------------------
 MAX_SEARCH = 200
 FILTERS = ("status", "level", "language", "breached", "q")
 YES_NO = {"yes": True, "no": False}
 
 
 @dataclass(frozen=True)
-class QueueFilter:
-    """What the operator asked the queue for, already checked (see `parse_filter`)."""
-
-    status: TicketStatus = TicketStatus.OPEN
-    level: int | None = None  # as stored: 0 is the first level of the chain
-    language: str = ""
-    breached: bool | None = None  # SLA violated (flagged, or an open ticket past due)
-    q: str = ""  # question text, customer email or ticket number
+class QueueFilter(TicketFilter):
+    """What the operator asked the queue for, already checked (see `parse_filter`), and
+    how the page links to it."""
 
     @property
     def narrowed(self) -> bool:
@@ -149,41 +141,9 @@ def _level(text: str, levels: int) -> int | None:
     return int(text) - 1
 
 
-def _conditions(f: QueueFilter, now: datetime) -> list:
-    """Everything but the status (the tabs count each status under the same filter)."""
-    where = []
-    if f.level is not None:
-        where.append(Ticket.level == f.level)
-    if f.language:
-        where.append(Ticket.language == f.language)
-    if f.breached is not None:
-        late = or_(Ticket.breached.is_(True),
-                   and_(Ticket.status == TicketStatus.OPEN, Ticket.due_at <= now))
-        where.append(late if f.breached else not_(late))
-    if f.q:
-        found = [Ticket.question.icontains(f.q, autoescape=True),
-                 Ticket.customer_email.icontains(f.q, autoescape=True)]
-        number = f.q.lstrip("#").removeprefix("T").removeprefix("t")
-        if number.isascii() and number.isdigit() and len(number) < 10:
-            found.append(Ticket.id == int(number))
-        where.append(or_(*found))
-    return where
-
-
-def _order(status: TicketStatus, now: datetime) -> tuple:
-    """Open tickets: those due soonest first, overdue ones included, so the ticket to answer
-    next is on top; tickets overdue for more than STALE_AFTER come after all of them, the
-    most recently due first. Answered and closed ones: newest first."""
-    if status != TicketStatus.OPEN:
-        return (Ticket.id.desc(),)
-    stale = Ticket.due_at < now - STALE_AFTER
-    return (case((stale, 1), else_=0), case((stale, None), else_=Ticket.due_at),
-            Ticket.due_at.desc(), Ticket.id)
-
-
 @dataclass(frozen=True)
 class QueueRow:
-    ticket: Ticket
+    ticket: TicketRow
     sla: SlaState | None  # open tickets only
     stale: bool  # open and overdue for more than STALE_AFTER: listed below the others
 
@@ -192,21 +152,18 @@ def queue(f: QueueFilter, now: datetime, *, session: Session
           ) -> tuple[list[QueueRow], dict[str, int]]:
     """The tickets the filter selects, in the queue's order, and the count of each status
     under the same filter (for the tabs)."""
-    where = _conditions(f, now)
     is_open = f.status == TicketStatus.OPEN
-    tickets = list(session.scalars(select(Ticket).where(Ticket.status == f.status, *where)
-                                   .order_by(*_order(f.status, now)).limit(QUEUE_LIMIT)))
-    counts = dict(session.execute(select(Ticket.status, func.count()).where(*where)
-                                  .group_by(Ticket.status)).all())
+    tickets = queue_tickets(f, now, limit=QUEUE_LIMIT, session=session)
+    counts = status_counts(f, now, session=session)
     warns = warning_times([t.id for t in tickets], session=session) if is_open else {}
     rows = [QueueRow(t, sla_state(t, warns.get((t.id, t.level)), now) if is_open else None,
                      is_open and aware(t.due_at) < now - STALE_AFTER) for t in tickets]
-    return rows, {s.value: counts.get(s, 0) for s in TicketStatus}
+    return rows, {status.value: n for status, n in counts.items()}
 
 
 @dataclass(frozen=True)
 class TicketView:
-    ticket: Ticket
+    ticket: TicketDetail
     sla: SlaState | None
     considered: list[dict]  # the bot's candidates, with the entry's current state
     replies: list[HeldReply]  # emails about this ticket that were not accepted
@@ -220,12 +177,9 @@ class TicketView:
 
 
 def ticket_view(ticket_id: int, now: datetime, *, session: Session) -> TicketView | None:
-    """The ticket and the entries the bot considered as stored now: read afresh even when
-    the session has seen the ticket before (an answer may have been written since, in the
-    escalation services' own session)."""
-    ticket = session.scalar(select(Ticket).options(selectinload(Ticket.events))
-                            .where(Ticket.id == ticket_id).execution_options(
-                                populate_existing=True))
+    """The ticket and the entries the bot considered, as stored now (an answer may have
+    been written since the session last saw them, in the escalation services' own one)."""
+    ticket = ticket_detail(ticket_id, session=session)
     if ticket is None:
         return None
     sla = None
@@ -241,7 +195,7 @@ def ticket_view(ticket_id: int, now: datetime, *, session: Session) -> TicketVie
     learned = entries.get(ticket.learned_entry_id) if ticket.learned_entry_id else None
     outcome = outcome_lines(ticket, learned.key if learned else "")
     siblings = sibling_tickets(ticket.conversation_id, excluding=ticket.id, session=session)
-    transcript = shown_transcript(ticket.transcript or [], session)
+    transcript = shown_transcript(list(ticket.transcript), session)
     return TicketView(ticket, sla, considered, replies, outcome, siblings, transcript)
 
 
@@ -254,7 +208,7 @@ def _candidate(considered: dict, entry: EntryRow | None) -> dict:
             "answer": entry.answer}
 
 
-def outcome_lines(ticket: Ticket, entry_key: str) -> list[str]:
+def outcome_lines(ticket: TicketDetail, entry_key: str) -> list[str]:
     """What became of the answer, from what the ticket recorded (the same whether it came
     by email or from the console, and after a restart)."""
     if ticket.status == TicketStatus.OPEN:

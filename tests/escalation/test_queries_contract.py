@@ -1,6 +1,7 @@
 """The read functions escalation exports to other packages (`escalation.queries`, for the
 operator console): the columns they read exist on escalation's models, and they return
-the documented frozen dataclasses and plain values on a real, migrated database."""
+the documented frozen dataclasses and plain values on a real, migrated database, in the
+queue's order and under its filters."""
 
 from __future__ import annotations
 
@@ -15,12 +16,20 @@ from escalation.models import (
     OutboxMessage,
     OutboxStatus,
     Ticket,
+    TicketEvent,
     TicketStatus,
     TicketTimer,
 )
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
-READS = {Ticket: {"id", "conversation_id", "status", "question"},
+TICKET_ROW = ["id", "question", "language", "category", "level", "due_at", "breached",
+              "answered_at", "answered_by"]
+TICKET_DETAIL = [*TICKET_ROW, "status", "conversation_id", "transcript", "considered",
+                 "product_slug", "product_attribute", "opened_at", "sla_policy", "priority",
+                 "customer_email", "contact_consent", "answer", "delivery_channel",
+                 "learned_entry_id"]
+READS = {Ticket: {"conversation_id", "status", *TICKET_DETAIL},
+         TicketEvent: {"id", "ticket_id", "kind", "detail", "at"},
          TicketTimer: {"ticket_id", "level", "due_at", "kind", "cancelled"},
          InboundMessage: {"id", "from_addr", "reason", "ticket_id", "status", "received_at",
                           "subject", "source", "size", "raw_path"},
@@ -41,7 +50,12 @@ def test_the_exported_shapes_are_frozen_dataclasses():
                                                 "to_addrs", "subject", "last_error", "attempts",
                                                 "failure_seen_at"]),
                           (queries.InboundRow, INBOUND_ROW),
-                          (queries.InboundMail, [*INBOUND_ROW, "source", "size", "raw_path"])):
+                          (queries.InboundMail, [*INBOUND_ROW, "source", "size", "raw_path"]),
+                          (queries.TicketRow, TICKET_ROW),
+                          (queries.TicketDetail, [*TICKET_DETAIL, "events"]),
+                          (queries.TicketEventRow, ["kind", "detail", "at"]),
+                          (queries.TicketFilter, ["status", "level", "language", "breached",
+                                                  "q"])):
         assert shape.__dataclass_params__.frozen
         assert [f.name for f in dataclasses.fields(shape)] == fields
 
@@ -112,3 +126,90 @@ def test_the_mail_queries_on_a_real_database(database_url):
         mail = queries.inbound_mail(rows[1].id, session=session)
         assert (mail.source, mail.size, mail.raw_path, mail.subject) == ("imap", 12, "r1", "Re")
         assert queries.inbound_mail(10_000, session=session) is None
+
+
+def _queued(session, question: str, due: timedelta, **columns) -> int:
+    ticket = Ticket(conversation_id=f"q-{question}", question=question, opened_at=AT,
+                    due_at=AT + due, **columns)
+    session.add(ticket)
+    session.flush()
+    return ticket.id
+
+
+def _ids(f: queries.TicketFilter, session, limit: int = 100) -> list[int]:
+    return [row.id for row in queries.queue_tickets(f, AT, limit=limit, session=session)]
+
+
+def test_the_queue_on_a_real_database(database_url):
+    day = timedelta(days=1)
+    with session_scope(database_url) as session:
+        ancient = _queued(session, "ancient", -3 * day)
+        old = _queued(session, "old", -2 * day)
+        late = _queued(session, "late", -timedelta(hours=1), language="en", level=1)
+        soon = _queued(session, "soon 50% off?", timedelta(minutes=30),
+                       customer_email="Ann@Example.com")
+        flagged = _queued(session, "flagged", timedelta(hours=4), breached=True)
+        answered = _queued(session, "answered", -day, status=TicketStatus.ANSWERED,
+                           answered_by="op@example.com", answered_at=AT, language="en")
+        closed = _queued(session, "closed", day, status=TicketStatus.CLOSED)
+    open_, done = queries.TicketFilter(), queries.TicketFilter(status=TicketStatus.ANSWERED)
+    with session_scope(database_url) as session:
+        # due soonest first, overdue included; overdue for over a day last, latest due first
+        assert _ids(open_, session) == [late, soon, flagged, old, ancient]
+        assert _ids(open_, session, limit=2) == [late, soon]
+        assert _ids(queries.TicketFilter(status=TicketStatus.CLOSED), session) == [closed]
+        [row] = queries.queue_tickets(done, AT, limit=10, session=session)
+        assert (row.id, row.question, row.language, row.category, row.level, row.breached,
+                row.answered_by) == (answered, "answered", "en", "general", 0, False,
+                                     "op@example.com")
+        assert as_utc(row.answered_at) == AT and as_utc(row.due_at) == AT - day
+        assert type(row) is queries.TicketRow
+        late_ones = queries.TicketFilter(breached=True)
+        assert _ids(late_ones, session) == [late, flagged, old, ancient]
+        assert _ids(queries.TicketFilter(breached=False), session) == [soon]
+        assert _ids(queries.TicketFilter(level=1), session) == [late]
+        assert _ids(queries.TicketFilter(language="en"), session) == [late]
+        for q in ("50%", "ann@example", f"#{soon}", f"T{soon}", str(soon)):
+            assert _ids(queries.TicketFilter(q=q), session) == [soon], q
+        assert _ids(queries.TicketFilter(q="%"), session) == [soon]  # a literal %, not "any"
+        assert queries.status_counts(open_, AT, session=session) == {
+            TicketStatus.OPEN: 5, TicketStatus.ANSWERED: 1, TicketStatus.CLOSED: 1}
+        assert queries.status_counts(queries.TicketFilter(language="en"), AT,
+                                     session=session) == {
+            TicketStatus.OPEN: 1, TicketStatus.ANSWERED: 1, TicketStatus.CLOSED: 0}
+        assert queries.status_counts(late_ones, AT, session=session) == {
+            TicketStatus.OPEN: 4, TicketStatus.ANSWERED: 0, TicketStatus.CLOSED: 0}
+
+
+def test_a_ticket_detail_on_a_real_database(database_url):
+    with session_scope(database_url) as session:
+        ticket_id = _queued(session, "Spedite?", timedelta(hours=2), transcript=[
+            {"role": "customer", "text": "Spedite?"}], considered=[{"entry_id": 3, "score": 0.4}],
+            product_slug="borsa", product_attribute="fits", customer_email="a@example.com",
+            contact_consent=True, sla_policy="standard", priority="high")
+        session.add_all([TicketEvent(ticket_id=ticket_id, kind="opened", at=AT, detail={}),
+                         TicketEvent(ticket_id=ticket_id, kind="notified", at=AT - timedelta(1),
+                                     detail={"to": ["ops@example.com"]})])
+    with session_scope(database_url) as session:
+        seen = queries.ticket_detail(ticket_id, session=session)
+        assert seen.status == TicketStatus.OPEN and seen.answered_at is None
+        assert (seen.question, seen.conversation_id, seen.product_slug, seen.product_attribute,
+                seen.customer_email, seen.contact_consent, seen.sla_policy, seen.priority) == (
+            "Spedite?", "q-Spedite?", "borsa", "fits", "a@example.com", True, "standard", "high")
+        assert seen.transcript == ({"role": "customer", "text": "Spedite?"},)
+        assert seen.considered == ({"entry_id": 3, "score": 0.4},)
+        assert as_utc(seen.opened_at) == AT and seen.learned_entry_id is None
+        assert [(e.kind, e.detail) for e in seen.events] == [  # in the order recorded
+            ("opened", {}), ("notified", {"to": ["ops@example.com"]})]
+        assert as_utc(seen.events[1].at) == AT - timedelta(1)
+        held = session.get(Ticket, ticket_id)
+        with session_scope(database_url) as other:  # answered elsewhere meanwhile
+            answered = other.get(Ticket, ticket_id)
+            answered.status, answered.answer, answered.learned_entry_id = (
+                TicketStatus.ANSWERED, "Sì.", 9)
+            answered.delivery_channel = "chat"
+        assert held.status == TicketStatus.OPEN  # the session still holds it as it was
+        fresh = queries.ticket_detail(ticket_id, session=session)
+        assert (fresh.status, fresh.answer, fresh.learned_entry_id, fresh.delivery_channel) == (
+            TicketStatus.ANSWERED, "Sì.", 9, "chat")
+        assert queries.ticket_detail(10_000, session=session) is None
