@@ -20,6 +20,7 @@ from importlib import resources
 
 import numpy as np
 
+from knowledge.classifier import NO_CLASSIFIER, EntryClassifier
 from knowledge.confidence import Probes, QueryFacts, buttons, feature_vector
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.scoring import score_entries
@@ -119,7 +120,8 @@ class FoldSearch:
     """Search over a subset of the KB's questions, as the live index would."""
 
     def __init__(self, visible: np.ndarray, entry_of_variant: np.ndarray, vectors: np.ndarray,
-                 texts: list[str], lexical_weight: float, languages: np.ndarray | None = None):
+                 texts: list[str], lexical_weight: float, languages: np.ndarray | None = None,
+                 classify: bool = False):
         self.visible, self.entry_of_variant = visible, entry_of_variant
         self.languages = languages
         self.has_language = set() if languages is None else set(languages[visible].tolist())
@@ -131,6 +133,7 @@ class FoldSearch:
             if len(members) > 1:
                 c = members.mean(axis=0)
                 self.centroids[e] = c / max(float(np.linalg.norm(c)), 1e-12)
+        self.classifier = EntryClassifier.fit(self.kb_vectors, kb_entries) if classify else None
         self.lexical_weight = lexical_weight
         self.lexical = LexicalIndex()
         if lexical_weight:
@@ -161,8 +164,11 @@ class FoldSearch:
                 self.lexical.search(query.text, SEARCH_K) if self.lexical_weight else None,
                 self.lexical_weight,
             )
-            facts = QueryFacts(words=len(tokenize(query.text)),
-                               questions=self.questions.get(scored[0].entry_id, 0) if scored else 0)
+            best = scored[0].entry_id if scored else None
+            facts = QueryFacts(
+                words=len(tokenize(query.text)), questions=self.questions.get(best, 0),
+                classified=self.classifier.features(query.vector, best) if self.classifier
+                else NO_CLASSIFIER)
             offer = buttons(scored)
             rows["x"].append(feature_vector(scored, facts))
             rows["in_scope"].append(query.truth is not None)
@@ -187,17 +193,20 @@ def collect_probes(
     folds: int = FOLDS,
     per_entry: int = PER_ENTRY,
     lexical_weight: float = 0.0,
+    classify: bool = False,
     seed: int = 0,
 ) -> Probes:
     """Probes from hidden questions, hidden entries and (when given: vectors, texts and
     optionally languages) the bank. `languages`: each question's entry's language; each probe
-    then searches as an asker of its language would."""
+    then searches as an asker of its language would. `classify`: with the features of an
+    entry classifier fitted on each fold's visible questions, as the live KB has one
+    (`EntryClassifier.suits` the whole KB)."""
     rng = np.random.default_rng(seed)
     entries = np.unique(entry_of_variant)
     bank_queries = _bank_queries(bank, vectors) if bank is not None and len(entries) else []
     if len(entries) < 3:  # no folds: the bank alone, against the whole KB
         whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
-                           lexical_weight, languages)
+                           lexical_weight, languages, classify)
         return whole.probes(bank_queries)
     # The bank is searched inside the folds too, so that every probe meets a KB of the same
     # shape (a KB with one question fewer per entry must not tell bank probes apart).
@@ -227,7 +236,7 @@ def collect_probes(
                 hidden[r] = True
                 queries.append(Query(vectors[r], texts[r], e, "variant", _language(languages, r)))
         search = FoldSearch(np.flatnonzero(~hidden), entry_of_variant, vectors, texts,
-                            lexical_weight, languages)
+                            lexical_weight, languages, classify)
         parts.append(search.probes(queries))
     return Probes.join(parts)
 

@@ -21,12 +21,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from knowledge.classifier import NO_CLASSIFIER
 from knowledge.scoring import LEXICAL_SCALE, DecisionKind, ScoredEntry, is_near_copy
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 FEATURES = (
     "score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lexical",
     "lexical_lead", "questions", "query_words", "lead_10", "lead_background",
+    "classifier_best", "classifier_max", "classifier_agrees",  # knowledge.classifier
 )
 # The features that are similarities (or differences of them): what a question asked in
 # another language than the KB's lowers.
@@ -42,6 +44,7 @@ class QueryFacts:
     """What the features need besides the ranked entries."""
     words: int  # content words in the question
     questions: int  # questions of the best-ranked entry
+    classified: tuple[float, float, float] = NO_CLASSIFIER  # EntryClassifier.features
 
 
 def feature_vector(scored: Sequence[ScoredEntry], facts: QueryFacts) -> np.ndarray:
@@ -60,6 +63,7 @@ def feature_vector(scored: Sequence[ScoredEntry], facts: QueryFacts) -> np.ndarr
         math.log1p(facts.questions), math.log1p(facts.words),
         first.score - scored[-1].score,
         first.score - (float(np.mean([s.score for s in scored[3:]])) if len(scored) > 3 else 0.0),
+        *facts.classified,
     ])
 
 

@@ -19,6 +19,13 @@ class Candidate:
     category: str
     topic: str
 
+    @classmethod
+    def of(cls, entry_id: int, score: float, entry, matched_question: str) -> Candidate:
+        """From a stored entry (`knowledge.models.Entry`) and the question that matched."""
+        return cls(entry_id=entry_id, key=entry.key, score=score,
+                   matched_question=matched_question, answer=entry.answer,
+                   language=entry.language, category=entry.category.value, topic=entry.topic)
+
 
 @dataclass(frozen=True)
 class Decision:

@@ -17,6 +17,7 @@ import numpy as np
 from core import Settings, session_scope
 from knowledge import repository as repo
 from knowledge.calibration import Signal
+from knowledge.classifier import NO_CLASSIFIER, EntryClassifier, LiveClassifier
 from knowledge.confidence import ConfidenceModel, QueryFacts, feature_vector
 from knowledge.decision import Candidate, Decision
 from knowledge.embedders import Embedder, make_embedder
@@ -26,7 +27,7 @@ from knowledge.lexical import tokenize
 from knowledge.model_store import read_stored, stored_version, usable_model, write_stored
 from knowledge.scoring import ScoredEntry, Thresholds, decide, score_entries
 from knowledge.text import validate_question
-from knowledge.training import train_model
+from knowledge.training import MAX_VARIANTS, train_model
 from knowledge.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class KnowledgeBase:
         self._model: ConfidenceModel | None = None
         self._model_loaded = False
         self._model_checked = 0.0
+        self._classifier = LiveClassifier()
         self._last_check = 0.0
         self._last_save = 0.0
         self._save_every = SAVE_EVERY_S
@@ -67,6 +69,8 @@ class KnowledgeBase:
     def warm_up(self) -> None:
         self.embedder.warm_up()
         self.sync(force=True)
+        if self.model() is not None:
+            self.fit_classifier()
 
     def close(self) -> None:
         with self._sync_lock:
@@ -285,12 +289,36 @@ class KnowledgeBase:
 
     def _features(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None,
                   lexical: bool) -> tuple[list[ScoredEntry], np.ndarray]:
+        """`lexical`: the features of the main model (with the lexical match and the entry
+        classifier), not those of a model for a language no entry is in."""
+        if lexical and not self._classifier.tried and self.model() is not None:
+            self.fit_classifier()  # a process that neither warmed up nor calibrated
         with self._lock:
             scored = self._score(text, vector, language, exclude, lexical)
             top = scored[0].entry_id if scored else None
+            classifier = lexical and self._classifier.at(self._version, self._maps.variants,
+                                                         self._entry_vector)
             facts = QueryFacts(words=len(tokenize(text)),
-                               questions=len(self._maps.variants.get(top, ())))
+                               questions=len(self._maps.variants.get(top, ())),
+                               classified=classifier.features(vector, top, exclude)
+                               if classifier else NO_CLASSIFIER)
         return scored, feature_vector(scored, facts)
+
+    def fit_classifier(self) -> None:
+        """Fit the entry classifier on the KB as it is (with every calibration, at start)."""
+        rows, vectors, _ = self.snapshot(MAX_VARIANTS)
+        entry_of = np.array([r[1] for r in rows])
+        fitted = EntryClassifier.fit(vectors, entry_of) if EntryClassifier.suits(entry_of) \
+            else None
+        with self._lock:
+            self._classifier.use(fitted)
+
+    def _entry_vector(self, entry_id: int) -> np.ndarray:
+        """Under the search lock: an entry's centroid, or its one question's vector."""
+        maps = self._maps
+        if entry_id in maps.centroids:
+            return maps.centroids[entry_id]
+        return self._index.vectors_of(maps.variants[entry_id][:1])[0]
 
     def _score(self, text: str, vector: np.ndarray, language: str | None,
                exclude: int | None = None, lexical: bool = True) -> list[ScoredEntry]:
@@ -328,20 +356,9 @@ class KnowledgeBase:
         with session_scope(self.url) as session:
             entries = repo.entries_by_id([c.entry_id for c in chosen], session=session)
             texts = repo.question_texts([c.variant_id for c in chosen], session=session)
-            return tuple(
-                Candidate(
-                    entry_id=c.entry_id,
-                    key=entries[c.entry_id].key,
-                    score=round(c.score, 4),
-                    matched_question=texts.get(c.variant_id, ""),
-                    answer=entries[c.entry_id].answer,
-                    language=entries[c.entry_id].language,
-                    category=entries[c.entry_id].category.value,
-                    topic=entries[c.entry_id].topic,
-                )
-                for c in chosen
-                if c.entry_id in entries
-            )
+            return tuple(Candidate.of(c.entry_id, round(c.score, 4), entries[c.entry_id],
+                                      texts.get(c.variant_id, ""))
+                         for c in chosen if c.entry_id in entries)
 
     # -- calibration ----------------------------------------------------------------------
     def calibrate(self, *, recent_questions: Sequence[tuple[str, str]] = (),
@@ -349,6 +366,7 @@ class KnowledgeBase:
                   version: int | None = None) -> ConfidenceModel:
         """Train the confidence model (see knowledge.training), store it and use it from now."""
         self.sync(force=True)
+        self.fit_classifier()  # first: the log's questions are featured with it
         previous = stored_version(read_stored(self.url, self.embedder.name))
         model = train_model(self, recent_questions=recent_questions, signals=signals,
                             version=(version if version is not None else previous) + 1)

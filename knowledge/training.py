@@ -22,6 +22,7 @@ from knowledge.calibration import (
     similarity_ratio,
     unanswerable_bank,
 )
+from knowledge.classifier import EntryClassifier
 from knowledge.confidence import ConfidenceModel, Probes, estimate_unanswerable_share, train
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 
@@ -55,7 +56,8 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
     lexical = s.lexical_weight if s.hybrid_lexical else 0.0
     probes = Probes.join([
         collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank, bank_languages),
-                       languages=languages, lexical_weight=lexical),
+                       languages=languages, lexical_weight=lexical,
+                       classify=EntryClassifier.suits(entry_of)),
         _signal_probes(kb, [*signals, *_learned(kb)]),
     ])
     options = dict(budget=s.wrong_answer_budget, clarify_at=s.clarify_confidence,
@@ -71,9 +73,11 @@ def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]
                                  asked_in=language, kb_languages=kb.languages())
         if ratio is None:
             continue
-        if plain is None:  # the same for every such language: the whole KB, no lexical match
+        # The same for every such language: the whole KB, no lexical match and no classifier
+        # (its probabilities are not lowered in another language as the similarities are).
+        if plain is None:
             plain = collect_probes(entry_of, vectors, texts, bank=(bank_vectors, bank),
-                                   lexical_weight=0.0)
+                                   lexical_weight=0.0, classify=False)
         scaled = plain.with_similarities_scaled(ratio)
         asked = [text for text, asked_in in recent_questions if asked_in == language]
         trained = _with_log(kb, train(scaled, share=s.unanswerable_share_start, **options), scaled,

@@ -145,6 +145,21 @@ def test_lexical_features_follow_the_texts(kb):
     assert not lexical[probes.source == "bank"].any()
 
 
+def test_classifier_features_only_where_the_live_search_has_a_classifier(kb):
+    """Each fold fits its own classifier on the questions it leaves visible: a hidden
+    question of a kept entry is mostly classified as it, a hidden entry's question cannot be."""
+    entry_of, vectors, texts, _ = kb
+    columns = [FEATURES.index(f) for f in ("classifier_best", "classifier_max",
+                                           "classifier_agrees")]
+    plain = collect_probes(entry_of, vectors, texts, bank=make_bank(), seed=0)
+    assert not plain.x[:, columns].any()
+    probes = collect_probes(entry_of, vectors, texts, bank=make_bank(), seed=0, classify=True)
+    best = probes.x[:, columns[0]]
+    variant, entry = probes.source == "variant", probes.source == "entry"
+    assert np.median(best[variant & probes.right]) > 0.5
+    assert np.median(best[entry]) < np.median(best[variant & probes.right])
+
+
 # 3. the questions feature gives nothing away -----------------------------------------------
 
 @pytest.mark.parametrize("per", [6, 10])

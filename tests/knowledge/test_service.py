@@ -7,6 +7,7 @@ import pytest
 from core import DecisionKind, Settings, session_scope
 from knowledge import repository as repo
 from knowledge.calibration import Signal
+from knowledge.confidence import FEATURES
 from knowledge.embedders import HashingEmbedder, make_embedder
 from knowledge.errors import CalibrationImpossible, InvalidQuestion
 from knowledge.importer import import_file
@@ -397,6 +398,7 @@ def test_an_english_faq_asked_in_italian_is_decided_by_its_own_model(kb, add_ent
 def test_a_newer_model_stored_by_another_process_is_taken_up(kb, database_url, monkeypatch):
     import knowledge.service as service
 
+    monkeypatch.setattr(service, "MODEL_CHECK_S", 1e9)  # however slow a calibration runs
     with session_scope(database_url) as s:
         import_file(DEMO_KB, session=s)
     kb.warm_up()
@@ -457,3 +459,33 @@ def test_an_import_never_makes_a_customer_wait_for_its_embedding(settings, add_e
     add_entry("Gift cards from 10 euros.", "Do you sell gift cards?", key="gift")
     assert kb.search("Do you sell gift cards?").candidates[0].key == "gift"  # inline
     kb.close()
+
+
+def _classifier_features(kb, question: str, **options) -> dict:
+    x, scored = kb.features(question, **options)
+    names = ("classifier_best", "classifier_max", "classifier_agrees")
+    return {"best": scored[0].entry_id, **{n: float(x[FEATURES.index(n)]) for n in names}}
+
+
+def test_the_entry_classifier_follows_the_kb_between_calibrations(kb, add_entry, settings):
+    """Fitted with the model; an entry learned after it is classified at once (not scored as
+    unknown until the next calibration); a restarted process fits it again at warm-up; the
+    model for a language no entry is in decides without it."""
+    for topic in ("shipping", "returns", "payment", "gift cards"):
+        add_entry(f"About {topic}.", f"how does {topic} work", f"tell me about {topic}",
+                  f"question on {topic} please", f"{topic} explained")
+    kb.warm_up()
+    assert _classifier_features(kb, "how does shipping work")["classifier_best"] == 0.0  # no model
+    kb.calibrate()
+    known = _classifier_features(kb, "how does shipping work")
+    assert known["classifier_best"] > 0.25 and known["classifier_agrees"] == 1.0
+    learned = add_entry("Yes, in green too.", "is the wool scarf sold in green",
+                        source="operator")
+    kb.sync(force=True)
+    fresh = _classifier_features(kb, "is the wool scarf sold in green")
+    assert fresh["best"] == learned and fresh["classifier_best"] > 0.0
+    restarted = KnowledgeBase(settings, HashingEmbedder())
+    restarted.warm_up()
+    again = _classifier_features(restarted, "how does shipping work")
+    assert again["classifier_best"] > 0.25 and again["classifier_agrees"] == 1.0
+    assert _classifier_features(kb, "how does shipping work", lexical=False)["classifier_best"] == 0
