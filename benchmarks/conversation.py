@@ -74,17 +74,25 @@ async def _level(url: str, concurrency: int, rounds: int, pool: list[str], tag: 
             "messages_per_s": round((len(kb_ms) + len(bare_ms)) / elapsed, 1)}
 
 
-def _start_product(var: Path, port: int, rasa_port: int, embedder: str | None) -> subprocess.Popen:
+def _start_product(var: Path, port: int, rasa_port: int, embedder: str | None, *,
+                   env: dict[str, str] | None = None, workers: int = 1) -> subprocess.Popen:
     """`supportbot run` in its own process, as in production: the load generator here
-    does not share a GIL with the app."""
+    does not share a GIL with the app. On SQLite unless `env` names other stores; its
+    mail ports are free ones, so that it starts beside another product."""
+    from bot.stack import free_port
+
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(var), "SUPPORTBOT_DATABASE_URL": "",
+           "SUPPORTBOT_SMTP_PORT": str(free_port()),
+           "SUPPORTBOT_INBOUND_SMTP_PORT": str(free_port()),
            "SUPPORTBOT_CHAT_RATE_LIMIT": "100000/minute",
-           "SUPPORTBOT_RASA_MODEL_DIR": str(ROOT / "benchmarks" / "cache" / "rasa-models")}
+           "SUPPORTBOT_RASA_MODEL_DIR": str(ROOT / "benchmarks" / "cache" / "rasa-models"),
+           **(env or {})}
     if embedder:
         env["SUPPORTBOT_EMBEDDER"] = embedder
     return subprocess.Popen([sys.executable, "-m", "bot.commands.main", "run", "--port", str(port),
-                             "--rasa-port", str(rasa_port)], cwd=ROOT, env=env,
-                            stdout=open(var / "run.log", "wb"), stderr=subprocess.STDOUT)
+                             "--rasa-port", str(rasa_port), "--workers", str(workers)],
+                            cwd=ROOT, env=env, stdout=open(var / "run.log", "wb"),
+                            stderr=subprocess.STDOUT)
 
 
 def _wait_for_bot(url: str, process: subprocess.Popen, timeout: float = 900) -> None:

@@ -9,6 +9,9 @@ runs them and writes BENCHMARKS.md. Medians and ratios come from one run, side b
   nlu        Rasa NLU intent macro-F1 per language on the held-out sets
   conversation  round trips through Rasa + action + KB at 1/10/50 concurrent conversations,
              side by side with a bare Rasa reply
+  load       open-loop load (customers writing every 5-10 s) on PostgreSQL + Redis, one process
+             vs --workers 2: concurrent conversations and messages/s at p95 <= 300 ms; needs
+             SUPPORTBOT_BENCH_DATABASE_URL and SUPPORTBOT_BENCH_REDIS_URL, so not in the default set
   escalation reply-arrival-to-answerable latency, SLA timer lateness, inbound mail throughput
   analytics  purchase-stage classifier on its held-out set; topic clustering time (10k, 100k)
 """
@@ -212,6 +215,10 @@ def main() -> None:
             from benchmarks.conversation import run as bench_conversation
 
             result = {e: bench_conversation(e) for e in args.embedders}
+        elif name == "load":
+            from benchmarks.load import run as bench_load
+
+            result = bench_load()
         elif name == "escalation":
             from benchmarks.escalation import run as bench_escalation
 

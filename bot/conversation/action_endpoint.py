@@ -104,6 +104,9 @@ class Gate:
             raise CallRefused(400, "Invalid body request")
         if json_depth(call, stop_after=MAX_DEPTH) > MAX_DEPTH:
             raise CallRefused(400, f"the body is nested deeper than {MAX_DEPTH} levels")
+        # Rasa sends the domain only to the actions that read it (selective domain, see
+        # rasa_runtime.write_endpoints); rasa-sdk refuses a call without the key.
+        call.setdefault("domain", {})
         return call
 
     def admit_conversation(self, sender: str) -> None:

@@ -122,8 +122,10 @@ def _private_file(path: Path) -> Path:
 def write_endpoints(settings: Settings, action_url: str, path: Path, *, tracker_db: Path | None
                     ) -> Path:
     # Rasa expands ${...} when it reads the file: the token itself is never written down.
-    lines = ["action_endpoint:", f"  url: {action_url}", "  headers:",
-             f"    {ACTION_TOKEN_HEADER}: Bearer ${{{ACTION_TOKEN_ENV}}}"]
+    # Selective domain: the domain travels only to the actions that read it (the form's
+    # validation), not with every call.
+    lines = ["action_endpoint:", f"  url: {action_url}", "  enable_selective_domain: true",
+             "  headers:", f"    {ACTION_TOKEN_HEADER}: Bearer ${{{ACTION_TOKEN_ENV}}}"]
     # With a tracker, conversations survive a Rasa restart (and move between replicas on
     # PostgreSQL); with Redis, replicas take turns on a conversation.
     lines += store_lines(settings, tracker_db)

@@ -23,6 +23,8 @@ from core import Settings, SupportBotError
 RASA_SCHEMA = "rasa"
 TRACKER_URL_ENV = "SUPPORTBOT_RASA_TRACKER_URL"
 REDIS_PASSWORD_ENV = "SUPPORTBOT_RASA_REDIS_PASSWORD"
+# Rasa's SQL tracker store without its per-message row count (rasa_project/serving).
+TRACKER_STORE_TYPE = "serving.tracker_store.RememberingSQLTrackerStore"
 LOCK_KEY_PREFIX = "supportbot"  # Rasa wants it alphanumeric
 LOCK_LIFETIME_S = 10
 # A Redis that stops answering fails a message after this long instead of blocking Rasa
@@ -80,10 +82,11 @@ def store_lines(settings: Settings, tracker_db: Path | None) -> list[str]:
     lines: list[str] = []
     if tracker_db is not None and is_postgres(settings.resolved_database_url):
         # Rasa passes `url` as the store's host, and uses a host holding a whole URL as is.
-        lines += ["tracker_store:", "  type: SQL", "  dialect: postgresql",
+        lines += ["tracker_store:", f"  type: {TRACKER_STORE_TYPE}", "  dialect: postgresql",
                   f"  url: ${{{TRACKER_URL_ENV}}}"]
     elif tracker_db is not None:
-        lines += ["tracker_store:", "  type: SQL", "  dialect: sqlite", f"  db: {tracker_db}"]
+        lines += ["tracker_store:", f"  type: {TRACKER_STORE_TYPE}", "  dialect: sqlite",
+                  f"  db: {tracker_db}"]
     if settings.redis_url:
         redis = redis_target(settings.redis_url)
         lines += ["lock_store:", "  type: redis", f"  url: {redis.host}", f"  port: {redis.port}",

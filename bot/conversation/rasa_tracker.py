@@ -4,13 +4,13 @@ schema `rasa` of the product's database, see `rasa_stores`). GDPR export and era
 the retention purge reach it here, with SQLAlchemy on that store itself; nothing of Rasa is
 imported (Rasa lives in its own virtualenv).
 
-Rasa 3.6's `SQLTrackerStore` keeps one row per event in the table `events` (id,
-sender_id, type_name, timestamp as a float of Unix seconds, intent_name, action_name,
-data as the event's JSON). It caches nothing: every message re-reads the conversation's
-rows, so deleted rows stay deleted for a running server too. One window remains: while
-Rasa handles a message of that very conversation (a fraction of a second) it holds the
-tracker in memory and then writes back the events it does not find in the table, which
-after an erasure are all of them. Erase when the customer is not chatting, or run it
+Rasa 3.6's `SQLTrackerStore` (here its subclass in rasa_project/serving, same table) keeps
+one row per event in the table `events` (id, sender_id, type_name, timestamp as a float of
+Unix seconds, intent_name, action_name, data as the event's JSON). It caches nothing
+between messages: every message re-reads the conversation's rows, so deleted rows stay
+deleted for a running server too. One window remains: while Rasa handles a message of
+that very conversation (a fraction of a second) it holds the tracker in memory and then
+writes that message's new events. Erase when the customer is not chatting, or run it
 again.
 """
 

@@ -23,6 +23,7 @@ from bot.conversation.rasa_runtime import RasaServer, write_endpoints
 from bot.conversation.rasa_stores import (
     RASA_SCHEMA,
     REDIS_PASSWORD_ENV,
+    TRACKER_STORE_TYPE,
     TRACKER_URL_ENV,
     StoreError,
     check_redis,
@@ -48,7 +49,7 @@ def test_sqlite_keeps_a_tracker_file_and_the_in_memory_lock(tmp_path):
     settings = Settings(var_dir=tmp_path)
     ensure_secret_key(settings)  # as the product's start does, before Rasa is started
     config, _ = endpoints(tmp_path, settings, tracker_db=tmp_path / "rasa-tracker.db")
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite",
+    assert config["tracker_store"] == {"type": TRACKER_STORE_TYPE, "dialect": "sqlite",
                                        "db": str(tmp_path / "rasa-tracker.db")}
     assert "lock_store" not in config
     assert RasaServer(settings, model=tmp_path, port=1, action_url="x", log_path=tmp_path / "l",
@@ -60,7 +61,7 @@ def test_postgres_and_redis_are_configured_without_writing_a_secret(tmp_path):
                         redis_url="redis://lock:r3dis-pw@cache.internal:6380/2")
     ensure_secret_key(settings)
     config, text = endpoints(tmp_path, settings, tracker_db=tmp_path / "unused.db")
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql",
+    assert config["tracker_store"] == {"type": TRACKER_STORE_TYPE, "dialect": "postgresql",
                                        "url": f"${{{TRACKER_URL_ENV}}}"}
     assert config["lock_store"] == {
         "type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
