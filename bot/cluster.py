@@ -159,11 +159,8 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
 
     import uvicorn
 
-    from bot.app import create_app
     from bot.conversation.chat_delivery import RasaChatDelivery
-    from bot.health import ChatHealth
-    from bot.jobs.services import EscalationServices
-    from bot.product import start_learning_jobs
+    from bot.product import assemble_app, start_learning_jobs
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     for noisy in ("bm25s", "httpx", "mail.log"):
@@ -173,11 +170,10 @@ def serve_cluster(*, host: str | None, port: int | None, rasa_port: int | None, 
     layout, token = plan(settings, workers), secrets.token_hex(24)  # never "-..."
     rasas = rasa_servers(settings, layout, model, token)
     apps = app_workers(settings, layout, token)
-    services = EscalationServices(assistant, RasaChatDelivery(
-        f"http://127.0.0.1:{layout.rasa_port}", token))
-    app = create_app(assistant, health=ChatHealth(settings, rasa=rasas[0],
-                                                  action_url=layout.action_url),
-                     escalation=services)
+    app, services = assemble_app(
+        settings, assistant, delivery=RasaChatDelivery(f"http://127.0.0.1:{layout.rasa_port}",
+                                                       token),
+        action_url=layout.action_url, rasa=rasas[0])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=layout.app_ports[0],
                                            log_level="warning"))
     started: list = []
@@ -285,30 +281,22 @@ def worker_main(port: int) -> None:
     """One app process behind HAProxy: pages, API and the action endpoint; no singletons."""
     import uvicorn
 
-    from bot.app import create_app
-    from bot.conversation.assistant import Assistant
     from bot.conversation.chat_delivery import RasaChatDelivery
-    from bot.health import ChatHealth
-    from bot.jobs.services import EscalationServices
-    from core import ensure_secret_key, get_settings
-    from knowledge.service import KnowledgeBase
+    from bot.product import assemble_app, warm_assistant
+    from core import get_settings
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
-    ensure_secret_key(settings)  # normally made by the parent's prepare(); a no-op then
-    kb = KnowledgeBase(settings)
-    kb.warm_up()
-    assistant = Assistant(settings, kb)
-    assistant.warm_up()
-    health = ChatHealth(settings, action_url=f"http://127.0.0.1:{port}/webhook")
-    # The console answers through the same path as email; the threads run in process 0.
-    app = create_app(assistant, health=health, escalation=EscalationServices(
-        assistant, RasaChatDelivery(f"http://127.0.0.1:{settings.rasa_port}",
-                                    os.environ.get(TOKEN_ENV, ""))))
+    assistant = warm_assistant(settings)
+    # The mail services' threads run in process 0; this one only answers through them.
+    app, _ = assemble_app(
+        settings, assistant, action_url=f"http://127.0.0.1:{port}/webhook",
+        delivery=RasaChatDelivery(f"http://127.0.0.1:{settings.rasa_port}",
+                                  os.environ.get(TOKEN_ENV, "")))
     try:
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     finally:
-        kb.close()
+        assistant.kb.close()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.conversation.rasa_runtime import tracker_db_path
 from bot.conversation.rasa_stores import prepare_stores
-from core import Settings, SupportBotError, ensure_secret_key, get_settings
+from core import Settings, SupportBotError, get_settings
 
 RASA_API_URL_ENV = "SUPPORTBOT_RASA_API_URL"  # e.g. http://proxy:5005 in the Compose file
 RASA_TOKEN_ENV = "SUPPORTBOT_RASA_AUTH_TOKEN"  # the one boundary.launch gives Rasa's API
@@ -59,35 +59,25 @@ def serve_app(settings: Settings, *, singletons: bool) -> None:
     services that must run in exactly one process."""
     import uvicorn
 
-    from bot.app import create_app
-    from bot.conversation.assistant import Assistant
     from bot.conversation.chat_delivery import RasaChatDelivery
-    from bot.health import ChatHealth
-    from bot.jobs.services import EscalationServices
-    from bot.product import loopback, start_learning_jobs
-    from knowledge.service import KnowledgeBase
+    from bot.product import assemble_app, loopback, start_learning_jobs, warm_assistant
 
     rasa_url, rasa_token = rasa_api()
-    ensure_secret_key(settings)  # normally made by `prepare` (or configured); a no-op then
-    kb = KnowledgeBase(settings)
-    kb.warm_up()
-    assistant = Assistant(settings, kb)
-    assistant.warm_up()
-    services = EscalationServices(assistant, RasaChatDelivery(rasa_url, rasa_token))
-    health = ChatHealth(settings,
-                        action_url=f"http://{loopback(settings.host)}:{settings.port}/webhook")
-    app = create_app(assistant, health=health, escalation=services)
+    assistant = warm_assistant(settings)
+    app, services = assemble_app(
+        settings, assistant, delivery=RasaChatDelivery(rasa_url, rasa_token),
+        action_url=f"http://{loopback(settings.host)}:{settings.port}/webhook")
     stop_jobs = threading.Event()
     try:
         if singletons:
             services.start()
-            start_learning_jobs(settings, kb, stop_jobs)
+            start_learning_jobs(settings, assistant.kb, stop_jobs)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         stop_jobs.set()
         if singletons:
             services.stop()
-        kb.close()
+        assistant.kb.close()
 
 
 def main(argv: list[str] | None = None) -> None:

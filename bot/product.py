@@ -1,7 +1,8 @@
 """The one place the product is assembled: the data prepared, the assistant warmed, the
 Rasa server, the escalation services, the background jobs and the app that serves them.
-`supportbot run` (bot.server), the cluster's first process and the whole-product stack of
-the end-to-end tests (bot.stack) all build it here, so what the tests start is what runs."""
+`supportbot run` (bot.server), the cluster's processes (bot.cluster), the containers
+(bot.container) and the whole-product stack of the end-to-end tests (bot.stack) all build
+it here, so what the tests start is what runs."""
 
 from __future__ import annotations
 
@@ -123,19 +124,40 @@ class Product:
         self.assistant.kb.close()
 
 
+def warm_assistant(settings: Settings) -> Assistant:
+    """An app process's assistant over the prepared data (another process, or the `prepare`
+    container, migrated and calibrated it): the index loaded, the models warm."""
+    ensure_secret_key(settings)  # normally made by whoever prepared; a no-op then
+    kb = KnowledgeBase(settings)
+    kb.warm_up()
+    assistant = Assistant(settings, kb)
+    assistant.warm_up()
+    return assistant
+
+
+def assemble_app(settings: Settings, assistant: Assistant, *, delivery: RasaChatDelivery,
+                 action_url: str, rasa: RasaServer | None = None
+                 ) -> tuple[FastAPI, EscalationServices]:
+    """The app around an assistant, and its escalation services (the console answers
+    through the same path as email; `delivery` puts operators' answers into live chats).
+    `rasa`: the Rasa server this process supervises, which the health check then asks."""
+    from bot.app import create_app
+
+    services = EscalationServices(assistant, delivery)
+    health = ChatHealth(settings, rasa=rasa, action_url=action_url)
+    return create_app(assistant, health=health, escalation=services), services
+
+
 def build_product(settings: Settings, assistant: Assistant, *, model: Path,
                   tracker_db: Path | None) -> Product:
     """The product around a prepared assistant, on the settings' address: Rasa on
     `rasa_port` calling the app's action endpoint on `port`; `tracker_db`: where Rasa keeps
     conversations (None: in memory, or on PostgreSQL when the database is)."""
-    from bot.app import create_app
-
     action_url = f"http://{loopback(settings.host)}:{settings.port}/webhook"
     rasa = RasaServer(settings, model=model, port=settings.rasa_port, host=settings.host,
                       action_url=action_url, log_path=settings.var_dir.resolve() / "rasa.log",
                       tracker_db=tracker_db)
-    # The console answers through the same path as email.
-    services = EscalationServices(assistant, RasaChatDelivery(rasa.url, rasa.token))
-    app = create_app(assistant, health=ChatHealth(settings, rasa=rasa, action_url=action_url),
-                     escalation=services)
+    app, services = assemble_app(settings, assistant,
+                                 delivery=RasaChatDelivery(rasa.url, rasa.token),
+                                 action_url=action_url, rasa=rasa)
     return Product(settings, assistant, rasa, services, app)
