@@ -50,8 +50,9 @@ def test_too_small_or_too_large_a_kb_has_no_classifier(kb, monkeypatch):
     _, _, entry_of, vectors = kb
     assert EntryClassifier.suits(entry_of)
     assert not EntryClassifier.suits(entry_of[np.isin(entry_of, [11, 23])])  # 2 entries
-    three = np.concatenate([np.flatnonzero(entry_of == e)[:3] for e in np.unique(entry_of)])
-    assert not EntryClassifier.suits(entry_of[three])  # a few questions an entry
+    few = np.concatenate([np.flatnonzero(entry_of == e)[:module.MIN_TYPICAL_QUESTIONS - 1]
+                          for e in np.unique(entry_of)])
+    assert not EntryClassifier.suits(entry_of[few])  # too few questions an entry
     monkeypatch.setattr(module, "MAX_FIT_WORK", 5 * 5 * module.MIN_ROWS - 1)
     assert not EntryClassifier.suits(entry_of)  # 5 entries: under 3 questions each in a fit
     monkeypatch.setattr(module, "MAX_FIT_WORK", 5 * 5 * module.MIN_ROWS)

@@ -473,7 +473,8 @@ def test_the_entry_classifier_follows_the_kb_between_calibrations(kb, add_entry,
     model for a language no entry is in decides without it."""
     for topic in ("shipping", "returns", "payment", "gift cards"):
         add_entry(f"About {topic}.", f"how does {topic} work", f"tell me about {topic}",
-                  f"question on {topic} please", f"{topic} explained")
+                  f"question on {topic} please", f"{topic} explained", f"{topic}?",
+                  f"help with {topic}", f"what about {topic}", f"{topic} info")
     kb.warm_up()
     assert _classifier_features(kb, "how does shipping work")["classifier_best"] == 0.0  # no model
     kb.calibrate()
