@@ -304,9 +304,9 @@ class KnowledgeBase:
                                if classifier else NO_CLASSIFIER)
         return scored, feature_vector(scored, facts)
 
-    def fit_classifier(self) -> None:
-        """Fit the entry classifier on the KB as it is (with every calibration, at start)."""
-        rows, vectors, _ = self.snapshot(MAX_VARIANTS)
+    def fit_classifier(self, snapshot: tuple | None = None) -> None:
+        """Fit the entry classifier on the KB (`snapshot`: as `self.snapshot` gives it)."""
+        rows, vectors, _ = snapshot or self.snapshot(MAX_VARIANTS)
         entry_of = np.array([r[1] for r in rows])
         fitted = EntryClassifier.fit(vectors, entry_of) if EntryClassifier.suits(entry_of) \
             else None
@@ -362,14 +362,15 @@ class KnowledgeBase:
 
     # -- calibration ----------------------------------------------------------------------
     def calibrate(self, *, recent_questions: Sequence[tuple[str, str]] = (),
-                  signals: Sequence[Signal] = (),
-                  version: int | None = None) -> ConfidenceModel:
+                  signals: Sequence[Signal] = (), version: int | None = None) -> ConfidenceModel:
         """Train the confidence model (see knowledge.training), store it and use it from now."""
         self.sync(force=True)
-        self.fit_classifier()  # first: the log's questions are featured with it
+        snapshot = self.snapshot(MAX_VARIANTS)  # one read of the KB, for both
+        self.fit_classifier(snapshot)  # first: the log's questions are featured with it
         previous = stored_version(read_stored(self.url, self.embedder.name))
         model = train_model(self, recent_questions=recent_questions, signals=signals,
-                            version=(version if version is not None else previous) + 1)
+                            version=(version if version is not None else previous) + 1,
+                            snapshot=snapshot)
         write_stored(self.url, self.embedder.name, model)
         self._model, self._model_loaded = model, True
         self._model_checked = time.monotonic()

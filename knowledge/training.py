@@ -34,12 +34,14 @@ MAX_LEARNED = 2000
 
 
 def train_model(kb: KnowledgeBase, *, recent_questions: Sequence[tuple[str, str]] = (),
-                signals: Sequence[Signal] = (), version: int = 1) -> ConfidenceModel:
+                signals: Sequence[Signal] = (), version: int = 1,
+                snapshot: tuple | None = None) -> ConfidenceModel:
     """`recent_questions`: (text, language) of what customers asked lately, unlabelled; from
     them the share of unanswerable questions is estimated (for each model, from the questions
     it decides). Raises CalibrationImpossible for a KB too small to learn from (fewer than 3
-    entries, or no entry with a second way of asking): the strict defaults then decide."""
-    rows, vectors, kb_version = kb.snapshot(MAX_VARIANTS)
+    entries, or no entry with a second way of asking): the strict defaults then decide.
+    `snapshot`: `kb.snapshot(MAX_VARIANTS)`, when the caller has taken it already."""
+    rows, vectors, kb_version = snapshot or kb.snapshot(MAX_VARIANTS)
     entries, counts = np.unique([r[1] for r in rows], return_counts=True)
     if len(entries) < 3 or counts.max() < 2:
         raise CalibrationImpossible(
