@@ -10,16 +10,21 @@ wrong and unanswerable ones better than the similarities alone (BENCHMARKS.md).
 
 Entries added after the fit (an operator's answer learned a minute ago) get a class at once,
 imprinted from their centroid (`aligned`): the classifier is refitted when the confidence
-model is (after learned entries, daily), never in a customer's search.
+model is (after learned entries, daily) and, in a replica, when it takes up a model another
+process trained (in the background), never in a customer's search.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 ROWS_PER_ENTRY = 50  # questions of one entry the fit sees, at most (seeded sample)
 # A fit costs about (questions seen) x (entries) per step: within this, a few seconds on one
@@ -127,6 +132,7 @@ class LiveClassifier:
         self.fitted: EntryClassifier | None = None
         self.tried = False  # fitted (or found impossible) for the KB at least once
         self._aligned: tuple[int, EntryClassifier | None] = (-2, None)  # (KB version, it)
+        self._refitting = threading.Lock()
 
     def use(self, fitted: EntryClassifier | None) -> None:
         self.fitted, self.tried, self._aligned = fitted, True, (-2, None)
@@ -138,3 +144,18 @@ class LiveClassifier:
         if self.fitted is not None and self._aligned[0] != version:
             self._aligned = (version, self.fitted.aligned(entries, vector_of))
         return self._aligned[1]
+
+    def refit_in_background(self, fit: Callable[[], None]) -> None:
+        """`fit` (seconds: it reads the KB and calls `use`) in a thread of its own, one at a
+        time; searches go on with the classifier in use until it is done."""
+        if not self._refitting.acquire(blocking=False):
+            return
+
+        def refit() -> None:
+            try:
+                fit()
+            except Exception:  # the next model taken up, or a calibration, tries again
+                log.exception("refitting the entry classifier failed")
+            finally:
+                self._refitting.release()
+        threading.Thread(target=refit, name="kb-classifier", daemon=True).start()

@@ -149,9 +149,8 @@ class KnowledgeBase:
 
     def _load_or_rebuild(self) -> None:
         options = self._index_options()
-        loaded = VectorIndex.load(
-            self.index_dir, model=self.embedder.name, dimension=self.embedder.dimension, **options
-        )
+        loaded = VectorIndex.load(self.index_dir, model=self.embedder.name,
+                                  dimension=self.embedder.dimension, **options)
         if loaded is None:
             self._rebuild()
             return
@@ -190,10 +189,8 @@ class KnowledgeBase:
         log.info("index rebuilt: %d questions, KB version %d", len(ids), version)
 
     def _index_options(self) -> dict:
-        return {
-            "approximate_threshold": self.settings.approximate_index_threshold,
-            "nprobe": self.settings.ivf_nprobe,
-        }
+        return {"approximate_threshold": self.settings.approximate_index_threshold,
+                "nprobe": self.settings.ivf_nprobe}
 
     def _save(self) -> None:
         started = time.monotonic()
@@ -241,6 +238,10 @@ class KnowledgeBase:
                 except CalibrationImpossible as exc:
                     log.warning("%s", exc)
                     model = None
+            if self._model_loaded and model is not None:
+                # Another process's newer model, trained on a grown KB: fit again, seconds
+                # of work off the search path (until then new entries are imprinted).
+                self._classifier.refit_in_background(self.fit_classifier)
             self._model, self._model_loaded = model, True
             return model
 

@@ -1,5 +1,6 @@
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -490,3 +491,32 @@ def test_the_entry_classifier_follows_the_kb_between_calibrations(kb, add_entry,
     again = _classifier_features(restarted, "how does shipping work")
     assert again["classifier_best"] > 0.25 and again["classifier_agrees"] == 1.0
     assert _classifier_features(kb, "how does shipping work", lexical=False)["classifier_best"] == 0
+
+
+def test_a_replica_taking_up_a_newer_model_refits_its_classifier_in_the_background(
+        kb, add_entry, settings, monkeypatch):
+    """Another process calibrated after the KB grew: this one takes up its model and fits
+    the classifier again off the search path, instead of keeping the entries of its start
+    as the only fitted classes (new ones merely imprinted) until its own calibration."""
+    def topics(*names):
+        return [add_entry(f"About {t}.", *[f"{w} {t}" for w in (
+            "how does", "tell me about", "question on", "explain", "help with", "what about",
+            "info on", "details of")]) for t in names]
+    topics("shipping", "returns", "payment", "gift cards")
+    kb.calibrate()
+    replica = KnowledgeBase(settings, HashingEmbedder())
+    replica.warm_up()
+    fitted_at_start = set(replica._classifier.fitted.entries.tolist())
+    grown = topics("engraving", "sizes", "warranty", "stores")
+    kb.calibrate()
+    monkeypatch.setattr("knowledge.service.MODEL_CHECK_S", 0.0)
+    replica.search("how does engraving")  # takes up the newer model
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fitted = set(replica._classifier.fitted.entries.tolist())
+        if set(grown) <= fitted:
+            break
+        time.sleep(0.05)
+    assert set(grown) <= fitted and fitted_at_start < fitted
+    assert replica.model().version == kb.model().version
+    replica.close()
