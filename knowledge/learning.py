@@ -1,13 +1,15 @@
 """Learning from an operator's answer: the question and answer of a ticket become
 knowledge, so the bot answers that question, and its paraphrases, next time.
 
-The question is first searched in the knowledge base. When the best entry is close
-(at least the calibrated clarify threshold) and the operator's answer says the same
-as that entry's (cosine of the answers), the question is a paraphrase: it joins that
-entry as a new variant instead of duplicating it. Otherwise a new entry is created,
-with the ticket as provenance. Both texts are cleaned first: control, bidi and zero-width
-characters removed, the answer's greeting and the operator's signature block dropped
-(`knowledge.answer_text`), personal data scrubbed.
+An answer that is word for word a published entry's own (the operator sent the FAQ's
+text, or the same answer as to an earlier ticket) makes the question a new way of asking
+that entry, however it is worded. Otherwise the question is searched in the knowledge
+base. When the best entry is close (at least the calibrated clarify threshold) and the
+operator's answer says the same as that entry's (cosine of the answers), the question is
+a paraphrase: it joins that entry as a new variant instead of duplicating it. Otherwise a
+new entry is created, with the ticket as provenance. Both texts are cleaned first: control,
+bidi and zero-width characters removed, the answer's greeting and the operator's signature
+block dropped (`knowledge.answer_text`), personal data scrubbed.
 
 A new entry never silently contradicts an old one. When the question is not a paraphrase
 but the knowledge base would have offered a published entry of the same language for it
@@ -82,6 +84,10 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
         with session_scope(kb.url) as session:
             target = variant_of if repo.published_entry(variant_of, session=session) else None
     conflict = None
+    if target is None:
+        with session_scope(kb.url) as session:
+            target = repo.entry_answering_with(
+                tuple({clean_answer, answer.strip()}), language, session=session)
     if target is None:
         target, conflict = _closest(kb, question_text, clean_answer, language)
     status = Status.DRAFT.value if review or conflict else Status.PUBLISHED.value

@@ -217,6 +217,15 @@ def published_entry(entry_id: int, *, session: Session) -> Entry | None:
     return entry if entry is not None and entry.status == Status.PUBLISHED else None
 
 
+def entry_answering_with(answers: tuple[str, ...], language: str, *, session: Session
+                         ) -> int | None:
+    """The oldest published entry of `language` whose answer is one of `answers`, word for
+    word: an operator who sends an entry's own answer says the question is that entry's."""
+    return session.scalar(
+        select(Entry.id).where(Entry.answer.in_(answers), Entry.language == language,
+                               Entry.status == Status.PUBLISHED).order_by(Entry.id).limit(1))
+
+
 def get_entry(ref: int | str, *, session: Session) -> Entry:
     """By numeric id or by key."""
     query = select(Entry).options(selectinload(Entry.questions))
