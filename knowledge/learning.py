@@ -87,7 +87,7 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     if target is None:
         with session_scope(kb.url) as session:
             target = repo.entry_answering_with(
-                tuple({clean_answer, answer.strip()}), language, session=session)
+                tuple({clean_answer, clean_text(answer).strip()}), language, session=session)
     if target is None:
         target, conflict = _closest(kb, question_text, clean_answer, language)
     status = Status.DRAFT.value if review or conflict else Status.PUBLISHED.value
