@@ -21,7 +21,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import Base, string_enum, utcnow
@@ -119,6 +121,19 @@ class KBChange(Base):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(Integer, index=True)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# A change's seq is handed out when its row is written and becomes visible at the commit: on
+# PostgreSQL two writers could commit out of seq order, and a replica that synced in between
+# would reach the later seq and skip the earlier change for good. Writers of the feed take
+# turns from their first change to their commit (SQLite lets one writer in at a time anyway).
+FEED_WRITERS_LOCK = 0x5BFEED
+
+
+@event.listens_for(KBChange, "before_insert")
+def _feed_writers_take_turns(mapper, connection, target) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_WRITERS_LOCK})
 
 
 class KBSetting(Base):
