@@ -1,7 +1,8 @@
 """Where Rasa keeps conversations and takes its per-conversation locks, as Rasa documents
 them for several replicas: the SQL tracker store on the product's PostgreSQL (in a schema of
-its own) and the Redis lock store. On SQLite and without Redis: a SQLite tracker file and
-Rasa's in-memory lock, which is right for one process only.
+its own) and the Redis lock store; Redis also carries the socket.io channel's emits
+between processes. On SQLite and without Redis: a SQLite tracker file and Rasa's in-memory
+lock, which is right for one process only.
 
 No secret is written into endpoints.yml: Rasa expands ``${VAR}`` when it reads the file,
 and the values travel in the Rasa process's environment (readable by its owner only)."""
@@ -23,6 +24,9 @@ from core import Settings, SupportBotError
 RASA_SCHEMA = "rasa"
 TRACKER_URL_ENV = "SUPPORTBOT_RASA_TRACKER_URL"
 REDIS_PASSWORD_ENV = "SUPPORTBOT_RASA_REDIS_PASSWORD"
+# The whole URL, for the socket.io channel's Redis client manager
+# (rasa_project/boundary/socketio_queue.py): emits reach clients on any Rasa process.
+REDIS_URL_ENV = "SUPPORTBOT_RASA_REDIS_URL"
 # Rasa's SQL tracker store without its per-message row count (rasa_project/serving).
 TRACKER_STORE_TYPE = "serving.tracker_store.RememberingSQLTrackerStore"
 LOCK_KEY_PREFIX = "supportbot"  # Rasa wants it alphanumeric
@@ -115,6 +119,7 @@ def store_environment(settings: Settings, tracker_db: Path | None) -> dict[str, 
         # wait this long for it (Rasa's default is 60 s), so it bounds the stall a dead
         # process causes; messages are handled in well under a second.
         env["TICKET_LOCK_LIFETIME"] = str(LOCK_LIFETIME_S)
+        env[REDIS_URL_ENV] = settings.redis_url
         if password := redis_target(settings.redis_url).password:
             env[REDIS_PASSWORD_ENV] = password
     return env

@@ -26,7 +26,12 @@ from bot.container import RASA_API_URL_ENV, RASA_TOKEN_ENV, rasa_api
 from bot.conversation.boundary import ACTION_TOKEN_ENV
 from bot.conversation.rasa_runtime import _ENV as RASA_RUN_ENV
 from bot.conversation.rasa_runtime import PROJECT, RasaServer, write_endpoints
-from bot.conversation.rasa_stores import REDIS_PASSWORD_ENV, TRACKER_URL_ENV, is_postgres
+from bot.conversation.rasa_stores import (
+    REDIS_PASSWORD_ENV,
+    REDIS_URL_ENV,
+    TRACKER_URL_ENV,
+    is_postgres,
+)
 from core import Settings
 from tests.conftest import ROOT
 from tests.deploy.deploy_files import (
@@ -50,7 +55,7 @@ DOCKERFILES = {"app": DEPLOY / "app.Dockerfile", "rasa": DEPLOY / "rasa.Dockerfi
 # Variables the product reads beside its Settings: the Rasa process's secrets and the app's
 # way to Rasa's API. Imported, so that a rename in the product fails here.
 NOT_SETTINGS = {RASA_API_URL_ENV, RASA_TOKEN_ENV, TRACKER_URL_ENV, REDIS_PASSWORD_ENV,
-                ACTION_TOKEN_ENV}
+                REDIS_URL_ENV, ACTION_TOKEN_ENV}
 
 
 def example_env() -> dict[str, str]:

@@ -25,6 +25,7 @@ from bot.conversation.rasa_runtime import PROJECT, ensure_model, rasa_python
 from bot.conversation.rasa_stores import (
     RASA_SCHEMA,
     REDIS_PASSWORD_ENV,
+    REDIS_URL_ENV,
     TRACKER_URL_ENV,
     check_redis,
     ensure_tracker_schema,
@@ -82,7 +83,8 @@ def test_rasa_container_process_answers_and_keeps_the_conversation_in_postgres(t
            **RASA_RUN_ENV, "PYTHONPATH": str(project),
            **compose(example_env())["services"]["rasa"]["environment"],
            TRACKER_URL_ENV: rasa_tracker_url(PG_URL),
-           REDIS_PASSWORD_ENV: redis_target(REDIS_URL).password, "SUPPORTBOT_RASA_PORT": str(port)}
+           REDIS_PASSWORD_ENV: redis_target(REDIS_URL).password, REDIS_URL_ENV: REDIS_URL,
+           "SUPPORTBOT_RASA_PORT": str(port)}
     log = tmp_path / "rasa.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(rasa_python(Settings())), str(project / "serve.py"),

@@ -18,6 +18,7 @@ from sanic.request import Request
 
 from boundary.faults import answer_on_failure
 from boundary.limits import ChatLimits, Refused, refused_text, too_long_text
+from boundary.socketio_queue import share_emits
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class GuardedRestInput(RestInput):
 
 class GuardedSocketIOInput(SocketIOInput):
     """The socket.io channel: a foreign browser origin cannot connect, packets are capped
-    at the body limit, and a message that breaks a limit gets a bot message saying so."""
+    at the body limit, a message that breaks a limit gets a bot message saying so, and with
+    Redis configured its emits reach clients connected to any Rasa process."""
 
     limits: ChatLimits
 
@@ -84,6 +86,8 @@ class GuardedSocketIOInput(SocketIOInput):
                namespace=self.namespace)
         sio.on(self.user_message_evt, self._guard_message(handlers[self.user_message_evt]),
                namespace=self.namespace)
+        # With Redis, an emit reaches the client whichever Rasa process makes it.
+        share_emits(sio, blueprint)
         return blueprint
 
     def _guard_connect(self, connect: Callable) -> Callable:
