@@ -3,7 +3,8 @@ knowledge, so the bot answers that question, and its paraphrases, next time.
 
 An answer that is word for word a published entry's own (the operator sent the FAQ's
 text, or the same answer as to an earlier ticket) makes the question a new way of asking
-that entry, however it is worded. Otherwise the question is searched in the knowledge
+that entry, however it is worded, unless it is too short to mean anything without its
+question ("Sì, certo."). Otherwise the question is searched in the knowledge
 base. When the best entry is close (at least the calibrated clarify threshold) and the
 operator's answer says the same as that entry's (cosine of the answers), the question is
 a paraphrase: it joins that entry as a new variant instead of duplicating it. Otherwise a
@@ -31,6 +32,7 @@ from core import session_scope
 from knowledge import repository as repo
 from knowledge.answer_text import answer_body, clean_text
 from knowledge.errors import InvalidEntry
+from knowledge.lexical import tokenize
 from knowledge.models import Entry, EntryVersion, Source, Status
 from knowledge.privacy import scrub
 from knowledge.scoring import DecisionKind
@@ -41,6 +43,9 @@ __all__ = ["Conflict", "ConflictError", "Learned", "answer_body", "clean_questio
 
 SAME_ANSWER = 0.8  # cosine between two answers that say the same thing
 PARAPHRASE_FLOOR = 0.55  # below this score the best entry cannot be the same question
+# An answer this short ("Sì, certo.") means something only with its question: the same
+# words under two questions do not make them one.
+SELF_CONTAINED_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
         with session_scope(kb.url) as session:
             target = variant_of if repo.published_entry(variant_of, session=session) else None
     conflict = None
-    if target is None:
+    if target is None and len(tokenize(clean_answer)) >= SELF_CONTAINED_WORDS:
         with session_scope(kb.url) as session:
             target = repo.entry_answering_with(
                 tuple({clean_answer, clean_text(answer).strip()}), language, session=session)

@@ -265,3 +265,11 @@ def test_the_same_answer_in_another_language_or_a_draft_is_not_joined(kb, add_en
     learned = learn(kb, question="Gli amici a quattro zampe sono ammessi tra gli scaffali?",
                     answer=DOG, language="it", ticket_id=5, operator="op@shop.example")
     assert not learned.as_variant
+
+
+def test_a_short_answer_alike_under_two_questions_does_not_make_them_one(kb, add_entry):
+    entry_id = add_entry("Sì, certo.", "Avete la taglia XL?", language="it", key="xl")
+    kb.warm_up()
+    learned = learn(kb, question="Spedite anche in Svizzera?", answer="Sì, certo.",
+                    language="it", ticket_id=6, operator="op@shop.example")
+    assert learned.entry_id != entry_id and not learned.as_variant
