@@ -31,7 +31,6 @@ PER_ENTRY = 5  # at most this many hidden questions per entry and fold
 HIDDEN_PROBES = 300  # questions of hidden entries searched per fold, at least (if there are)
 MAX_FOLD_PROBES = 1500  # questions of hidden entries, and entries with a hidden question, per fold
 BANK_NEAR_DUPLICATE = 0.92  # a bank question this close to a KB question is answered by it
-LEVEL_ENTRIES, LEVEL_QUESTIONS = 500, 40  # the sample that measures `paraphrase_level`
 
 
 @dataclass(frozen=True)
@@ -204,8 +203,7 @@ def collect_probes(
     (`EntryClassifier.suits` the whole KB)."""
     rng = np.random.default_rng(seed)
     entries = np.unique(entry_of_variant)
-    bank_queries = (_bank_queries(bank, vectors, paraphrase_level(entry_of_variant, vectors))
-                    if bank is not None and len(entries) else [])
+    bank_queries = _bank_queries(bank, vectors) if bank is not None and len(entries) else []
     if len(entries) < 3:  # no folds: the bank alone, against the whole KB
         whole = FoldSearch(np.arange(len(entry_of_variant)), entry_of_variant, vectors, texts,
                            lexical_weight, languages, classify)
@@ -243,36 +241,16 @@ def collect_probes(
     return Probes.join(parts)
 
 
-def _bank_queries(bank: tuple, vectors: np.ndarray, answered_at: float) -> list[Query]:
-    """The bank's questions as probes (vectors, texts and optionally languages), but those as
-    close to a KB question as `answered_at`: this KB answers them."""
+def _bank_queries(bank: tuple, vectors: np.ndarray) -> list[Query]:
+    """The bank's questions as probes (vectors, texts and optionally languages), but those
+    nearly a KB question: this KB answers them."""
     bank_vectors, bank_texts = bank[0], bank[1]
     bank_languages = bank[2] if len(bank) > 2 else [""] * len(bank_texts)
     nearest = (bank_vectors @ vectors.T).max(axis=1)
     return [Query(v, t, None, "bank", language)
             for v, t, language, n in zip(bank_vectors, bank_texts, bank_languages, nearest,
                                          strict=True)
-            if n < answered_at]
-
-
-def paraphrase_level(entry_of_variant: np.ndarray, vectors: np.ndarray, *, seed: int = 0
-                     ) -> float:
-    """How close this KB's own ways of asking one thing are: the median similarity of a
-    question to the nearest other question of its entry (a sample), never above
-    BANK_NEAR_DUPLICATE. The bank is written for a shop whose FAQ does not answer it; a
-    bank question as close to a KB question as that KB's paraphrases are to each other is
-    one this FAQ answers ("where's my refund" in a FAQ that says), not an unanswerable one."""
-    rng = np.random.default_rng(seed)
-    entries, counts = np.unique(entry_of_variant, return_counts=True)
-    nearest = []
-    for e in rng.permutation(entries[counts > 1])[:LEVEL_ENTRIES].tolist():
-        rows = rng.permutation(np.flatnonzero(entry_of_variant == e))[:LEVEL_QUESTIONS]
-        similarity = vectors[rows] @ vectors[rows].T
-        np.fill_diagonal(similarity, -np.inf)
-        nearest.append(similarity.max(axis=1))
-    if not nearest:
-        return BANK_NEAR_DUPLICATE
-    return min(BANK_NEAR_DUPLICATE, float(np.median(np.concatenate(nearest))))
+            if n < BANK_NEAR_DUPLICATE]
 
 
 def _language(languages: np.ndarray | None, row: int) -> str:
