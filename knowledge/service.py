@@ -239,8 +239,7 @@ class KnowledgeBase:
                     log.warning("%s", exc)
                     model = None
             if self._model_loaded and model is not None:
-                # Another process's newer model, trained on a grown KB: fit again, seconds
-                # of work off the search path (until then new entries are imprinted).
+                # Another process's newer model (a grown KB): refit, off the search path.
                 self._classifier.refit_in_background(self.fit_classifier)
             self._model, self._model_loaded = model, True
             return model
