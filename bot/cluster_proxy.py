@@ -42,27 +42,44 @@ def haproxy_executable(settings: Settings) -> str:
     return found
 
 
-def haproxy_config(layout: Layout, rasa_token: str) -> str:
-    """The whole HAProxy configuration. `rasa_token` is Rasa's HTTP API token: the health
-    check asks /status, which answers 200 only once the model is loaded."""
-    bind = f"[{layout.host}]" if ":" in layout.host else layout.host
-    apps = "\n".join(f"  server app{i} 127.0.0.1:{port} check"
-                     for i, port in enumerate(layout.app_ports))
-    rasas = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check"
-                      for i, port in enumerate(layout.rasa_ports))
-    sticky = "\n".join(f"  server rasa{i} 127.0.0.1:{port} check cookie rasa{i}"
-                       for i, port in enumerate(layout.rasa_ports))
-    rasa_check = (f"  option httpchk\n  http-check send meth GET uri /status?token={rasa_token}\n"
-                  "  http-check expect status 200\n")
-    # No global maxconn: HAProxy derives it from the file-descriptor limit it may use.
-    return f"""global
+# Messages one Rasa process is given at once over REST; more wait in HAProxy's queue (and
+# go to whichever process frees a slot first) instead of piling up in Rasa's event loop,
+# where they would also delay its answer to the health check.
+RASA_SLOTS = 8
 
-defaults
+
+def _servers(name: str, ports: tuple[int, ...], extra: str = "", *, sticky: bool = False,
+             fallback: bool = True) -> str:
+    """A checked server per process and, with `fallback`, an unchecked backup twin of each.
+    HAProxy uses backups only when every checked server is down; with `option allbackups`
+    it balances over all of them. When every check fails at once the processes are more
+    likely busy than dead, so the proxy keeps sending them messages rather than answering
+    503; a twin of a dead one refuses the connection and the request is retried on another
+    (retry-on conn-failure, option redispatch)."""
+    lines = ["  option allbackups"] if fallback else []
+    lines += [f"  server {name}{i} 127.0.0.1:{port} check{extra}"
+              + (f" cookie {name}{i}" if sticky else "") for i, port in enumerate(ports)]
+    if fallback:
+        lines += [f"  server {name}{i}-fallback 127.0.0.1:{port} backup{extra}"
+                  for i, port in enumerate(ports)]
+    return "\n".join(lines)
+
+
+DEFAULTS = """defaults
   mode http
   timeout connect 2s
   timeout client 120s
   timeout server 120s
   timeout tunnel 1h
+  # A busy process is not a dead one: a check may take 10 s once connected. Unset, a check
+  # has `inter` (1 s) in all, and under load Rasa processes slower than that to answer
+  # /status were all taken out of rotation at once (503s). A dead process refuses the
+  # connection at once and is taken out after two checks (~2 s).
+  timeout check 10s
+  default-server inter 1s fall 2 rise 2
+  # How long a message waits for a free slot (maxconn) when every process is busy; unset,
+  # `timeout connect` (2 s), after which HAProxy answers 503.
+  timeout queue 30s
   option redispatch 1
   retries 3
   # A request to a process that died before answering is sent to another one; it waits
@@ -70,10 +87,21 @@ defaults
   # handled. A ticket's action is idempotent per question, so a repeat opens no second one.
   retry-on conn-failure empty-response
   option http-buffer-request  # a retry resends the whole body (chat bodies are small)
-  default-server inter 1s fall 2 rise 2
   option forwardfor  # the app's per-client limits see the client, not HAProxy
 
-frontend public_app
+"""
+
+
+def haproxy_config(layout: Layout, rasa_token: str) -> str:
+    """The whole HAProxy configuration. `rasa_token` is Rasa's HTTP API token: the health
+    check asks /status, which answers 200 only once the model is loaded."""
+    bind = f"[{layout.host}]" if ":" in layout.host else layout.host
+    rasa_check = (f"  option httpchk\n  http-check send meth GET uri /status?token={rasa_token}\n"
+                  "  http-check expect status 200\n")
+    # No global maxconn: HAProxy derives it from the file-descriptor limit it may use.
+    return f"""global
+
+{DEFAULTS}frontend public_app
   bind {bind}:{layout.app_port}
   # The action endpoint is for Rasa only: reachable on the loopback frontend below.
   http-request deny deny_status 404 if {{ path /webhook }} || {{ path_beg /webhook/ }}
@@ -90,17 +118,19 @@ frontend actions
 
 backend app
   balance roundrobin
-{apps}
+{_servers("app", layout.app_ports)}
 
 backend rasa
   balance roundrobin
   http-response set-header {SERVED_BY} %s
-{rasa_check}{rasas}
+{rasa_check}{_servers("rasa", layout.rasa_ports, f" maxconn {RASA_SLOTS}")}
 
+# socket.io: no slot limit (a websocket holds its slot for as long as the chat is open) and
+# no fallback (the widget falls back to REST, balanced above, when no session opens).
 backend rasa_socketio
   balance roundrobin
   cookie SUPPORTBOT_RASA insert indirect nocache httponly
-{rasa_check}{sticky}
+{rasa_check}{_servers("rasa", layout.rasa_ports, sticky=True, fallback=False)}
 """
 
 
