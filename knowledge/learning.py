@@ -84,15 +84,9 @@ def learn(kb: KnowledgeBase, *, question: str, answer: str, language: str, ticke
     with session_scope(kb.url) as session:
         if (done := _learned_before(reason, session=session)) is not None:
             return done  # a restart after a crash: never learn the same ticket twice
-    target = None
-    if variant_of is not None:
-        with session_scope(kb.url) as session:
-            target = variant_of if repo.published_entry(variant_of, session=session) else None
+        target = _chosen_entry(variant_of, (clean_answer, clean_text(answer).strip()),
+                               language, session=session)
     conflict = None
-    if target is None and len(tokenize(clean_answer)) >= SELF_CONTAINED_WORDS:
-        with session_scope(kb.url) as session:
-            target = repo.entry_answering_with(
-                tuple({clean_answer, clean_text(answer).strip()}), language, session=session)
     if target is None:
         target, conflict = _closest(kb, question_text, clean_answer, language)
     status = Status.DRAFT.value if review or conflict else Status.PUBLISHED.value
@@ -137,8 +131,16 @@ def _learned_before(reason: str, *, session) -> Learned | None:
                    entry.conflict_with)
 
 
-def _paraphrase_of(kb: KnowledgeBase, question: str, answer: str, language: str) -> int | None:
-    return _closest(kb, question, answer, language)[0]
+def _chosen_entry(variant_of: int | None, answers: tuple[str, str], language: str, *,
+                  session) -> int | None:
+    """The entry the operator chose for the question: the one picked (while published), else
+    the one whose answer is theirs word for word (`answers`: cleaned, and as sent), if long
+    enough to mean something without its question."""
+    if variant_of is not None and repo.published_entry(variant_of, session=session):
+        return variant_of
+    if len(tokenize(answers[0])) < SELF_CONTAINED_WORDS:
+        return None
+    return repo.entry_answering_with(tuple(set(answers)), language, session=session)
 
 
 def _closest(kb: KnowledgeBase, question: str, answer: str, language: str
