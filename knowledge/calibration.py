@@ -165,11 +165,12 @@ class FoldSearch:
                 self.lexical_weight,
             )
             best = scored[0].entry_id if scored else None
+            offer = buttons(scored)
             facts = QueryFacts(
                 words=len(tokenize(query.text)), questions=self.questions.get(best, 0),
-                classified=self.classifier.features(query.vector, best) if self.classifier
-                else NO_CLASSIFIER)
-            offer = buttons(scored)
+                classified=self.classifier.features(query.vector, best,
+                                                    offered=[s.entry_id for s in offer])
+                if self.classifier else NO_CLASSIFIER)
             rows["x"].append(feature_vector(scored, facts))
             rows["in_scope"].append(query.truth is not None)
             rows["right"].append(query.truth is not None and bool(scored)

@@ -39,7 +39,7 @@ MIN_ROWS = 3
 # questions); from 10 (xSID) up it answered more and as safely or more.
 MIN_TYPICAL_QUESTIONS = 8
 REGULARISATION_C = 10.0  # inverse L2 strength; vectors are unit length
-NO_CLASSIFIER = (0.0, 0.0, 0.0)  # the features when there is none
+NO_CLASSIFIER = (0.0, 0.0, 0.0, 0.0)  # the features when there is none
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,14 @@ class EntryClassifier:
     @staticmethod
     def suits(entry_of_row: np.ndarray) -> bool:
         """Whether a KB (each question's entry) gets a classifier: at least 3 entries, the
-        median entry with MIN_TYPICAL_QUESTIONS questions, and a fit within MAX_FIT_WORK.
+        typical question in an entry of MIN_TYPICAL_QUESTIONS questions or more (the median
+        over questions, not entries: a KB whose FAQ entries have grown, beside many one-off
+        answers learned with a question each, has one), and a fit within MAX_FIT_WORK.
         Decided on the whole KB, so that the calibration's folds follow the live search."""
-        entries, counts = np.unique(entry_of_row, return_counts=True)
-        return (len(entries) >= 3 and float(np.median(counts)) >= MIN_TYPICAL_QUESTIONS
+        entries, position, counts = np.unique(entry_of_row, return_inverse=True,
+                                              return_counts=True)
+        return (len(entries) >= 3
+                and float(np.median(counts[position])) >= MIN_TYPICAL_QUESTIONS
                 and _questions_per_entry(len(entries)) >= MIN_ROWS)
 
     @classmethod
@@ -103,9 +107,10 @@ class EntryClassifier:
         entries = np.array([int(self.entries[i]) for i in kept] + new, dtype=np.int64)
         return EntryClassifier(entries, coef, intercept)
 
-    def features(self, vector: np.ndarray, best: int | None, exclude: int | None = None
-                 ) -> tuple[float, float, float]:
-        """(P(best entry), the highest P of any entry, 1 if they are the same entry) for a
+    def features(self, vector: np.ndarray, best: int | None, exclude: int | None = None,
+                 offered: Iterable[int] = ()) -> tuple[float, float, float, float]:
+        """(P(best entry), the highest P of any entry, 1 if they are the same entry, the
+        summed P of the `offered` entries: the clarify buttons, 0 when there are none) for a
         question; `exclude`: an entry treated as absent (how the KB decided before it)."""
         if best is None or not len(self.entries):
             return NO_CLASSIFIER
@@ -117,7 +122,8 @@ class EntryClassifier:
         p /= p.sum()
         at = np.flatnonzero(self.entries == best)
         p_best = float(p[at[0]]) if len(at) else 0.0
-        return p_best, float(p.max()), float(len(at) > 0 and p_best >= float(p.max()))
+        p_offered = float(p[np.isin(self.entries, list(offered))].sum())
+        return p_best, float(p.max()), float(len(at) > 0 and p_best >= float(p.max())), p_offered
 
 
 def _questions_per_entry(entries: int) -> int:

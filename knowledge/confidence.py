@@ -24,11 +24,12 @@ import numpy as np
 from knowledge.classifier import NO_CLASSIFIER
 from knowledge.scoring import LEXICAL_SCALE, DecisionKind, ScoredEntry, is_near_copy
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 FEATURES = (
     "score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lexical",
     "lexical_lead", "questions", "query_words", "lead_10", "lead_background",
-    "classifier_best", "classifier_max", "classifier_agrees",  # knowledge.classifier
+    "classifier_best", "classifier_max", "classifier_agrees", "classifier_offered",
+    # the last four: knowledge.classifier
 )
 # The features that are similarities (or differences of them): what a question asked in
 # another language than the KB's lowers.
@@ -44,7 +45,7 @@ class QueryFacts:
     """What the features need besides the ranked entries."""
     words: int  # content words in the question
     questions: int  # questions of the best-ranked entry
-    classified: tuple[float, float, float] = NO_CLASSIFIER  # EntryClassifier.features
+    classified: tuple[float, float, float, float] = NO_CLASSIFIER  # EntryClassifier.features
 
 
 def feature_vector(scored: Sequence[ScoredEntry], facts: QueryFacts) -> np.ndarray:

@@ -18,7 +18,7 @@ from core import Settings, session_scope
 from knowledge import repository as repo
 from knowledge.calibration import Signal
 from knowledge.classifier import NO_CLASSIFIER, EntryClassifier, LiveClassifier
-from knowledge.confidence import ConfidenceModel, QueryFacts, feature_vector
+from knowledge.confidence import ConfidenceModel, QueryFacts, buttons, feature_vector
 from knowledge.decision import Candidate, Decision
 from knowledge.embedders import Embedder, make_embedder
 from knowledge.errors import CalibrationImpossible
@@ -279,9 +279,8 @@ class KnowledgeBase:
     def _rank(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None = None
               ) -> tuple[ConfidenceModel | None, list[ScoredEntry], np.ndarray]:
         """The model that decides, the ranked entries and their features. A question in a
-        language the KB has no entry in is decided by the model trained for that case (no
-        shared words, so no lexical match; similarities lowered as the bundled parallel
-        questions measured on this KB)."""
+        language no entry is in is decided by the model trained for that case (no shared
+        words; similarities lowered as the bundled parallel questions measured here)."""
         model = self.model()
         deciding = model and model.for_language(language, self._entry_languages())
         scored, x = self._features(text, vector, language, exclude, lexical=deciding is model)
@@ -298,9 +297,10 @@ class KnowledgeBase:
             top = scored[0].entry_id if scored else None
             classifier = lexical and self._classifier.at(self._version, self._maps.variants,
                                                          self._entry_vector)
+            offered = [s.entry_id for s in buttons(scored)]
             facts = QueryFacts(words=len(tokenize(text)),
                                questions=len(self._maps.variants.get(top, ())),
-                               classified=classifier.features(vector, top, exclude)
+                               classified=classifier.features(vector, top, exclude, offered)
                                if classifier else NO_CLASSIFIER)
         return scored, feature_vector(scored, facts)
 
