@@ -242,13 +242,14 @@ class Probes:
 
 def train(probes: Probes, *, budget: float, clarify_at: float, share: float,
           embedder: str = "", kb_version: int = -1, version: int = 0) -> ConfidenceModel:
-    ins = probes.in_scope
+    ins, offer = probes.in_scope, probes.offerable
     balanced = probes.weights(0.5) * len(probes.x)
     model = ConfidenceModel(
         trained_at=round(time.time(), 3),
         in_scope=Logistic.fit(probes.x, ins.astype(int), balanced),
         right=Logistic.fit(probes.x[ins], probes.right[ins].astype(int)),
-        among=Logistic.fit(probes.x[ins], probes.among[ins].astype(int)),
+        # Only where there are buttons: the only searches it is asked about.
+        among=Logistic.fit(probes.x[ins & offer], probes.among[ins & offer].astype(int)),
         unanswerable_share=share, answer_at=1.0, clarify_at=clarify_at, budget=budget,
         embedder=embedder, version=version, kb_version=kb_version,
     )

@@ -251,6 +251,20 @@ CLOSE = [s(1, 0.90), s(2, 0.87), s(3, 0.85), s(4, 0.5)]
 APART = [s(1, 0.90), s(2, 0.60), s(3, 0.55)]
 
 
+def test_the_among_model_learns_from_searches_that_had_buttons():
+    """It is asked only where there are buttons to offer; a search without any (the right
+    entry then never "among" them) must not teach it that the right entry rarely is."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    x = rng.normal(size=(n, N))
+    offerable = rng.random(n) < 0.3
+    among = offerable & (rng.random(n) < sigmoid(x[:, MARGIN] + 1.5))
+    probes = Probes(x, np.ones(n, bool), among, among, offerable, np.array(["variant"] * n))
+    model = train(probes, budget=0.05, clarify_at=0.8, share=0.5)
+    predicted = sigmoid(model.among.logit(x[offerable]))
+    assert abs(float(predicted.mean()) - float(among[offerable].mean())) < 0.03
+
+
 def test_decide_on():
     model = hand_model()
     kind, chosen, p = model.decide_on(CLOSE, x_for(0.9, 0.1))
