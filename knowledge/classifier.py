@@ -4,9 +4,10 @@ question belong to, learned from the ways of asking each entry has.
 Similarity to an entry's questions says how close a question is; it does not say which
 directions of the embedding tell this KB's entries apart (every question of a bank's FAQ is
 "about banking"). A multinomial logistic regression on the KB's vectors learns them, and its
-probability for the best-ranked entry is a feature of the confidence model
-(`knowledge.confidence`): measured on the development sets, it tells right answers from
-wrong and unanswerable ones better than the similarities alone (BENCHMARKS.md).
+probabilities for the best-ranked entry and for the clarify buttons' entries are features of
+the confidence model (`knowledge.confidence`): measured on the development sets, they tell
+right answers from wrong and unanswerable ones, and buttons that hold the right entry from
+those that do not, better than the similarities alone (BENCHMARKS.md).
 
 Entries added after the fit (an operator's answer learned a minute ago) get a class at once,
 imprinted from their centroid (`aligned`): the classifier is refitted when the confidence
@@ -32,10 +33,10 @@ ROWS_PER_ENTRY = 50  # questions of one entry the fit sees, at most (seeded samp
 # 800 entries) it decides without the classifier.
 MAX_FIT_WORK = 2_000_000
 MIN_ROWS = 3
-# Fewer questions than this for the typical entry: the calibration's folds (each hides one of
-# an entry's few questions) cannot tell how far its probabilities can be trusted. Measured
-# (BENCHMARKS.md): at 3 questions an entry BANKING77's wrong answers doubled; at 5 they rose
-# on three sets of ten, and in the learning replay on CLINC150 (7.5 -> 10.0 % of all
+# Fewer questions than this in the typical question's entry: the calibration's folds (each
+# hides one of an entry's few questions) cannot tell how far its probabilities can be trusted.
+# Measured (BENCHMARKS.md): at 3 questions an entry BANKING77's wrong answers doubled; at 5
+# they rose on three sets of ten, and in the learning replay on CLINC150 (7.5 -> 10.0 % of all
 # questions); from 10 (xSID) up it answered more and as safely or more.
 MIN_TYPICAL_QUESTIONS = 8
 REGULARISATION_C = 10.0  # inverse L2 strength; vectors are unit length
