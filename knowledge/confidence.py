@@ -27,7 +27,7 @@ from knowledge.scoring import LEXICAL_SCALE, DecisionKind, ScoredEntry, is_near_
 MODEL_FORMAT = 3
 FEATURES = (
     "score", "runner_up", "margin_2", "margin_3", "nearest", "centroid", "lexical",
-    "lexical_lead", "questions", "query_words", "lead_10", "lead_background",
+    "lexical_lead", "questions", "query_words", "uncovered_words", "lead_10", "lead_background",
     "classifier_best", "classifier_max", "classifier_agrees", "classifier_offered",
     # the last four: knowledge.classifier
 )
@@ -46,6 +46,7 @@ class QueryFacts:
     words: int  # content words in the question
     questions: int  # questions of the best-ranked entry
     classified: tuple[float, float, float, float] = NO_CLASSIFIER  # EntryClassifier.features
+    uncovered: float = 0.0  # share of its words the best entry's questions lack (LexicalIndex)
 
 
 def feature_vector(scored: Sequence[ScoredEntry], facts: QueryFacts) -> np.ndarray:
@@ -61,7 +62,7 @@ def feature_vector(scored: Sequence[ScoredEntry], facts: QueryFacts) -> np.ndarr
         first.nearest, first.centroid,
         1.0 - math.exp(-first.lexical / LEXICAL_SCALE),
         1.0 if first.lexical > 0 and first.lexical >= best_lexical else 0.0,
-        math.log1p(facts.questions), math.log1p(facts.words),
+        math.log1p(facts.questions), math.log1p(facts.words), facts.uncovered,
         first.score - scored[-1].score,
         first.score - (float(np.mean([s.score for s in scored[3:]])) if len(scored) > 3 else 0.0),
         *facts.classified,

@@ -227,6 +227,20 @@ class LexicalIndex:
         return {int(v): float(s) for v, s in zip(ids.tolist(), values.tolist(), strict=True)
                 if s > 0}
 
+    def uncovered_share(self, text: str, variant_ids: Iterable[int]) -> float:
+        """The share of the text's words that none of the given questions (one entry's) has;
+        0.0 for a text without words. A question on a topic beside the entry's (reporting a
+        stolen card, where the entry covers a damaged one) shows it; a rewording mostly not."""
+        tokens = tokenize(text)
+        if not tokens:
+            return 0.0
+        with self._lock:
+            starts, terms = self._starts.data, self._doc_terms.data
+            slots = [s for v in variant_ids if (s := self._slot_of.get(int(v))) is not None]
+            have = set().union(*(terms[starts[s]:starts[s + 1]].tolist() for s in slots))
+            uncovered = sum(1 for t in tokens if self._vocab.get(t) not in have)
+        return uncovered / len(tokens)
+
     def _score(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(variant ids, scores) of the live variants sharing a word with the text; the
         work is proportional to the postings of the query's words, not to the index."""

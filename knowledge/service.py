@@ -288,8 +288,7 @@ class KnowledgeBase:
 
     def _features(self, text: str, vector: np.ndarray, language: str | None, exclude: int | None,
                   lexical: bool) -> tuple[list[ScoredEntry], np.ndarray]:
-        """`lexical`: the features of the main model (with the lexical match and the entry
-        classifier), not those of a model for a language no entry is in."""
+        """`lexical`: the main model's features (words, classifier), not a cross-lingual one's."""
         if lexical and not self._classifier.tried and self.model() is not None:
             self.fit_classifier()  # a process that neither warmed up nor calibrated
         with self._lock:
@@ -298,10 +297,13 @@ class KnowledgeBase:
             classifier = lexical and self._classifier.at(self._version, self._maps.variants,
                                                          self._entry_vector)
             offered = [s.entry_id for s in buttons(scored)]
+            words = lexical and self.settings.hybrid_lexical  # as the calibration's probes
             facts = QueryFacts(words=len(tokenize(text)),
                                questions=len(self._maps.variants.get(top, ())),
                                classified=classifier.features(vector, top, exclude, offered)
-                               if classifier else NO_CLASSIFIER)
+                               if classifier else NO_CLASSIFIER,
+                               uncovered=self._maps.lexical.uncovered_share(
+                                   text, self._maps.variants.get(top, ())) if words else 0.0)
         return scored, feature_vector(scored, facts)
 
     def fit_classifier(self, snapshot: tuple | None = None) -> None:
@@ -316,9 +318,7 @@ class KnowledgeBase:
     def _entry_vector(self, entry_id: int) -> np.ndarray:
         """Under the search lock: an entry's centroid, or its one question's vector."""
         maps = self._maps
-        if entry_id in maps.centroids:
-            return maps.centroids[entry_id]
-        return self._index.vectors_of(maps.variants[entry_id][:1])[0]
+        return maps.centroids.get(entry_id, self._index.vectors_of(maps.variants[entry_id][:1])[0])
 
     def _score(self, text: str, vector: np.ndarray, language: str | None,
                exclude: int | None = None, lexical: bool = True) -> list[ScoredEntry]:

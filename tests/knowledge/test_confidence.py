@@ -95,11 +95,13 @@ def unseen(model, probes):
 # 1. features
 def test_feature_vector_order_and_margins():
     scored = [s(1, 0.9, lexical=6.0), s(2, 0.7, lexical=8.0), s(3, 0.6), s(4, 0.5), s(5, 0.3)]
-    x = feature_vector(scored, QueryFacts(words=4, questions=5, classified=(0.8, 0.8, 1.0, 0.9)))
+    x = feature_vector(scored, QueryFacts(words=4, questions=5, classified=(0.8, 0.8, 1.0, 0.9),
+                                          uncovered=0.25))
     assert x.shape == (N,) and dict(zip(FEATURES, x.tolist(), strict=True)) == pytest.approx({
         "score": 0.9, "runner_up": 0.7, "margin_2": 0.2, "margin_3": 0.3, "nearest": 0.85,
         "centroid": 0.92, "lexical": 1 - math.exp(-6.0 / LEXICAL_SCALE), "lexical_lead": 0.0,
-        "questions": math.log1p(5), "query_words": math.log1p(4), "lead_10": 0.6,
+        "questions": math.log1p(5), "query_words": math.log1p(4), "uncovered_words": 0.25,
+        "lead_10": 0.6,
         "lead_background": 0.9 - 0.4,
         "classifier_best": 0.8, "classifier_max": 0.8, "classifier_agrees": 1.0,
         "classifier_offered": 0.9})

@@ -121,6 +121,19 @@ def test_search_returns_the_k_best():
     assert LexicalIndex().search("order", 10) == {}
 
 
+def test_uncovered_words_are_those_none_of_the_entrys_questions_has():
+    index = fresh({1: "my card is damaged", 2: "card broken", 3: "report a stolen card"})
+    damaged = [1, 2]
+    assert index.uncovered_share("a card was stolen", damaged) == pytest.approx(1 / 2)
+    assert index.uncovered_share("damaged broken card", damaged) == 0.0
+    assert index.uncovered_share("the is of", damaged) == 0.0  # no words at all
+    assert index.uncovered_share("card", [99]) == 1.0  # questions not in the index: none
+    index.update(removed=[1])
+    assert index.uncovered_share("damaged card", damaged) == pytest.approx(1 / 2)
+    index.update(added=[(4, "stolen card")])
+    assert index.uncovered_share("a card was stolen", [2, 4]) == 0.0
+
+
 def test_an_update_never_rebuilds(monkeypatch):
     index = fresh({1: "order refund", 2: "gift card"})
     monkeypatch.setattr(LexicalIndex, "build", lambda *a: pytest.fail("rebuilt"))
