@@ -520,3 +520,23 @@ def test_a_replica_taking_up_a_newer_model_refits_its_classifier_in_the_backgrou
     assert set(grown) <= fitted and fitted_at_start < fitted
     assert replica.model().version == kb.model().version
     replica.close()
+
+
+def test_a_calibration_probe_has_the_live_search_s_features(kb, add_entry):
+    """The model learns from probes and decides on live searches: the two must compute every
+    feature alike (here against the whole KB, where a probe and a search see the same)."""
+    from knowledge.calibration import FoldSearch, Query
+    from knowledge.training import MAX_VARIANTS
+
+    for topic in ("shipping costs", "returns", "payment by card", "gift cards"):
+        add_entry(f"About {topic}.", f"how do {topic} work", f"tell me about {topic}",
+                  f"question on {topic} please")
+    kb.warm_up()
+    rows, vectors, _ = kb.snapshot(MAX_VARIANTS)
+    whole = FoldSearch(np.arange(len(rows)), np.array([r[1] for r in rows]), vectors,
+                       [r[2] for r in rows], kb.settings.lexical_weight)
+    for question in ("how much are shipping costs to Rome", "a stolen card", "gift cards?"):
+        probe = whole.probes([Query(kb.embedder.embed(question), question, None, "bank")])
+        live, _ = kb.features(question, lexical=True)
+        assert dict(zip(FEATURES, live.tolist(), strict=True)) == pytest.approx(
+            dict(zip(FEATURES, probe.x[0].tolist(), strict=True)), abs=1e-5)
