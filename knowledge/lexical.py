@@ -38,6 +38,7 @@ _STOP = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_ITALIAN)
 K1, B = 1.5, 0.75  # bm25s's defaults, which the confidence models were calibrated with
 _MIN_COMPACT = 1024  # dead slots tolerated before a whole compaction is considered
 _CACHE_POSTINGS = 256  # words in at least this many questions keep their scores between changes
+_COVER_QUESTIONS = 256  # an entry's first questions (by id) whose words `uncovered_share` reads
 
 
 def tokenize(text: str) -> list[str]:
@@ -228,15 +229,17 @@ class LexicalIndex:
                 if s > 0}
 
     def uncovered_share(self, text: str, variant_ids: Iterable[int]) -> float:
-        """The share of the text's words that none of the given questions (one entry's) has;
-        0.0 for a text without words. A question on a topic beside the entry's (reporting a
-        stolen card, where the entry covers a damaged one) shows it; a rewording mostly not."""
+        """The share of the text's words that none of the given questions (one entry's; its
+        first _COVER_QUESTIONS by id, so the cost stays bounded) has; 0.0 for a text without
+        words. A question on a topic beside the entry's (reporting a stolen card, where the
+        entry covers a damaged one) shows it; a rewording mostly does not."""
         tokens = tokenize(text)
         if not tokens:
             return 0.0
         with self._lock:
             starts, terms = self._starts.data, self._doc_terms.data
-            slots = [s for v in variant_ids if (s := self._slot_of.get(int(v))) is not None]
+            slots = [s for v in sorted(variant_ids)[:_COVER_QUESTIONS]
+                     if (s := self._slot_of.get(int(v))) is not None]
             have = set().union(*(terms[starts[s]:starts[s + 1]].tolist() for s in slots))
             uncovered = sum(1 for t in tokens if self._vocab.get(t) not in have)
         return uncovered / len(tokens)

@@ -297,13 +297,12 @@ class KnowledgeBase:
             classifier = lexical and self._classifier.at(self._version, self._maps.variants,
                                                          self._entry_vector)
             offered = [s.entry_id for s in buttons(scored)]
-            words = lexical and self.settings.hybrid_lexical  # as the calibration's probes
-            facts = QueryFacts(words=len(tokenize(text)),
-                               questions=len(self._maps.variants.get(top, ())),
+            mine = self._maps.variants.get(top, ())  # the best entry's questions
+            facts = QueryFacts(words=len(tokenize(text)), questions=len(mine),
                                classified=classifier.features(vector, top, exclude, offered)
                                if classifier else NO_CLASSIFIER,
-                               uncovered=self._maps.lexical.uncovered_share(
-                                   text, self._maps.variants.get(top, ())) if words else 0.0)
+                               uncovered=self._maps.lexical.uncovered_share(text, mine)
+                               if lexical and self.settings.hybrid_lexical else 0.0)
         return scored, feature_vector(scored, facts)
 
     def fit_classifier(self, snapshot: tuple | None = None) -> None:
@@ -317,8 +316,9 @@ class KnowledgeBase:
 
     def _entry_vector(self, entry_id: int) -> np.ndarray:
         """Under the search lock: an entry's centroid, or its one question's vector."""
-        maps = self._maps
-        return maps.centroids.get(entry_id, self._index.vectors_of(maps.variants[entry_id][:1])[0])
+        if (centroid := self._maps.centroids.get(entry_id)) is not None:
+            return centroid
+        return self._index.vectors_of(self._maps.variants[entry_id][:1])[0]
 
     def _score(self, text: str, vector: np.ndarray, language: str | None,
                exclude: int | None = None, lexical: bool = True) -> list[ScoredEntry]:
