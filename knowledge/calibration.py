@@ -126,11 +126,11 @@ class FoldSearch:
         self.languages = languages
         self.has_language = set() if languages is None else set(languages[visible].tolist())
         self.kb_vectors, kb_entries = vectors[visible], entry_of_variant[visible]
-        self.centroids, self.questions, self.variants_of = {}, {}, {}
+        self.centroids, self.variants_of = {}, {}  # entry -> its visible questions (row ids)
         for e in np.unique(kb_entries).tolist():
-            members = self.kb_vectors[kb_entries == e]
-            self.questions[e] = len(members)
-            self.variants_of[e] = visible[kb_entries == e].tolist()
+            mine = kb_entries == e
+            members = self.kb_vectors[mine]
+            self.variants_of[e] = visible[mine].tolist()
             if len(members) > 1:
                 c = members.mean(axis=0)
                 self.centroids[e] = c / max(float(np.linalg.norm(c)), 1e-12)
@@ -167,9 +167,10 @@ class FoldSearch:
             )
             best = scored[0].entry_id if scored else None
             offer = buttons(scored)
+            mine = self.variants_of.get(best, ())  # the best entry's questions, as live
             facts = QueryFacts(
-                words=len(tokenize(query.text)), questions=self.questions.get(best, 0),
-                uncovered=self.lexical.uncovered_share(query.text, self.variants_of.get(best, ()))
+                words=len(tokenize(query.text)), questions=len(mine),
+                uncovered=self.lexical.uncovered_share(query.text, mine)
                 if self.lexical_weight else 0.0,
                 classified=self.classifier.features(query.vector, best,
                                                     offered=[s.entry_id for s in offer])
