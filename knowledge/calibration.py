@@ -114,6 +114,7 @@ class Query:
     truth: int | None  # the entry that answers it; None: nothing in the KB does
     source: str
     language: str = ""  # the asker's language: only entries in it are searched, as live
+    group: int = -1  # a hidden entry's question: that entry (its topic); -1 otherwise
 
 
 class FoldSearch:
@@ -154,7 +155,8 @@ class FoldSearch:
         sims = np.stack([q.vector for q in queries]) @ self.kb_vectors.T
         k = min(SEARCH_K, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        rows = {f: [] for f in ("x", "in_scope", "right", "among", "offerable", "source")}
+        rows = {f: [] for f in ("x", "in_scope", "right", "among", "offerable", "source",
+                                "group")}
         for i, query in enumerate(queries):
             hits = [(int(self.visible[j]), float(sims[i, j])) for j in top[i]]
             scored = score_entries(
@@ -183,9 +185,10 @@ class FoldSearch:
                                  and any(s.entry_id == query.truth for s in offer))
             rows["offerable"].append(bool(offer))
             rows["source"].append(query.source)
+            rows["group"].append(query.group)
         return Probes(np.array(rows["x"]), *(np.array(rows[f], dtype=bool)
                       for f in ("in_scope", "right", "among", "offerable")),
-                      np.array(rows["source"]))
+                      np.array(rows["source"]), np.array(rows["group"], dtype=int))
 
 
 def collect_probes(
@@ -230,7 +233,8 @@ def collect_probes(
         for e in gone:
             hidden[by_entry[e]] = True
         asked = np.concatenate([rng.permutation(by_entry[e])[:per_hidden] for e in gone])
-        queries += [Query(vectors[r], texts[r], None, "entry", _language(languages, r))
+        queries += [Query(vectors[r], texts[r], None, "entry", _language(languages, r),
+                          int(entry_of_variant[r]))
                     for r in rng.permutation(asked)[:MAX_FOLD_PROBES].tolist()]
         # A large KB is sampled: a few thousand probes per fold tell as much as all of them.
         kept = [e for e, f in fold_of_entry.items() if f != fold and len(by_entry[e]) > 1]

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from knowledge.classifier import NO_CLASSIFIER
+from knowledge.risk import cumulative_bound
 from knowledge.scoring import LEXICAL_SCALE, DecisionKind, ScoredEntry, is_near_copy
 
 MODEL_FORMAT = 3
@@ -209,6 +210,13 @@ class Probes:
     offerable: np.ndarray  # bool: there are buttons to offer (2-3 close entries)
     source: np.ndarray  # str: "variant" (a hidden question), "entry" (a hidden entry), "bank",
     # "log" (an outcome the deployment logged: see knowledge.calibration.Signal)
+    # int: for a hidden entry's question, that entry (its questions rise and fall together:
+    # knowledge.risk); -1 for every other probe
+    group: np.ndarray | None = None
+
+    def hidden_topics(self) -> np.ndarray:
+        group = np.full(len(self.x), -1) if self.group is None else self.group
+        return np.where((self.source == "entry") & ~self.in_scope, group, -1)
 
     def with_similarities_scaled(self, ratio: float) -> Probes:
         """The same probes as if every similarity were `ratio` times lower (no lexical match
@@ -222,9 +230,11 @@ class Probes:
         parts = [p for p in parts if len(p.x)]
         if not parts:
             return cls(np.zeros((0, len(FEATURES))), *(np.zeros(0, dtype=bool),) * 4,
-                       np.zeros(0, dtype=str))
+                       np.zeros(0, dtype=str), np.zeros(0, dtype=int))
         return cls(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("x", "in_scope", "right", "among", "offerable", "source")))
+                     for f in ("x", "in_scope", "right", "among", "offerable", "source")),
+                   np.concatenate([np.full(len(p.x), -1) if p.group is None else p.group
+                                   for p in parts]).astype(int))
 
     def weights(self, share: float) -> np.ndarray:
         """Each row's weight so the unanswerable side weighs `share` in all (split evenly
@@ -260,27 +270,35 @@ def train(probes: Probes, *, budget: float, clarify_at: float, share: float,
 def choose_answer_at(model: ConfidenceModel, probes: Probes) -> ConfidenceModel:
     """The lowest P(right) threshold (never under 0.5) at which the probes, weighted to the
     model's unanswerable share, are answered wrongly at most `budget` of the time, counting
-    one wrong answer more on each side than the probes show: few probes (a small FAQ) cannot
-    vouch for a low rate, many can."""
+    one wrong answer more on each side than the probes show (few probes, a small FAQ, cannot
+    vouch for a low rate; many can) and the wrong answers to hidden entries' questions at an
+    upper confidence bound (few hidden topics cannot either: `knowledge.risk`)."""
     w = probes.weights(model.unanswerable_share)
     p_right, p_among = model.probabilities(probes.x)
     order = np.argsort(-p_right)
-    share, answerable = model.unanswerable_share, int(probes.in_scope.sum())
-    unseen = (1 - share) / max(1, answerable) + share / max(1, len(probes.x) - answerable)
-    wrong = np.cumsum((w * ~probes.right)[order]) + unseen
-    allowed = np.flatnonzero((wrong <= model.budget) & (p_right[order] >= 0.5))
+    wrong = wrong_upper(probes, w, order, model.unanswerable_share)
+    ranked = p_right[order]
     # Ties: a threshold must not split equal probabilities, so cut at a distinct value only.
-    answer_at = 1.0
-    if len(allowed):
-        last = allowed[-1]
-        while (last >= 0 and last + 1 < len(order)
-               and p_right[order[last + 1]] == p_right[order[last]]):
-            last -= 1
-        if last >= 0:
-            answer_at = float(p_right[order[last]])
+    distinct = np.r_[ranked[1:] != ranked[:-1], True]
+    allowed = np.flatnonzero((wrong <= model.budget) & (ranked >= 0.5) & distinct)
+    answer_at = float(ranked[allowed[-1]]) if len(allowed) else 1.0
     chosen = replace(model, answer_at=max(0.5, answer_at))  # exact: rounding could admit one more
-    return replace(chosen, expected=expected_rates(chosen, probes, p_right, p_among, w),
+    cut = int((p_right >= chosen.answer_at).sum()) - 1
+    expected = {**expected_rates(chosen, probes, p_right, p_among, w),
+                "wrong_upper": round(float(wrong[cut]), 4) if cut >= 0 else 0.0}
+    return replace(chosen, expected=expected,
                    reliability=reliability_table(p_right, probes.right, w))
+
+
+def wrong_upper(probes: Probes, w: np.ndarray, order: np.ndarray, share: float) -> np.ndarray:
+    """For each cut of `order` (probes by falling P(right)): the upper bound of the weighted
+    share of wrong answers (`w`: the weights for unanswerable `share`) that the threshold
+    choice holds to the budget."""
+    answerable = int(probes.in_scope.sum())
+    unseen = (1 - share) / max(1, answerable) + share / max(1, len(probes.x) - answerable)
+    wrong = ~probes.right
+    return (np.cumsum((w * wrong)[order]) + unseen
+            + cumulative_bound(order, wrong, w, probes.hidden_topics()))
 
 
 def expected_rates(model: ConfidenceModel, probes: Probes, p_right, p_among, w) -> dict:

@@ -252,7 +252,8 @@ def test_calibrate_shows_the_model_expected_rates_and_reliability(tmp_path):
     ok(run(tmp_path, "kb", "import", str(DEMO_KB)))
     out = ok(run(tmp_path, "kb", "calibrate"))
     assert "confidence model version 1: answer when P(right) >=" in out
-    assert "assumed: no log yet" in out and "expected:" in out and "wrong (budget 2.0%)" in out
+    assert "assumed: no log yet" in out and "expected:" in out and "budget 2.0%)" in out
+    assert "at most" in out
     assert "reliability of P(right) (ECE" in out and "bundled bank" in out
     assert "confidence model version 2" in ok(run(tmp_path, "kb", "calibrate"))
 

@@ -89,6 +89,10 @@ def test_probes_of_the_three_sources(probes):
     # every bank question is searched exactly once; every entry is hidden in exactly one fold
     # (all 6 of its questions asked); the other 4 folds hide one question of it each
     assert (bank.sum(), entry.sum(), variant.sum()) == (40, 72, 48)
+    # a hidden entry's questions are one topic (knowledge.risk); every other probe has none
+    topics, sizes = np.unique(probes.group[entry], return_counts=True)
+    assert len(topics) == 12 and (sizes == 6).all() and (topics >= 0).all()
+    assert (probes.group[~entry] == -1).all()
     assert (probes.in_scope == variant).all()
     assert not (probes.right | probes.among)[~variant].any()
     # clusters far apart: a hidden question finds its own entry
