@@ -283,9 +283,8 @@ def choose_answer_at(model: ConfidenceModel, probes: Probes) -> ConfidenceModel:
     allowed = np.flatnonzero((wrong <= model.budget) & (ranked >= 0.5) & distinct)
     answer_at = float(ranked[allowed[-1]]) if len(allowed) else 1.0
     chosen = replace(model, answer_at=max(0.5, answer_at))  # exact: rounding could admit one more
-    cut = int((p_right >= chosen.answer_at).sum()) - 1
     expected = {**expected_rates(chosen, probes, p_right, p_among, w),
-                "wrong_upper": round(float(wrong[cut]), 4) if cut >= 0 else 0.0}
+                "wrong_upper": round(float(wrong[allowed[-1]]), 4) if len(allowed) else 0.0}
     return replace(chosen, expected=expected,
                    reliability=reliability_table(p_right, probes.right, w))
 

@@ -23,22 +23,23 @@ def cumulative_bound(order: np.ndarray, wrong: np.ndarray, weight: np.ndarray,
     """For each cut of `order` (probes by falling P(right); cut k answers the first k + 1):
     z standard errors of the weighted share of wrong answers among the probes with a cluster
     (`clusters` >= 0; their `weight` equal), 0 when they are fewer than two clusters."""
-    rows = clusters[order] >= 0
+    ranked_clusters, ranked_wrong = clusters[order], wrong[order]
+    rows = ranked_clusters >= 0
     n = int(rows.sum())
-    codes, sizes = np.unique(clusters[order][rows], return_inverse=True, return_counts=True)[1:]
+    codes, sizes = np.unique(ranked_clusters[rows], return_inverse=True, return_counts=True)[1:]
     if len(sizes) < 2:
         return np.zeros(len(order))
     # Cumulative over the cuts: S wrong answers, Q = the sum of each cluster's count squared,
     # M = the sum of each cluster's count times its size (the terms of the variance).
-    hit = rows & wrong[order]
-    code_of_hit = codes[wrong[order][rows]]
+    hit = rows & ranked_wrong
+    code_of_hit = codes[ranked_wrong[rows]]
     s_, q_, m_ = (np.zeros(len(order)) for _ in range(3))
     s_[hit], q_[hit] = 1.0, 2.0 * _occurrences_before(code_of_hit) + 1.0
     m_[hit] = sizes[code_of_hit]
     s_, q_, m_ = np.cumsum(s_), np.cumsum(q_), np.cumsum(m_)
     r = s_ / n
     spread = np.maximum(q_ - 2 * r * m_ + r * r * float((sizes ** 2).sum()), 0.0)
-    total = float(weight[order][rows].sum())
+    total = float(weight[order[rows]].sum())
     return z * total * np.sqrt(len(sizes) / (len(sizes) - 1) * spread) / n
 
 
