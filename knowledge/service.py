@@ -21,6 +21,7 @@ from knowledge.classifier import NO_CLASSIFIER, EntryClassifier, LiveClassifier
 from knowledge.confidence import ConfidenceModel, QueryFacts, buttons, feature_vector
 from knowledge.decision import Candidate, Decision
 from knowledge.embedders import Embedder, make_embedder
+from knowledge.entry_cards import EntryCards
 from knowledge.errors import CalibrationImpossible
 from knowledge.index_sync import SearchMaps
 from knowledge.lexical import tokenize
@@ -54,6 +55,7 @@ class KnowledgeBase:
         self._sync_lock = threading.Lock()  # one sync at a time (it may run for seconds)
         self._index: VectorIndex | None = None
         self._maps = SearchMaps(lexical=settings.hybrid_lexical)
+        self._cards = EntryCards()  # what decisions show of entries, forgotten as they change
         self._version = -1
         self._thresholds: Thresholds | None = None
         self._model: ConfidenceModel | None = None
@@ -133,6 +135,7 @@ class KnowledgeBase:
         vectors = self.embedder.embed_many([r[2] for r in fresh]) if fresh else None
         with self._lock:
             self._maps.apply(self._index, changed, rows, fresh, vectors)
+            self._cards.forget(changed)
             self._version = version
             self._dirty = True
         if time.monotonic() - self._last_save > self._save_every:
@@ -184,6 +187,7 @@ class KnowledgeBase:
             ids, vectors, dimension=self.embedder.dimension, **self._index_options()
         )
         self._maps.reset(self._index, rows, vectors)
+        self._cards.forget()
         self._version = version
         self._save()
         log.info("index rebuilt: %d questions, KB version %d", len(ids), version)
@@ -351,14 +355,14 @@ class KnowledgeBase:
         return {language, "other"}
 
     def _load_candidates(self, chosen: list[ScoredEntry]) -> tuple[Candidate, ...]:
-        if not chosen:
-            return ()
+        return self._cards.candidates(chosen, self._read_cards)
+
+    def _read_cards(self, entry_ids: list[int], variant_ids: list[int]
+                    ) -> tuple[dict[int, Candidate], dict[int, str]]:
         with session_scope(self.url) as session:
-            entries = repo.entries_by_id([c.entry_id for c in chosen], session=session)
-            texts = repo.question_texts([c.variant_id for c in chosen], session=session)
-            return tuple(Candidate.of(c.entry_id, round(c.score, 4), entries[c.entry_id],
-                                      texts.get(c.variant_id, ""))
-                         for c in chosen if c.entry_id in entries)
+            entries = repo.entries_by_id(entry_ids, session=session) if entry_ids else {}
+            texts = repo.question_texts(variant_ids, session=session) if variant_ids else {}
+            return {i: Candidate.of(i, 0.0, e, "") for i, e in entries.items()}, texts
 
     # -- calibration ----------------------------------------------------------------------
     def calibrate(self, *, recent_questions: Sequence[tuple[str, str]] = (),

@@ -143,7 +143,8 @@ class ActionDetectLanguage(AssistantAction):
             if not any(isinstance(e, dict) and e.get("event") == "followup" for e in events):
                 events.append(FollowupAction("action_listen"))  # no greeting after the answer
             return events
-        return [SlotSet("language", conversation_language(turn.text, turn.language, turn.hint))]
+        return changed_slots(tracker, language=conversation_language(turn.text, turn.language,
+                                                                     turn.hint))
 
 
 class ActionAnswerQuestion(AssistantAction):
@@ -165,14 +166,21 @@ class ActionAnswerQuestion(AssistantAction):
 def answered(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -> list:
     """Sends the reply to a question; the slots it sets and, after a promise, the form."""
     send(dispatcher, reply)
-    events: list[EventType] = [SlotSet("language", reply.language)]
+    slots: dict[str, Any] = {"language": reply.language}
     if reply.entry_id is not None:
-        events.append(SlotSet("last_entry_id", str(reply.entry_id)))
+        slots["last_entry_id"] = str(reply.entry_id)
     elif reply.kind == ReplyKind.ANSWER:  # a product's: a later bare thumbs is not an old entry's
-        events.append(SlotSet("last_entry_id", None))
+        slots["last_entry_id"] = None
     if reply.question:
-        events.append(SlotSet("last_question", reply.question))
-    return events + contact_form(tracker, reply)
+        slots["last_question"] = reply.question
+    return changed_slots(tracker, **slots) + contact_form(tracker, reply)
+
+
+def changed_slots(tracker: Tracker, **values: Any) -> list[EventType]:
+    """The slot events for the values that differ from the tracker's: an unchanged slot
+    would only be one more event for Rasa to store, send and replay on every later turn."""
+    return [SlotSet(name, value) for name, value in values.items()
+            if tracker.get_slot(name) != value]
 
 
 def said_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -273,7 +281,7 @@ class ActionHandoff(AssistantAction):
             return await answer_instead(self, dispatcher, tracker)
         reply = await self.call(tracker, self.assistant.hand_off)
         send(dispatcher, reply)
-        events: list[EventType] = [SlotSet("language", reply.language)]
+        events = changed_slots(tracker, language=reply.language)
         if reply.kind == ReplyKind.ASK_QUESTION:  # the form asks what it is about
             return [*events, SlotSet("escalation_question", None), FollowupAction(FORM)]
         return events + contact_form(tracker, reply)
@@ -312,4 +320,4 @@ class ActionDeliverAnswer(AssistantAction):
         if reply is None:
             return []
         send(dispatcher, reply)
-        return [SlotSet("language", reply.language)]
+        return changed_slots(tracker, language=reply.language)

@@ -83,7 +83,8 @@ class Assistant:
         self.settings = settings
         self.kb = knowledge_base
         self.url = settings.resolved_database_url
-        self.desk = desk if desk is not None else ProductDesk(self.url)
+        self.desk = desk if desk is not None else ProductDesk(
+            self.url, settings.index_sync_interval_s)
         self.sla = sla or load_sla_config(settings.resolved_sla_policies_file)
         self.notify = mail_notifier(settings)
         self._limit = parse(settings.chat_rate_limit)

@@ -277,3 +277,22 @@ def test_a_named_product_without_an_attribute_carries_it_only_on_its_page(assist
     other = assistant.answer(turn("la borsa aurora ha una tasca per il telefono?",
                                   page="product:borsa-aurora", conversation="p4"))
     assert answer not in other.messages
+
+
+def test_an_answer_sets_only_the_slots_it_changes(assistant):
+    """Every slot event is stored by Rasa, sent back on every later call and replayed: an
+    answer repeats none the tracker already holds, and still sets those that changed."""
+    from bot.conversation.actions import ActionAnswerQuestion
+    from tests.bot.test_actions_hostile import run, tracker
+
+    action = ActionAnswerQuestion(assistant)
+    said, first = run(action, tracker("Quanto costa la spedizione?", sender="s1",
+                                      slots={"language": "en"}))
+    assert said[0] == SHIP_IT
+    slots = {e["name"]: e["value"] for e in first if e.get("event") == "slot"}
+    assert slots["language"] == "it" and slots["last_entry_id"] and slots["last_question"]
+    _, again = run(action, tracker("Quanto costa la spedizione?", sender="s1", slots=slots))
+    assert [e for e in again if e.get("event") == "slot"] == []
+    _, other = run(action, tracker("Come posso pagare?", sender="s1", slots=slots))
+    assert {e["name"] for e in other if e.get("event") == "slot"} == {
+        "last_entry_id", "last_question"}

@@ -82,8 +82,8 @@ def test_action_endpoint_lists_the_actions(client):
 
 def test_action_endpoint_answers_a_real_call(client, add_entry):
     add_entry("Shipping is free over EUR 59.", "How much does shipping cost?", key="ship")
-    body = client.post("/webhook",
-                       json=call("action_answer_question", "How much does shipping cost?")).json()
+    body = client.post("/webhook", json=call("action_answer_question",
+                                             "How much does shipping cost?", slots={})).json()
     assert body["responses"][0]["text"] == "Shipping is free over EUR 59."
     assert {"event": "slot", "name": "language", "value": "en", "timestamp": None} in [
         {k: e.get(k) for k in ("event", "name", "value", "timestamp")} for e in body["events"]]

@@ -1,7 +1,8 @@
 """The per-message work taken out of Rasa (rasa_project/serving) against Rasa 3.6 itself, in
 its virtualenv: the tracker store that remembers how many events it read writes exactly
-the rows Rasa's own store would (none twice, none lost, across sessions and replicas), and
-action server responses are still validated, with Rasa's error."""
+the rows Rasa's own store would (none twice, none lost, across sessions and replicas) and
+reads what Rasa's reads; action server responses get Rasa's verdicts, with Rasa's error;
+the action endpoint is called over a kept connection."""
 
 from __future__ import annotations
 
@@ -55,28 +56,100 @@ async def main():
         rows = [r.type_name for r in session.query(rasas_own.SQLEvent)
                 .filter(rasas_own.SQLEvent.sender_id == "conv").order_by(rasas_own.SQLEvent.id)]
     latest = await rasas_own.retrieve("conv")
+    async def read(store):
+        return [[e.as_dict() for e in tracker.events] for tracker in (
+            await store.retrieve("conv"), await store.retrieve_full_tracker("conv"))]
+    same = await read(replica_a) == await read(rasas_own)
     print(json.dumps({"rows": rows, "texts": [e.text for e in latest.events
-                                               if isinstance(e, UserUttered)]}))
+                                               if isinstance(e, UserUttered)],
+                      "same_reading": same, "none": await replica_b.retrieve("nobody") is None}))
 
 asyncio.run(main())
 """
 
 VALIDATION_SIDE = """
 import json
-from jsonschema import ValidationError
+from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 from serving.remote_action import install
 
 install()
 action = RemoteAction("action_answer_question", None)
-ok = action._validate_action_result({"events": [{"event": "slot", "name": "language",
-                                                  "value": "it"}], "responses": []})
-try:
-    action._validate_action_result({"events": [{"event": "slot", "name": 7}]})
-    refused = ""
-except ValidationError as exc:
-    refused = exc.message
-print(json.dumps({"ok": ok, "refused": refused}))
+slot = {"event": "slot", "name": "language", "value": "it"}
+user = {"event": "user", "text": "ciao", "parse_data": {"intent": {"name": "greet",
+        "confidence": 0.9}, "entities": [{"entity": "entry_id", "value": "3"}]}}
+responses = [
+    {"events": [slot], "responses": []},
+    {"events": [slot, user, {"event": "action", "name": "x", "policy": None},
+                {"event": "bot", "text": "hi"}, {"event": "followup", "name": "y"}]},
+    {"events": [], "responses": [{"text": "hi"}]},
+    {},
+    {"events": [{"event": "slot", "name": 7, "value": 1}]},
+    {"events": [{"event": "slot", "name": "language"}]},
+    {"events": [slot, {"event": "no_such_event"}]},
+    {"events": [{"event": 3}]},
+    {"events": [{"name": "language"}]},
+    {"events": ["slot"]},
+    {"events": [slot, {"event": "user", "parse_data": {"entities": [{"entity": "e"}]}}]},
+    {"events": [{"event": "action", "confidence": "high"}]},
+    {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
+    {"events": slot},
+    {"events": [slot], "responses": ["hi"]},
+    [],
+]
+verdicts = []
+for response in responses:
+    try:
+        validate(response, RemoteAction.action_response_format_spec())
+        rasas = True
+    except ValidationError:
+        rasas = False
+    try:
+        mine = action._validate_action_result(response)
+        message = ""
+    except ValidationError as exc:
+        mine, message = False, exc.message
+    verdicts.append([rasas, mine, message])
+print(json.dumps(verdicts))
+"""
+
+ENDPOINT_SIDE = """
+import asyncio, json
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig
+from serving.remote_action import install
+
+install()
+
+async def main():
+    peers = []
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername")[1])
+        assert request.headers["Authorization"] == "Bearer t"
+        if request.query.get("fail"):
+            return web.Response(status=500, text="down")
+        return web.json_response({"echo": await request.json()})
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook",
+                              headers={"Authorization": "Bearer t"})
+    answers = [await endpoint.request(json={"n": n}, method="post") for n in range(5)]
+    try:
+        await endpoint.request(json={}, method="post", params={"fail": "1"})
+        status = None
+    except Exception as exc:
+        status = getattr(exc, "status", None)
+    await endpoint._supportbot_session.close()
+    await runner.cleanup()
+    print(json.dumps({"answers": answers, "connections": len(set(peers)), "calls": len(peers),
+                      "status": status}))
+
+asyncio.run(main())
 """
 
 
@@ -96,9 +169,20 @@ def test_the_remembering_store_writes_each_event_once(tmp_path):
                              + ["action", "session_started"] + one_turn)
     # Rasa's own store reads the latest session as it was written.
     assert found["texts"] == ["after the break"]
+    # ... and this store reads what Rasa's would, latest session and all of them.
+    assert found["same_reading"] and found["none"]
 
 
-def test_action_server_responses_are_still_validated():
-    found = rasa_side(VALIDATION_SIDE)
-    assert found["ok"] is True
-    assert "Failed to validate Action server response" in found["refused"]
+def test_action_server_responses_are_validated_as_rasa_validates_them():
+    verdicts = rasa_side(VALIDATION_SIDE)
+    assert [mine for _, mine, _ in verdicts] == [rasas for rasas, _, _ in verdicts]
+    assert sum(rasas for rasas, _, _ in verdicts) == 4  # the corpus holds both kinds
+    for rasas, _, message in verdicts:
+        assert rasas or "Failed to validate Action server response" in message
+
+
+def test_the_action_endpoint_is_called_over_one_kept_connection():
+    found = rasa_side(ENDPOINT_SIDE)
+    assert found["answers"] == [{"echo": {"n": n}} for n in range(5)]
+    assert found["calls"] == 6 and found["connections"] == 1
+    assert found["status"] == 500  # Rasa's ClientResponseError, as before

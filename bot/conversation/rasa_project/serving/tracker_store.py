@@ -3,12 +3,15 @@ counts the conversation's rows since its latest session start to know which even
 new, although the same process read exactly those rows a moment earlier, under the
 conversation's lock (Redis between replicas): here the store remembers how many it read
 and writes the rest. A tracker it did not read (a new conversation) is counted as Rasa
-does. Same table, same rows, same schema: `bot.conversation.rasa_tracker` reads it as
-before."""
+does. Reading, it selects the one column it uses (each event's JSON) with Rasa's own
+query, instead of loading every row as an object. Same table, same rows, same schema:
+`bot.conversation.rasa_tracker` reads it as before."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,12 +21,20 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # Set on a tracker object by this store: how many of its events are in the table.
 STORED = "_supportbot_events_stored"
 
+log = logging.getLogger(__name__)
+
 
 class RememberingSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
-        if tracker is not None and not fetch_events_from_all_sessions:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if not (self.domain and events):
+            log.debug("no tracker for sender id '%s' in SQL storage", sender_id)
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
             setattr(tracker, STORED, len(tracker.events))
         return tracker
 
