@@ -144,7 +144,7 @@ async def main():
         status = None
     except Exception as exc:
         status = getattr(exc, "status", None)
-    await endpoint._supportbot_session.close()
+    await endpoint._supportbot_session[1].close()
     await runner.cleanup()
     print(json.dumps({"answers": answers, "connections": len(set(peers)), "calls": len(peers),
                       "status": status}))

@@ -79,16 +79,17 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def _session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     """The endpoint's session on the running loop (a new one after the loop changed)."""
-    session = getattr(endpoint, SESSION, None)
     loop = asyncio.get_running_loop()
-    if session is None or session.closed or session._loop is not loop:
-        auth = (aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-                if endpoint.basic_auth else None)
-        session = aiohttp.ClientSession(
-            headers=endpoint.headers, auth=auth,
-            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
-        setattr(endpoint, SESSION, session)
+    kept = getattr(endpoint, SESSION, None)
+    if kept is not None and kept[0] is loop and not kept[1].closed:
+        return kept[1]
+    auth = (aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+            if endpoint.basic_auth else None)
+    session = aiohttp.ClientSession(
+        headers=endpoint.headers, auth=auth,
+        timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+    setattr(endpoint, SESSION, (loop, session))
     return session
 
 
