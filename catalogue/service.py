@@ -7,9 +7,8 @@ query) when `check_interval_s` has passed since the last read (the knowledge bas
 check interval, 0.2 s by default; 0: every question): a `supportbot catalogue import` run
 in another process changes the answers within that interval, and the index is rebuilt by
 the first question that sees the new version, under a lock, so concurrent questions never
-build it twice. Notes are read from the
-database on each question that needs them (one query by slug): an answer learned a second
-ago is used now, by every replica.
+build it twice. Notes are read from the database on each question that needs them (one
+query by slug): an answer learned a second ago is used now, by every replica.
 """
 
 from __future__ import annotations

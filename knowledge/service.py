@@ -259,7 +259,7 @@ class KnowledgeBase:
             kind, chosen = decide(scored, self.thresholds())
         else:
             kind, chosen, confidence = model.decide_on(scored, x)
-        candidates = self._load_candidates(chosen)
+        candidates = self._cards.candidates(chosen, self._read_cards)
         latency = (time.perf_counter() - started) * 1000
         return Decision(kind, text, candidates, language, latency, version,
                         None if confidence is None else round(confidence, 4),
@@ -353,9 +353,6 @@ class KnowledgeBase:
         if not language or language not in self._entry_languages():
             return None
         return {language, "other"}
-
-    def _load_candidates(self, chosen: list[ScoredEntry]) -> tuple[Candidate, ...]:
-        return self._cards.candidates(chosen, self._read_cards)
 
     def _read_cards(self, entry_ids: list[int], variant_ids: list[int]
                     ) -> tuple[dict[int, Candidate], dict[int, str]]:
